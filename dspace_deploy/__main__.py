@@ -1,0 +1,3 @@
+from dspace_deploy.cli import main
+
+main()

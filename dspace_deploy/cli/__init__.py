@@ -1,0 +1,83 @@
+"""The `dspace-deploy` command line.
+
+Each verb lives in a small function that parses flags, builds a Job or calls the core, and
+renders the result. Heavy imports (ansible, ansible-runner, rich) happen inside the verbs,
+never at module level, so `dspace-deploy --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from dspace_deploy import __version__
+from dspace_deploy.cli import lab_cmds, run_cmds, site_cmds
+
+app = typer.Typer(
+    name="dspace-deploy",
+    help="Deploy and operate DSpace and DSpace-CRIS repositories with Ansible.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"dspace-deploy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Deploy and operate DSpace and DSpace-CRIS repositories with Ansible."""
+
+
+site_cmds.register(app)
+run_cmds.register(app)
+lab_cmds.register(app)
+
+
+def main() -> None:
+    """Entry point: run the app; turn known errors into one paragraph and an exit code."""
+    from dspace_deploy.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, DeployError
+
+    try:
+        app(standalone_mode=False)
+    except DeployError as error:
+        _print_error(str(error))
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        _print_error("Interrupted.")
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except _click_exceptions() as usage:
+        usage.show()
+        sys.exit(usage.exit_code)
+    except Exception as bug:  # pragma: no cover - the last line of defence
+        if os.environ.get("DSPACE_DEPLOY_DEBUG"):
+            raise
+        _print_error(
+            f"Internal error ({type(bug).__name__}: {bug}). This is a bug in dspace-deploy; "
+            "rerun with DSPACE_DEPLOY_DEBUG=1 to see the traceback and report it."
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(0)
+
+
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    import click
+
+    return (click.exceptions.ClickException,)
+
+
+def _print_error(text: str) -> None:
+    sys.stderr.write(f"error: {text}\n")

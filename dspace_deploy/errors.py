@@ -1,0 +1,72 @@
+"""Errors that reach the user as one clear paragraph and a documented exit code.
+
+Every problem a user can cause or fix raises a subclass of `DeployError`. The CLI prints
+`str(error)` (never a traceback) and exits with `error.exit_code`.
+"""
+
+from __future__ import annotations
+
+# Documented exit codes (README, "Exit codes").
+EXIT_OK = 0
+EXIT_HOSTS_FAILED = 1  # a play failed on a host, a host was unreachable, or a check failed
+EXIT_BAD_INPUT = 2  # inventory, flags or artifacts are wrong; nothing was touched
+EXIT_ENVIRONMENT = 3  # the controller lacks something (podman, a vault password file, ...)
+EXIT_INTERNAL = 4  # a bug in dspace-deploy; rerun with DSPACE_DEPLOY_DEBUG=1 for details
+EXIT_INTERRUPTED = 130
+
+
+class DeployError(Exception):
+    """Base class: a problem explained to the user, with an exit code."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class InputError(DeployError):
+    """Bad input (inventory, flags, files). Raised before any host is contacted."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ValidationFailed(InputError):
+    """Several problems found in one pass; each is reported, all at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        body = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"The inventory has {count} {noun}; no host was contacted.\n{body}"
+        )
+
+
+class EnvironmentProblem(DeployError):
+    """The controller is missing a tool, a file or a permission."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class Problem:
+    """One finding of validation: where, what is wrong, and how to fix it."""
+
+    __slots__ = ("fix", "key", "location", "what")
+
+    def __init__(self, location: str, key: str, what: str, fix: str) -> None:
+        self.location = location  # file path (and host, when the problem is per host)
+        self.key = key  # dotted key path, e.g. dspace_instances[0].line
+        self.what = what
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.key}: {self.what}. {self.fix}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"location": self.location, "key": self.key, "what": self.what, "fix": self.fix}
