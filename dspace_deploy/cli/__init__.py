@@ -59,9 +59,13 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except _click_exceptions() as usage:
-        usage.show()
-        sys.exit(usage.exit_code)
+    except typer.Abort:
+        _print_error("Aborted.")
+        sys.exit(EXIT_INTERRUPTED)
+    except _usage_errors() as usage:
+        # Flag and argument mistakes: click's own message and usage line, exit 2.
+        usage.show()  # type: ignore[attr-defined]
+        sys.exit(2)
     except Exception as bug:  # pragma: no cover - the last line of defence
         if os.environ.get("DSPACE_DEPLOY_DEBUG"):
             raise
@@ -73,10 +77,15 @@ def main() -> None:
     sys.exit(0)
 
 
-def _click_exceptions() -> tuple[type[BaseException], ...]:
-    import click
+def _usage_errors() -> tuple[type[Exception], ...]:
+    # Typer vendors click; accept the vendored and the upstream exception classes.
+    from typer._click.exceptions import ClickException as Vendored
 
-    return (click.exceptions.ClickException,)
+    try:
+        from click.exceptions import ClickException as Upstream
+    except ImportError:  # pragma: no cover
+        return (Vendored,)
+    return (Vendored, Upstream)
 
 
 def _print_error(text: str) -> None:

@@ -1,9 +1,123 @@
-"""`check`, `up`, `verify`: verbs that run against the hosts of a site."""
+"""`check`, `up`, `verify`: verbs that act on the hosts of a site.
+
+Each verb validates the inventory first (bad input stops here, exit 2, no host contacted),
+then describes its work as a Job for the runner core, then renders the result.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from dspace_deploy.cli import options
+
+if TYPE_CHECKING:
+    from dspace_deploy.runner import Job, RunResult
+    from dspace_deploy.site import Site
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("check")(check)
+    app.command("up")(up)
+    app.command("verify")(verify)
+
+
+def up(
+    inventory: options.Inventory = None,
+    limit: options.Limit = None,
+    check_mode: options.Check = False,
+    diff: options.Diff = False,
+    verbose: options.Verbose = 0,
+    json_output: options.Json = False,
+    vault_password_file: options.VaultPasswordFile = None,
+) -> None:
+    """Converge the site: install and configure everything the inventory describes."""
+    from dspace_deploy.runner import Job
+
+    site = load(inventory, vault_password_file)
+    job = Job("up", "site.yml", site, limit=limit, check=check_mode, diff=diff,
+              verbosity=verbose)
+    execute(job, json_output)
+
+
+def check(
+    inventory: options.Inventory = None,
+    limit: options.Limit = None,
+    verbose: options.Verbose = 0,
+    json_output: options.Json = False,
+    vault_password_file: options.VaultPasswordFile = None,
+) -> None:
+    """Validate the inventory, then check that hosts are reachable and fit (OS, memory,
+    disk, free ports). Changes nothing."""
+    from dspace_deploy.runner import Job
+
+    site = load(inventory, vault_password_file)
+    job = Job("check", "check.yml", site, limit=limit, verbosity=verbose)
+    execute(job, json_output)
+
+
+def verify(
+    inventory: options.Inventory = None,
+    limit: options.Limit = None,
+    json_output: options.Json = False,
+    vault_password_file: options.VaultPasswordFile = None,
+) -> None:
+    """Run the testinfra checks of every role against the site's hosts."""
+    from dspace_deploy import verify as verifier
+
+    site = load(inventory, vault_password_file)
+    report = verifier.run_checks(site, limit=limit, progress=not json_output)
+    if json_output:
+        _emit_json({"verb": "verify", "site": site.name, **report.as_dict()})
+    else:
+        verifier.print_report(_console(), report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def load(inventory: Path | None, vault_password_file: Path | None) -> Site:
+    """Validate the site; raises before any host is contacted."""
+    from dspace_deploy.inventory.validate import load_site
+
+    return load_site(options.resolve_inventory(inventory), vault_password_file)
+
+
+def execute(job: Job, json_output: bool) -> None:
+    """Run a job, show progress and the summary (or one JSON document), set the exit code."""
+    from dspace_deploy import runner
+    from dspace_deploy.display import LiveProgress, print_summary
+
+    if json_output:
+        result = runner.run(job)
+        _emit_json(_result_document(job, result))
+    else:
+        console = _console()
+        with LiveProgress(console, f"{job.verb} · {job.site.name}", job.verbosity) as live:
+            result = runner.run(job, observer=live)
+        print_summary(console, result.summary, str(result.artifact_dir))
+    raise typer.Exit(0 if result.summary.ok and result.rc == 0 else 1)
+
+
+def _result_document(job: Job, result: RunResult) -> dict[str, Any]:
+    return {
+        "verb": job.verb,
+        "site": job.site.name,
+        "inventory": str(job.site.path),
+        "status": result.status,
+        "rc": result.rc,
+        "artifacts": str(result.artifact_dir),
+        **result.summary.as_dict(),
+    }
+
+
+def _emit_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)

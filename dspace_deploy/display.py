@@ -1,0 +1,132 @@
+"""What the user sees while a run goes and after it ends.
+
+`LiveProgress` is an event observer: on a terminal it redraws a live panel (current play and
+task, per-host counts); elsewhere (CI logs, pipes) it prints one line per task and one per
+changed or failed host. `print_summary` renders the per-host recap and every failure.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dspace_deploy.events import Event, RunSummary, failure_message
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+
+_STATUS_OF = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
+@dataclass
+class _HostLine:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    last: str = "waiting"
+
+
+class LiveProgress:
+    def __init__(self, console: Console, title: str, verbosity: int = 0) -> None:
+        self.console = console
+        self.title = title
+        self.verbosity = verbosity
+        self.play = ""
+        self.task = ""
+        self.hosts: dict[str, _HostLine] = {}
+        self.started = time.monotonic()
+        self._live: Live | None = None
+
+    def __enter__(self) -> LiveProgress:
+        if self.console.is_terminal:
+            from rich.live import Live
+
+            self._live = Live(self._render(), console=self.console, refresh_per_second=4,
+                              transient=True)
+            self._live.__enter__()
+        else:
+            self.console.print(f"[bold]{self.title}[/bold]")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+    def __call__(self, event: Event) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self.play = str(data.get("name", ""))
+            self._say(f"PLAY {self.play}")
+        elif kind == "playbook_on_task_start":
+            self.task = str(data.get("task", ""))
+            if self.verbosity or not self.console.is_terminal:
+                self._say(f"  task: {self.task}")
+        elif kind in _STATUS_OF:
+            self._host_result(kind, data)
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _host_result(self, kind: str, data: dict[str, Any]) -> None:
+        host = str(data.get("host", "?"))
+        line = self.hosts.setdefault(host, _HostLine())
+        res = data.get("res") or {}
+        status = _STATUS_OF[kind]
+        if status == "ok" and res.get("changed"):
+            status = "changed"
+        setattr(line, status, getattr(line, status) + 1)
+        line.last = f"{status}: {data.get('task', '')}"
+        if status in ("failed", "unreachable") and not data.get("ignore_errors"):
+            self._say(f"    {status}: {host}: {failure_message(res)}", style="red")
+        elif status == "changed" and (self.verbosity or not self.console.is_terminal):
+            self._say(f"    changed: {host}", style="yellow")
+
+    def _say(self, text: str, style: str | None = None) -> None:
+        if self._live is not None:
+            if style:  # failures stay visible above the live panel
+                self._live.console.print(text, style=style, markup=False, highlight=False)
+            return
+        self.console.print(text, style=style, markup=False, highlight=False)
+
+    def _render(self) -> RenderableType:
+        from rich.table import Table
+
+        elapsed = time.monotonic() - self.started
+        table = Table(title=f"{self.title} · {elapsed:.0f}s", title_justify="left",
+                      caption=f"{self.play} > {self.task}", caption_justify="left")
+        for column in ("host", "ok", "changed", "failed", "unreachable", "last"):
+            table.add_column(column)
+        for host, line in sorted(self.hosts.items()):
+            table.add_row(host, str(line.ok), str(line.changed), str(line.failed),
+                          str(line.unreachable), line.last[:60])
+        return table
+
+
+def print_summary(console: Console, summary: RunSummary, artifact_dir: str) -> None:
+    from rich.table import Table
+
+    table = Table(title="Summary", title_justify="left")
+    for column in ("host", "ok", "changed", "failed", "unreachable", "skipped"):
+        table.add_column(column, justify="left" if column == "host" else "right")
+    for host, stats in sorted(summary.hosts.items()):
+        style = None if stats.healthy else "red"
+        table.add_row(host, str(stats.ok), str(stats.changed), str(stats.failed),
+                      str(stats.unreachable), str(stats.skipped), style=style)
+    console.print(table)
+    for failure in summary.failures:
+        kind = "unreachable" if failure.unreachable else "failed"
+        console.print(f"[red]{kind}[/red] {failure.host} · {failure.task}", highlight=False)
+        console.print(f"    {failure.message}", markup=False, highlight=False)
+    verdict = "[green]ok[/green]" if summary.ok else "[red]failed[/red]"
+    console.print(f"{verdict} in {summary.seconds:.1f}s · artifacts: {artifact_dir}",
+                  highlight=False)

@@ -1,0 +1,418 @@
+"""Lab base images: a minimal Debian with systemd and sshd, built locally with debootstrap.
+
+No registry is needed: `debootstrap --variant=minbase` fills a directory tree from a Debian
+mirror, the tree is configured for use as a container host, and `podman import` turns it
+into an image. An image is built once and reused; its tag carries a hash of everything in
+its recipe (suite, mirrors, packages, the configuration below, the controller's extra CA
+certificates), so changing any of them builds a new image:
+
+    localhost/dspace-deploy-lab:<os>-<hash12>   the build (looked up to decide on a build)
+    localhost/dspace-deploy-lab:<os>            alias for humans, moved to the newest build
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dspace_deploy import resources
+from dspace_deploy.errors import EnvironmentProblem, InputError
+from dspace_deploy.lab import podman
+
+# Bump when the build steps change in a way the recipe fields below do not capture.
+RECIPE_VERSION = 1
+IMAGE_REPOSITORY = "localhost/dspace-deploy-lab"
+SUITES = {"debian12": "bookworm", "debian13": "trixie"}
+OS_NAMES = tuple(SUITES)
+PACKAGES = (
+    "systemd",
+    "systemd-sysv",
+    "python3",  # Ansible modules
+    "openssh-server",
+    "sudo",  # become for the `deploy` user
+    "iproute2",  # `ip`, Ansible's network facts
+    "ca-certificates",
+)
+MIRROR_ENV = "DSPACE_DEPLOY_DEBIAN_MIRROR"
+SECURITY_MIRROR_ENV = "DSPACE_DEPLOY_DEBIAN_SECURITY_MIRROR"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+CONTROLLER_CA_DIR = Path("/usr/local/share/ca-certificates")
+DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
+DEBOOTSTRAP_INSTALL = "sudo apt-get install -y debootstrap"
+
+Progress = Callable[[str], None]
+
+# Files written into the tree (all part of the recipe hash).
+SSHD_CONFIG = """\
+# dspace-deploy lab host: key login only.
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+"""
+# Host keys are removed from the image so that every lab host makes its own at first boot.
+HOSTKEYS_UNIT = """\
+[Unit]
+Description=Generate SSH host keys (dspace-deploy lab host)
+Before=ssh.service ssh.socket
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+"""
+HOSTKEYS_UNIT_NAME = "dspace-lab-ssh-hostkeys.service"
+# Run inside the tree (chroot), after the files above are in place.
+CONFIGURE_SCRIPT = """\
+set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+update-ca-certificates --fresh >/dev/null
+passwd --lock root >/dev/null
+systemctl enable ssh.service dspace-lab-ssh-hostkeys.service >/dev/null 2>&1
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \\
+  /var/log/apt/* /var/log/dpkg.log /var/log/bootstrap.log /var/log/alternatives.log \\
+  /tmp/* /var/tmp/*
+rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
+# Each container gets its own machine id (empty file: systemd makes one at boot) and
+# the hostname podman gives it.
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id /etc/hostname
+"""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything an image is built from. Two equal recipes give the same image."""
+
+    os_name: str
+    suite: str
+    mirror: str
+    security_mirror: str
+    packages: tuple[str, ...]
+    # The controller's extra CA certificates: (path under /usr/local/share/ca-certificates,
+    # contents), trusted inside every lab host.
+    ca_certificates: tuple[tuple[str, bytes], ...]
+    version: int = RECIPE_VERSION
+
+    @classmethod
+    def for_os(
+        cls,
+        os_name: str,
+        *,
+        mirror: str | None = None,
+        security_mirror: str | None = None,
+        ca_dir: Path = CONTROLLER_CA_DIR,
+    ) -> Recipe:
+        if os_name not in SUITES:
+            raise InputError(
+                f"Unknown lab OS {os_name!r}.", hint=f"Choose one of: {', '.join(OS_NAMES)}."
+            )
+        return cls(
+            os_name=os_name,
+            suite=SUITES[os_name],
+            mirror=(mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR).rstrip("/"),
+            security_mirror=(
+                security_mirror
+                or os.environ.get(SECURITY_MIRROR_ENV)
+                or DEFAULT_SECURITY_MIRROR
+            ).rstrip("/"),
+            packages=PACKAGES,
+            ca_certificates=tuple(
+                (str(path.relative_to(ca_dir)), path.read_bytes())
+                for path in controller_ca_certificates(ca_dir)
+            ),
+        )
+
+    def digest(self) -> str:
+        """Hex hash of the whole recipe, build steps included."""
+        document = {
+            "version": self.version,
+            "os": self.os_name,
+            "suite": self.suite,
+            "mirror": self.mirror,
+            "security_mirror": self.security_mirror,
+            "packages": sorted(self.packages),
+            "ca_certificates": [
+                [name, hashlib.sha256(data).hexdigest()] for name, data in self.ca_certificates
+            ],
+            "sources": self.apt_sources(),
+            "sshd_config": SSHD_CONFIG,
+            "hostkeys_unit": HOSTKEYS_UNIT,
+            "configure": CONFIGURE_SCRIPT,
+        }
+        encoded = json.dumps(document, sort_keys=True).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    @property
+    def tag(self) -> str:
+        return f"{IMAGE_REPOSITORY}:{self.os_name}-{self.digest()[:12]}"
+
+    @property
+    def alias(self) -> str:
+        return f"{IMAGE_REPOSITORY}:{self.os_name}"
+
+    def apt_sources(self, keyring: str | None = None) -> str:
+        """/etc/apt/sources.list.d/debian.sources (deb822): main, updates, security."""
+        signed = f"Signed-By: {keyring}\n" if keyring else ""
+        return (
+            f"Types: deb\nURIs: {self.mirror}\n"
+            f"Suites: {self.suite} {self.suite}-updates\nComponents: main\n{signed}\n"
+            f"Types: deb\nURIs: {self.security_mirror}\n"
+            f"Suites: {self.suite}-security\nComponents: main\n{signed}"
+        )
+
+
+def controller_ca_certificates(ca_dir: Path = CONTROLLER_CA_DIR) -> list[Path]:
+    """The controller's extra CA certificates (what `update-ca-certificates` adds), sorted."""
+    if not ca_dir.is_dir():
+        return []
+    return sorted(path for path in ca_dir.rglob("*.crt") if path.is_file())
+
+
+def ensure_image(os_name: str, progress: Progress | None = None) -> str:
+    """The tag of the lab image for `os_name`, building it first if it does not exist."""
+    recipe = Recipe.for_os(os_name)
+    tag = recipe.tag
+    podman.podman_path()
+    if podman.image_exists(tag):
+        return tag
+    _require_build_tools()
+    images_dir = resources.cache_home() / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda _message: None)
+    # One build at a time on this controller (pytest-xdist workers, two terminals): the
+    # second caller waits, then finds the image the first one built.
+    with _locked(images_dir / "build.lock", on_wait=lambda: say("waiting for another image build")):
+        if podman.image_exists(tag):
+            return tag
+        build(recipe, images_dir, say)
+    return tag
+
+
+def build(recipe: Recipe, images_dir: Path, say: Progress) -> None:
+    """debootstrap, configure, import, tag; the tree is removed in every case."""
+    name = f"{recipe.os_name}-{recipe.digest()[:12]}"
+    tree = images_dir / name
+    log = images_dir / f"{name}.log"
+    _remove_tree(tree)  # leftover of an interrupted build
+    try:
+        started = time.monotonic()
+        say(f"building lab image {recipe.tag} (debootstrap {recipe.suite}, about 1-2 minutes)")
+        _debootstrap(recipe, tree, log)
+        _configure(recipe, tree)
+        say(f"importing {recipe.tag}")
+        _import(recipe, tree)
+        say(f"built {recipe.tag} in {time.monotonic() - started:.0f} s")
+    finally:
+        _remove_tree(tree)
+    log.unlink(missing_ok=True)
+    podman.podman(["tag", recipe.tag, recipe.alias], what=f"tagging {recipe.alias}")
+    _prune_older(recipe)
+
+
+def debootstrap_args(recipe: Recipe, tree: Path) -> list[str]:
+    """The debootstrap command line (script fallback for controllers older than the suite)."""
+    args = [
+        "debootstrap",
+        "--variant=minbase",
+        "--components=main",
+        f"--include={','.join(recipe.packages)}",
+        recipe.suite,
+        str(tree),
+        recipe.mirror,
+    ]
+    script = _debootstrap_script(recipe.suite)
+    if script is not None:
+        args.append(str(script))
+    return args
+
+
+def _debootstrap_script(suite: str) -> Path | None:
+    """None when debootstrap knows the suite; else its `sid` script (same layout)."""
+    if (DEBOOTSTRAP_SCRIPTS / suite).exists():
+        return None
+    sid = DEBOOTSTRAP_SCRIPTS / "sid"
+    return sid if sid.exists() else None
+
+
+def _require_build_tools() -> None:
+    if shutil.which("debootstrap") is None and not Path("/usr/sbin/debootstrap").exists():
+        raise EnvironmentProblem(
+            "debootstrap is not installed on this controller; it builds the lab base image.",
+            hint=f"Install it with: {DEBOOTSTRAP_INSTALL}.",
+        )
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(
+            "Building the lab base image needs root (debootstrap and chroot), and lab hosts "
+            "run under rootful podman.",
+            hint="Run `dspace-deploy lab up` as root (for instance with sudo).",
+        )
+
+
+def _debootstrap(recipe: Recipe, tree: Path, log: Path) -> None:
+    args = debootstrap_args(recipe, tree)
+    executable = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    with log.open("wb") as out:
+        out.write(f"$ {' '.join(args)}\n".encode())
+        out.flush()
+        result = subprocess.run(
+            [executable, *args[1:]], stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    if result.returncode != 0:
+        # debootstrap keeps the details in the tree's debootstrap.log; add it to ours.
+        inner = tree / "debootstrap" / "debootstrap.log"
+        if inner.is_file():
+            with log.open("ab") as out:
+                out.write(b"\n--- debootstrap/debootstrap.log ---\n" + inner.read_bytes())
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise EnvironmentProblem(
+            f"debootstrap failed (exit {result.returncode}) building the {recipe.os_name} "
+            f"lab image from {recipe.mirror}. Last lines of its log:\n{tail}\n"
+            f"Full log: {log}.",
+            hint=f"A different mirror can be set with {MIRROR_ENV}=http://.../debian.",
+        )
+
+
+def _configure(recipe: Recipe, tree: Path) -> None:
+    (tree / "etc/apt/sources.list").unlink(missing_ok=True)
+    keyring = next(
+        (
+            f"/usr/share/keyrings/debian-archive-keyring.{suffix}"
+            for suffix in ("pgp", "gpg")
+            if (tree / f"usr/share/keyrings/debian-archive-keyring.{suffix}").exists()
+        ),
+        None,
+    )
+    sources = tree / "etc/apt/sources.list.d/debian.sources"
+    sources.parent.mkdir(parents=True, exist_ok=True)
+    sources.write_text(recipe.apt_sources(keyring))
+    for name, data in recipe.ca_certificates:
+        target = tree / "usr/local/share/ca-certificates" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(0o644)
+    sshd = tree / "etc/ssh/sshd_config.d/dspace-lab.conf"
+    sshd.parent.mkdir(parents=True, exist_ok=True)
+    sshd.write_text(SSHD_CONFIG)
+    (tree / "etc/systemd/system" / HOSTKEYS_UNIT_NAME).write_text(HOSTKEYS_UNIT)
+    result = subprocess.run(
+        ["chroot", str(tree), "/bin/sh", "-c", CONFIGURE_SCRIPT],
+        capture_output=True,
+        check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+    )
+    if result.returncode != 0:
+        raise EnvironmentProblem(
+            f"Configuring the {recipe.os_name} lab image failed (exit {result.returncode}): "
+            + (result.stderr or result.stdout).decode(errors="replace").strip()[-2000:]
+        )
+
+
+def _import(recipe: Recipe, tree: Path) -> None:
+    tar = subprocess.Popen(
+        ["tar", "--numeric-owner", "-C", str(tree), "-c", "."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert tar.stdout is not None
+    try:
+        result = subprocess.run(
+            [
+                podman.podman_path(),
+                "import",
+                "--change",
+                'CMD ["/sbin/init"]',
+                "--change",
+                f"LABEL dspace-deploy.recipe={recipe.digest()[:12]}",
+                "--change",
+                f"LABEL {podman.OS_LABEL}={recipe.os_name}",
+                "--message",
+                f"dspace-deploy lab base image ({recipe.suite}, recipe {recipe.version})",
+                "-",
+                recipe.tag,
+            ],
+            stdin=tar.stdout,
+            capture_output=True,
+            check=False,
+        )
+    finally:
+        tar.stdout.close()
+        tar_err = tar.stderr.read() if tar.stderr else b""
+        tar_rc = tar.wait()
+        if tar.stderr:
+            tar.stderr.close()
+    if tar_rc != 0 or result.returncode != 0:
+        message = (result.stderr + tar_err).decode(errors="replace").strip()
+        raise EnvironmentProblem(f"Importing the lab image {recipe.tag} failed: {message}")
+
+
+def _prune_older(recipe: Recipe) -> None:
+    """Remove this OS's earlier builds (our own tags only; images in use stay)."""
+    result = podman.podman(
+        ["images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPOSITORY], check=False
+    )
+    prefix = f"{IMAGE_REPOSITORY}:{recipe.os_name}-"
+    for line in result.stdout.decode(errors="replace").split():
+        if line.startswith(prefix) and line != recipe.tag:
+            podman.podman(["rmi", line], check=False)
+
+
+@contextlib.contextmanager
+def _locked(path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _mounts_under(tree: Path) -> list[str]:
+    """Mount points inside `tree` (debootstrap may leave /proc, /sys, /dev mounted)."""
+    root = str(tree.resolve())
+    found = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4:
+            point = fields[4].replace("\\040", " ")
+            if point == root or point.startswith(root + "/"):
+                found.append(point)
+    return sorted(found, key=len, reverse=True)
+
+
+def _remove_tree(tree: Path) -> None:
+    """Delete a build tree, never following a mount into the controller's /dev or /proc."""
+    if not tree.exists():
+        return
+    for point in _mounts_under(tree):
+        subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
+    left = _mounts_under(tree)
+    if left:
+        raise EnvironmentProblem(
+            f"Cannot remove the image build tree {tree}: still mounted: {', '.join(left)}.",
+            hint="Unmount them (umount --lazy PATH) and remove the directory by hand.",
+        )
+    shutil.rmtree(tree, ignore_errors=False)

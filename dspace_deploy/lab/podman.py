@@ -1,0 +1,266 @@
+"""A thin wrapper around the `podman` command for lab hosts.
+
+Argument lists are built by pure functions (`run_args`, `exec_args`, ...) so that they can
+be unit-tested; `podman()` executes them. Every failure of podman becomes an
+`EnvironmentProblem` that quotes podman's own message.
+
+Why the extra flags on `podman run` (see /work/shared/test-hosts.md): podman's default
+runtime (crun) fails on hosts with hybrid cgroups, and podman's default ulimits are above
+what some controllers let a process set. `--runtime runc` and explicit `--ulimit` values
+make lab hosts start with or without an /etc/containers/containers.conf.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dspace_deploy.errors import EnvironmentProblem
+
+INSTALL_COMMAND = "sudo apt-get install -y podman runc debootstrap"
+LAB_LABEL = "dspace-deploy.lab"
+OS_LABEL = "dspace-deploy.os"
+CONTAINER_PREFIX = "dspace-lab-"
+RUNTIME = "runc"
+# Soft limits match what systemd gives services by default. Hard limits: see `ulimits()`.
+NOFILE_SOFT = 1024
+NOFILE_HARD_MAX = 65536
+NPROC_MAX = 32768
+SYSTEMD_TIMEOUT = 60.0
+
+Progress = Callable[[str], None]
+
+_RUNTIME_PATHS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
+
+
+def _setup_hint() -> str:
+    return (
+        f"Install it with: {INSTALL_COMMAND}. Lab hosts run with `--runtime runc` and "
+        "explicit `--ulimit nofile=... --ulimit nproc=...` values, so no "
+        "/etc/containers/containers.conf is needed (podman's default runtime crun fails "
+        "on controllers with hybrid cgroups)."
+    )
+
+
+def podman_path() -> str:
+    """The podman executable, or an EnvironmentProblem saying how to install it."""
+    path = shutil.which("podman")
+    if path is None:
+        raise EnvironmentProblem(
+            "podman is not installed on this controller (lab hosts are podman containers).",
+            hint=_setup_hint(),
+        )
+    return path
+
+
+def require_runtime() -> None:
+    """Fail clearly when the runc runtime that lab hosts use is missing."""
+    if shutil.which(RUNTIME):
+        return
+    for folder in _RUNTIME_PATHS:
+        if shutil.which(RUNTIME, path=folder):
+            return
+    raise EnvironmentProblem(
+        f"The OCI runtime {RUNTIME} is not installed on this controller; lab hosts use it "
+        "because podman's default runtime (crun) fails on controllers with hybrid cgroups.",
+        hint=f"Install it with: {INSTALL_COMMAND}.",
+    )
+
+
+def ulimits() -> tuple[tuple[int, int], tuple[int, int]]:
+    """(nofile soft, hard), (nproc soft, hard) for lab containers.
+
+    podman's defaults (nofile 1048576) are above what some controllers let a process set,
+    and runc then fails with "setrlimit ...: operation not permitted". Lab hosts get a
+    soft nofile of 1024 (systemd's default for services) and a hard limit up to the
+    controller's own, so that services with LimitNOFILE (Solr, Tomcat) still start.
+    RLIMIT_NPROC counts per user id across every container of a rootful podman, so it is
+    set well above a single host's needs (twenty lab hosts run the same Tomcat user).
+    """
+    nofile_hard = _own_hard_limit(resource.RLIMIT_NOFILE, NOFILE_HARD_MAX)
+    nproc = _own_hard_limit(resource.RLIMIT_NPROC, NPROC_MAX)
+    return (min(NOFILE_SOFT, nofile_hard), nofile_hard), (nproc, nproc)
+
+
+def _own_hard_limit(which: int, ceiling: int) -> int:
+    _soft, hard = resource.getrlimit(which)
+    if hard == resource.RLIM_INFINITY or hard <= 0:
+        return ceiling
+    return min(hard, ceiling)
+
+
+def container_name(lab: str, index: int) -> str:
+    """Container of host number `index` (from 1) of lab `lab`."""
+    return f"{CONTAINER_PREFIX}{lab}-{index}"
+
+
+def run_args(
+    *,
+    container: str,
+    hostname: str,
+    image: str,
+    lab: str,
+    os_name: str,
+    add_hosts: Sequence[tuple[str, str]] = (),
+    limits: tuple[tuple[int, int], tuple[int, int]] | None = None,
+) -> list[str]:
+    """Arguments (after `podman`) that start one lab host, detached, booting systemd."""
+    (nofile_soft, nofile_hard), (nproc_soft, nproc_hard) = limits or ulimits()
+    args = [
+        "--runtime",
+        RUNTIME,
+        "run",
+        "--detach",
+        "--name",
+        container,
+        "--hostname",
+        hostname,
+        "--systemd=always",
+        "--cap-add",
+        "NET_ADMIN",  # hosts run nftables
+        "--ulimit",
+        f"nofile={nofile_soft}:{nofile_hard}",
+        "--ulimit",
+        f"nproc={nproc_soft}:{nproc_hard}",
+        "--label",
+        f"{LAB_LABEL}={lab}",
+        "--label",
+        f"{OS_LABEL}={os_name}",
+    ]
+    for name, address in add_hosts:
+        args += ["--add-host", f"{name}:{address}"]
+    args += [image, "/sbin/init"]
+    return args
+
+
+def exec_args(container: str, command: Sequence[str], *, interactive: bool = False) -> list[str]:
+    """Arguments (after `podman`) that run `command` as root inside a container."""
+    return ["exec", *(["--interactive"] if interactive else []), container, *command]
+
+
+def ps_args(lab: str | None = None) -> list[str]:
+    """Arguments listing lab containers (all labs, or one), as JSON."""
+    label = f"{LAB_LABEL}={lab}" if lab is not None else LAB_LABEL
+    return ["ps", "--all", "--filter", f"label={label}", "--format", "json"]
+
+
+def rm_args(containers: Sequence[str]) -> list[str]:
+    return ["rm", "--force", "--time", "5", *containers]
+
+
+def podman(
+    args: Sequence[str],
+    *,
+    input: bytes | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+    what: str | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run podman with `args`; on failure (if `check`) raise an EnvironmentProblem."""
+    command = [podman_path(), *args]
+    try:
+        result = subprocess.run(
+            command, input=input, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise EnvironmentProblem(
+            f"`podman {' '.join(args[:3])} ...` did not finish within {timeout:.0f} s"
+            + (f" while {what}" if what else "")
+            + "."
+        ) from error
+    if check and result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip() or "(no message)"
+        raise EnvironmentProblem(
+            f"podman failed{f' while {what}' if what else ''} "
+            f"(`podman {' '.join(args[:4])} ...`, exit {result.returncode}): {message}"
+        )
+    return result
+
+
+def image_exists(tag: str) -> bool:
+    return podman(["image", "exists", tag], check=False).returncode == 0
+
+
+def inspect(container: str) -> dict[str, Any] | None:
+    """`podman inspect` of a container, or None when it does not exist."""
+    result = podman(["container", "inspect", container], check=False)
+    if result.returncode != 0:
+        return None
+    data = json.loads(result.stdout or b"[]")
+    return data[0] if data else None
+
+
+def state_of(info: dict[str, Any] | None) -> str:
+    """running, stopped or missing."""
+    if info is None:
+        return "missing"
+    state = info.get("State") or {}
+    return "running" if state.get("Running") else "stopped"
+
+
+def address_of(info: dict[str, Any] | None) -> str | None:
+    """The container's address on podman's bridge network, if it has one."""
+    if not info:
+        return None
+    settings = info.get("NetworkSettings") or {}
+    if settings.get("IPAddress"):
+        return str(settings["IPAddress"])
+    for network in (settings.get("Networks") or {}).values():
+        if network.get("IPAddress"):
+            return str(network["IPAddress"])
+    return None
+
+
+def lab_containers(lab: str | None = None) -> list[dict[str, Any]]:
+    """Containers carrying the lab label (of one lab, or of all), as `podman ps` reports."""
+    result = podman(ps_args(lab), what="listing lab containers")
+    data: list[dict[str, Any]] = json.loads(result.stdout or b"[]") or []
+    return data
+
+
+def remove(containers: Sequence[str]) -> None:
+    if containers:
+        podman(rm_args(containers), what="removing lab containers", timeout=120)
+
+
+def wait_for_systemd(
+    container: str, *, timeout: float = SYSTEMD_TIMEOUT, interval: float = 0.5
+) -> str:
+    """Wait until systemd in `container` is up (running or degraded); return that state."""
+    deadline = time.monotonic() + timeout
+    state = "unknown"
+    while True:
+        result = podman(
+            exec_args(container, ["systemctl", "is-system-running"]), check=False, timeout=30
+        )
+        state = result.stdout.decode(errors="replace").strip() or "unknown"
+        if state in ("running", "degraded"):
+            return state
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    failed = podman(
+        exec_args(
+            container, ["systemctl", "list-units", "--failed", "--plain", "--no-legend"]
+        ),
+        check=False,
+        timeout=30,
+    ).stdout.decode(errors="replace")
+    jobs = podman(
+        exec_args(container, ["systemctl", "list-jobs", "--no-legend"]), check=False, timeout=30
+    ).stdout.decode(errors="replace")
+    units = ", ".join(line.split()[0] for line in failed.splitlines() if line.strip()) or "none"
+    waiting = ", ".join(line.split()[1] for line in jobs.splitlines() if len(line.split()) > 1)
+    raise EnvironmentProblem(
+        f"systemd in lab host {container} did not finish booting within {timeout:.0f} s "
+        f"(state: {state}; failed units: {units}"
+        + (f"; still starting: {waiting}" if waiting else "")
+        + ").",
+        hint=f"Inspect it with: podman exec {container} systemctl status; "
+        f"podman logs {container}.",
+    )

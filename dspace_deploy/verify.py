@@ -1,0 +1,209 @@
+"""`dspace-deploy verify`: run the roles' testinfra checks against a site's hosts.
+
+Checks live in `dspace_deploy/checks/test_<role>.py`. They run in a pytest subprocess (so
+a failing check can never take the CLI down) with one testinfra host per inventory host:
+hosts reached through the podman connection use testinfra's podman backend; every other
+host goes through testinfra's ansible backend, which reads the inventory's connection
+settings (address, user, key, SSH arguments, become). The ansible backend gets a generated
+inventory holding only connection variables, so no vault password and no secret is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dspace_deploy import resources
+from dspace_deploy.errors import EnvironmentProblem, InputError
+from dspace_deploy.site import Site
+
+_PODMAN_CONNECTIONS = {"containers.podman.podman", "podman"}
+# Connection settings the checks need; password-like keys are left out on purpose.
+_SAFE_CONNECTION_KEYS = {
+    "ansible_host", "ansible_port", "ansible_user", "ansible_connection", "ansible_become",
+    "ansible_become_user", "ansible_become_method", "ansible_ssh_private_key_file",
+    "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_python_interpreter",
+}
+
+
+@dataclass
+class CheckResult:
+    host: str
+    check: str
+    outcome: str  # passed, failed, skipped, error
+    message: str = ""
+
+
+@dataclass
+class VerifyReport:
+    hosts: list[str]
+    results: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and not any(
+            r.outcome in ("failed", "error") for r in self.results
+        )
+
+    def counts(self, host: str) -> dict[str, int]:
+        out = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+        for result in self.results:
+            if result.host == host:
+                out[result.outcome] = out.get(result.outcome, 0) + 1
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "hosts": {
+                host: {
+                    **self.counts(host),
+                    "checks": [
+                        {"check": r.check, "outcome": r.outcome, "message": r.message}
+                        for r in self.results if r.host == host
+                    ],
+                }
+                for host in self.hosts
+            },
+        }
+
+
+def testinfra_spec(host: str, hostvars: dict[str, Any]) -> str:
+    """The testinfra host spec for an inventory host."""
+    connection = str(hostvars.get("ansible_connection", "ssh"))
+    if connection in _PODMAN_CONNECTIONS:
+        return f"podman://{hostvars.get('ansible_host', host)}"
+    if connection == "local":
+        return "local://"
+    return f"ansible://{host}"
+
+
+def run_checks(site: Site, limit: str | None = None, progress: bool = True) -> VerifyReport:
+    import time
+
+    hosts = select_hosts(site, limit)
+    specs = {testinfra_spec(h, site.hostvars.get(h, {})): h for h in hosts}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="dspace-deploy-verify-") as tmp:
+        work = Path(tmp)
+        check_vars = work / "hostvars.json"
+        check_vars.write_text(json.dumps(
+            {spec: effective_vars(site, host) for spec, host in specs.items()}, default=str))
+        connection_inventory = work / "connections.json"
+        connection_inventory.write_text(json.dumps(_connection_inventory(site, hosts)))
+        report_file = work / "report.json"
+        command = _pytest_command(list(specs), connection_inventory, work, len(hosts))
+        env = {
+            **os.environ,
+            "DSPACE_DEPLOY_CHECK_VARS": str(check_vars),
+            "DSPACE_DEPLOY_VERIFY_REPORT": str(report_file),
+            "ANSIBLE_CONFIG": str(resources.ansible_cfg()),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        if progress:
+            sys.stderr.write(f"verify: running checks on {len(hosts)} host(s)...\n")
+        completed = subprocess.run(command, env=env, capture_output=True, text=True,
+                                   check=False)
+        if not report_file.exists():
+            tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
+            raise EnvironmentProblem(
+                f"The checks could not run (pytest exit {completed.returncode}):\n{tail}"
+            )
+        raw = json.loads(report_file.read_text())
+    report = VerifyReport(hosts=hosts, seconds=time.monotonic() - started)
+    for item in raw:
+        spec, check = _split_nodeid(item["nodeid"])
+        report.results.append(
+            CheckResult(specs.get(spec, spec), check, item["outcome"], item["message"])
+        )
+    for host in hosts:  # a host no check reached is a failure, not a silent pass
+        if not any(r.host == host for r in report.results):
+            report.results.append(CheckResult(host, "connect", "error", "no check ran"))
+    return report
+
+
+def select_hosts(site: Site, limit: str | None) -> list[str]:
+    """Hosts of the site matching an Ansible-style limit (names, groups, globs, commas)."""
+    if not limit:
+        return list(site.hosts)
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    manager = InventoryManager(loader=DataLoader(), sources=[str(site.path)])
+    wanted = {h.name for h in manager.list_hosts(limit)}
+    hosts = [h for h in site.hosts if h in wanted]
+    if not hosts:
+        raise InputError(
+            f"--limit {limit!r} matches no host of site {site.name}.",
+            hint=f"Hosts are: {', '.join(site.hosts)}.",
+        )
+    return hosts
+
+
+def effective_vars(site: Site, host: str) -> dict[str, Any]:
+    """Every role and site default, overridden by the inventory's values for the host."""
+    from dspace_deploy.inventory.specs import all_defaults
+
+    return {**all_defaults(), **site.hostvars.get(host, {}), "inventory_hostname": host}
+
+
+def _connection_inventory(site: Site, hosts: list[str]) -> dict[str, Any]:
+    return {
+        "all": {
+            "hosts": {
+                host: {k: v for k, v in site.hostvars.get(host, {}).items()
+                       if k in _SAFE_CONNECTION_KEYS}
+                for host in hosts
+            }
+        }
+    }
+
+
+def _pytest_command(specs: list[str], inventory: Path, work: Path, hosts: int) -> list[str]:
+    ini = work / "pytest.ini"
+    ini.write_text("[pytest]\n")  # keep the caller's pytest configuration out
+    command = [
+        sys.executable, "-m", "pytest", str(resources.checks_dir()),
+        "-c", str(ini), "--rootdir", str(work), "-p", "no:cacheprovider",
+        "-p", "dspace_deploy.verify_plugin", "-q", "--tb=line", "--color=no",
+        f"--hosts={','.join(specs)}", f"--ansible-inventory={inventory}",
+    ]
+    if hosts > 1:
+        command += ["-n", str(min(hosts, 8))]
+    return command
+
+
+def _split_nodeid(nodeid: str) -> tuple[str, str]:
+    """`.../test_common.py::test_user[podman://x]` -> (`podman://x`, `common::test_user`)."""
+    path, _, rest = nodeid.partition("::")
+    name, _, param = rest.partition("[")
+    module = Path(path).stem.removeprefix("test_")
+    return param.rstrip("]"), f"{module}::{name}"
+
+
+def print_report(console: Any, report: VerifyReport) -> None:
+    from rich.table import Table
+
+    table = Table(title="Checks", title_justify="left")
+    for column in ("host", "passed", "failed", "skipped"):
+        table.add_column(column, justify="left" if column == "host" else "right")
+    for host in report.hosts:
+        counts = report.counts(host)
+        bad = counts["failed"] + counts["error"]
+        table.add_row(host, str(counts["passed"]), str(bad), str(counts["skipped"]),
+                      style="red" if bad else None)
+    console.print(table)
+    for result in report.results:
+        if result.outcome in ("failed", "error"):
+            console.print(f"[red]{result.outcome}[/red] {result.host} · {result.check}")
+            console.print(f"    {result.message}", markup=False)
+    verdict = "[green]all checks passed[/green]" if report.ok else "[red]checks failed[/red]"
+    console.print(f"{verdict} in {report.seconds:.1f}s")
