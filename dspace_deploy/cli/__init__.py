@@ -55,6 +55,8 @@ def main() -> None:
         app(standalone_mode=False)
     except DeployError as error:
         _print_error(str(error))
+        if "--json" in sys.argv[1:]:
+            _print_json_error(error)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         _print_error("Interrupted.")
@@ -92,3 +94,17 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 
 def _print_error(text: str) -> None:
     sys.stderr.write(f"error: {text}\n")
+
+
+def _print_json_error(error: Exception) -> None:
+    """With --json, stdout still carries exactly one JSON document, also on failure."""
+    import json
+
+    from dspace_deploy.errors import DeployError, ValidationFailed
+
+    document: dict[str, object] = {"ok": False, "error": str(error)}
+    if isinstance(error, DeployError):
+        document["exit_code"] = error.exit_code
+    if isinstance(error, ValidationFailed):
+        document["problems"] = [p.as_dict() for p in error.problems]
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
