@@ -1,0 +1,214 @@
+"""`up`, `check` and `verify` on real lab hosts (Debian 12 and 13 systemd containers).
+
+One lab of two hosts serves the whole module, in the order a user works: check, up, up
+again (changed=0 from runner stats), verify; then the failure paths on copies of the
+inventory: a broken inventory touches no host, an unreachable host is reported while the
+others complete; and the podman connection next to SSH. Finally every artifact of every
+run is searched for every generated secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.lab
+
+EXE = str(Path(sys.executable).parent / "dspace-deploy")
+
+
+def cli(*args: str) -> tuple[int, dict[str, Any], str]:
+    """Run the real command; return exit code, its JSON document and stderr."""
+    done = subprocess.run([EXE, *args, "--json"], capture_output=True, text=True,
+                          check=False, env=os.environ.copy())
+    try:
+        document = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"stdout is not one JSON document:\n{done.stdout}\n{done.stderr}")
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, document, done.stderr
+
+
+@pytest.fixture(scope="module")
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run artifacts of this module go to a directory of its own (searched at the end)."""
+    path = tmp_path_factory.mktemp("state")
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory: Any, state_home: Path) -> Any:
+    return lab_factory("site", hosts=2, oses=("debian12", "debian13"), connection="ssh")
+
+
+@pytest.fixture(scope="module")
+def converged(lab: Any) -> list[dict[str, Any]]:
+    """Two `up` runs; their JSON documents."""
+    inventory = str(lab.inventory)
+    runs = []
+    for _ in range(2):
+        code, document, stderr = cli("up", "-i", inventory)
+        assert code == 0, json.dumps(document, indent=1) + stderr
+        runs.append(document)
+    return runs
+
+
+def _copy_inventory(lab: Any, tmp_path: Path) -> Path:
+    target = tmp_path / "inventory"
+    shutil.copytree(lab.inventory, target)
+    return target
+
+
+def _hosts_yml(inventory: Path) -> dict[str, Any]:
+    return yaml.safe_load((inventory / "hosts.yml").read_text())
+
+
+def _artifact_dirs(state_home: Path) -> set[Path]:
+    return {p for p in state_home.glob("*/runs/artifacts/*") if p.is_dir()}
+
+
+def test_check_passes_on_fresh_hosts(lab: Any) -> None:
+    code, document, _ = cli("check", "-i", str(lab.inventory))
+    assert code == 0, document
+    assert set(document["hosts"]) == {h.name for h in lab.hosts}
+    for stats in document["hosts"].values():
+        assert stats["failed"] == 0 and stats["unreachable"] == 0 and stats["changed"] == 0
+
+
+def test_first_up_changes_every_host(converged: list[dict[str, Any]], lab: Any) -> None:
+    first = converged[0]
+    assert set(first["hosts"]) == {h.name for h in lab.hosts}
+    for stats in first["hosts"].values():
+        assert stats["changed"] > 0
+        assert stats["failed"] == 0 and stats["unreachable"] == 0
+
+
+def test_second_up_changes_nothing(converged: list[dict[str, Any]]) -> None:
+    second = converged[1]
+    assert second["ok"] is True
+    for host, stats in second["hosts"].items():
+        assert stats["changed"] == 0, f"{host} changed on the second run"
+        assert stats["ok"] > 0
+
+
+def test_verify_passes_on_every_host(converged: list[dict[str, Any]], lab: Any) -> None:
+    code, document, stderr = cli("verify", "-i", str(lab.inventory))
+    assert code == 0, json.dumps(document, indent=1) + stderr
+    for host in lab.hosts:
+        counts = document["hosts"][host.name]
+        assert counts["failed"] == 0 and counts["error"] == 0
+        assert counts["passed"] >= 8, counts
+
+
+def test_verify_detects_a_broken_host(converged: list[dict[str, Any]], lab: Any) -> None:
+    """A check that cannot fail is worthless: break the firewall on one host, see it fail,
+    then repair the host with `up`."""
+    victim = lab.hosts[0]
+    subprocess.run(["podman", "exec", victim.container, "systemctl", "stop", "nftables"],
+                   check=True)
+    try:
+        code, document, _ = cli("verify", "-i", str(lab.inventory), "--limit", victim.name)
+        assert code == 1
+        failed = [c for c in document["hosts"][victim.name]["checks"]
+                  if c["outcome"] == "failed"]
+        assert any("nftables" in c["check"] or "firewall" in c["check"] for c in failed), failed
+    finally:
+        code, document, _ = cli("up", "-i", str(lab.inventory), "--limit", victim.name)
+    assert code == 0 and document["hosts"][victim.name]["changed"] > 0
+
+
+def test_broken_inventory_touches_no_host(converged: list[dict[str, Any]], lab: Any,
+                                          tmp_path: Path, state_home: Path) -> None:
+    inventory = _copy_inventory(lab, tmp_path)
+    site_file = inventory / "group_vars" / "all" / "site.yml"
+    data = yaml.safe_load(site_file.read_text())
+    data["common_timezon"] = "America/Bogota"  # a typo a user makes
+    site_file.write_text(yaml.safe_dump(data))
+    before = _artifact_dirs(state_home)
+    code, document, stderr = cli("up", "-i", str(inventory))
+    assert code == 2
+    assert "common_timezon" in stderr and "common_timezone" in stderr
+    assert any(p["key"] == "common_timezon" for p in document["problems"])
+    assert _artifact_dirs(state_home) == before, "Ansible ran although the input was bad"
+
+
+def test_unreachable_host_is_reported_while_others_complete(
+    converged: list[dict[str, Any]], lab: Any, tmp_path: Path
+) -> None:
+    inventory = _copy_inventory(lab, tmp_path)
+    hosts = _hosts_yml(inventory)
+    group = hosts["all"]["children"]["dspace"]["hosts"]
+    template = dict(group[lab.hosts[0].name] or {})
+    ghost = {**template, "ansible_host": "127.0.0.1", "ansible_port": 9}  # nothing listens
+    if "dspace_instances" in ghost:
+        ghost["dspace_instances"] = [
+            {**i, "hostname": f"ghost-{i['name']}.lab.test"} for i in ghost["dspace_instances"]
+        ]
+    group["ghost"] = ghost
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    code, document, _ = cli("up", "-i", str(inventory))
+    assert code == 1
+    assert document["hosts"]["ghost"]["unreachable"] >= 1
+    assert any(f["host"] == "ghost" and f["unreachable"] for f in document["failures"])
+    for host in lab.hosts:
+        stats = document["hosts"][host.name]
+        assert stats["failed"] == 0 and stats["unreachable"] == 0 and stats["ok"] > 0
+
+
+def test_podman_connection_works_like_ssh(converged: list[dict[str, Any]], lab: Any,
+                                          tmp_path: Path) -> None:
+    """On-premise hosts use SSH (the lab default); the podman connection must agree."""
+    inventory = _copy_inventory(lab, tmp_path)
+    hosts = _hosts_yml(inventory)
+    group = hosts["all"]["children"]["dspace"]["hosts"]
+    for host in lab.hosts:
+        entry = group[host.name]
+        for key in [k for k in entry if k.startswith("ansible_")]:
+            del entry[key]
+        entry["ansible_connection"] = "containers.podman.podman"
+        entry["ansible_host"] = host.container
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    code, document, _ = cli("up", "-i", str(inventory))
+    assert code == 0, document
+    assert all(s["changed"] == 0 for s in document["hosts"].values())
+    code, document, _ = cli("verify", "-i", str(inventory))
+    assert code == 0, document
+
+
+def test_no_secret_in_any_artifact(converged: list[dict[str, Any]], lab: Any,
+                                   state_home: Path) -> None:
+    from dspace_deploy.inventory.vault import read_vault
+
+    secrets = _leaves(read_vault(lab.inventory / "group_vars" / "all" / "vault.yml",
+                                 lab.vault_password_file))
+    assert secrets, "the lab's vault holds no secret to search for"
+    documents = json.dumps(converged)
+    assert not any(secret in documents for secret in secrets), "a secret reached --json"
+    files = [p for p in state_home.rglob("*") if p.is_file()]
+    assert len(files) > 10, "no run artifacts were kept"
+    for path in files:
+        raw = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in raw, f"a secret leaked into {path}"
+
+
+def _leaves(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaves(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaves(v)]
+    return [value] if isinstance(value, str) else []
