@@ -1,0 +1,333 @@
+"""Cross-field rules, checked on each DSpace host's effective variables.
+
+Per-file checks (types, choices, patterns, unknown keys) happen in validate.py where each
+value is written; these rules need several values at once: required variables, duplicate
+names, a DSpace line against the Java, Solr and Node versions asked for, TLS settings, and
+the secrets each instance needs. A problem that several hosts share is reported once, with
+the hosts named.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dspace_deploy.errors import Problem
+from dspace_deploy.lines import LINES
+
+if TYPE_CHECKING:
+    from dspace_deploy.inventory.loader import InventoryData, VarEntry
+    from dspace_deploy.inventory.specs import Catalog
+
+LETS_ENCRYPT = "letsencrypt.org"
+# Names no public CA certifies: special-use and private top-level domains.
+PRIVATE_SUFFIXES = (".local", ".localhost", ".test", ".lab", ".internal", ".example",
+                    ".invalid", ".lan", ".home", ".corp", ".intranet", ".localdomain")
+
+
+@dataclass(frozen=True)
+class HostFinding:
+    location: str  # file[:line]
+    key: str
+    what: str
+    fix: str
+    host: str
+
+
+def check_site(inv: InventoryData, effective: dict[str, dict[str, VarEntry]], catalog: Catalog,
+               *, vault_checked: bool, secrets_command: str) -> list[Problem]:
+    """Every cross-field problem of the site's DSpace hosts."""
+    from dspace_deploy.inventory.loader import display_path
+
+    root = display_path(inv.root)
+    findings: list[HostFinding] = []
+    instances_by_host: dict[str, list[Instance]] = {}
+    for host, entries in effective.items():
+        host_findings, instances = _check_host(host, entries, catalog, root, inv.root)
+        findings.extend(host_findings)
+        instances_by_host[host] = instances
+    findings.extend(_site_name_consistency(effective))
+    findings.extend(_duplicate_hostnames(instances_by_host))
+    if vault_checked:
+        findings.extend(_secrets(effective, instances_by_host, inv, secrets_command))
+    return _merge_hosts(findings)
+
+
+@dataclass
+class Instance:
+    """One dspace_instances item: values with defaults applied, plus where it is written."""
+
+    index: int
+    values: dict[str, Any]
+    raw: Any
+    entry: VarEntry
+
+    def location(self, key: str | None = None) -> str:
+        from dspace_deploy.inventory.loader import YamlDict, display_path
+
+        line = self.entry.line
+        if isinstance(self.raw, YamlDict):
+            line = self.raw.lines.get(key, self.raw.line) if key else self.raw.line or line
+        base = display_path(self.entry.path)
+        return f"{base}:{line}" if line else base
+
+    def key(self, name: str) -> str:
+        return f"dspace_instances[{self.index}].{name}"
+
+    @property
+    def name(self) -> str:
+        return str(self.values.get("name", f"#{self.index}"))
+
+
+def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root: str,
+                root_path: Path) -> tuple[list[HostFinding], list[Instance]]:
+    from dspace_deploy.inventory.validate import apply_defaults, check_value
+
+    found: list[HostFinding] = []
+    for opt in catalog.required():
+        if opt.name not in entries:
+            found.append(HostFinding(
+                root, opt.name, "is not set",
+                "set it in group_vars/all/site.yml (every host) or in host_vars/HOST.yml (one "
+                "host); see docs/variables.md", host))
+    instances: list[Instance] = []
+    entry = entries.get("dspace_instances")
+    spec = catalog.get("dspace_instances")
+    if entry is None or spec is None:
+        return found, instances
+    value, problems = check_value(spec, entry.value, "dspace_instances", entry.line)
+    if not isinstance(value, list):
+        return found, instances
+    if not value and not problems:
+        found.append(HostFinding(entry.location, "dspace_instances", "is an empty list",
+                                 "describe at least one instance (name, hostname, admin_email)",
+                                 host))
+    raw_items = entry.value if isinstance(entry.value, list) else []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            raw = raw_items[i] if i < len(raw_items) else item
+            instances.append(Instance(i, apply_defaults(spec, [item])[0], raw, entry))
+    # Rules on one instance need its own values to be valid; broken values were reported.
+    broken = {p.key.split(".")[0] for p in problems}
+    valid = [inst for inst in instances if inst.key("").rstrip(".") not in broken]
+    found.extend(_duplicate_names(host, instances))
+    for inst in valid:
+        for rule in INSTANCE_RULES:
+            for key, what, fix in rule(inst.values, root_path):
+                found.append(HostFinding(inst.location(key), inst.key(key), what, fix, host))
+    return found, instances
+
+
+# --------------------------------------------------------------------------------------
+# Rules on one instance: each yields (option name, what, fix)
+
+Issue = tuple[str, str, str]
+
+
+def _line_rules(v: dict[str, Any], _root: Path) -> list[Issue]:
+    facts = LINES.get(str(v.get("line")))
+    if facts is None:
+        return []
+    issues: list[Issue] = []
+    line = facts.line
+    java = v.get("java_version")
+    if isinstance(java, int) and java < facts.java_min:
+        issues.append(("java_version",
+                       f"DSpace {line} needs Java {facts.java_min} or newer, not {java}",
+                       f"remove java_version or set {facts.java_min}"))
+    solr = v.get("solr_version")
+    if isinstance(solr, str) and solr.split(".")[0].isdigit():
+        major = int(solr.split(".")[0])
+        if major != facts.solr_major:
+            issues.append(("solr_version",
+                           f"DSpace {line} uses Solr {facts.solr_major}; Solr {major} cannot load "
+                           "its cores",
+                           f"remove solr_version (default {facts.solr_version}) or use a Solr "
+                           f"{facts.solr_major}.x release"))
+    node = v.get("node_version")
+    if isinstance(node, int) and node not in facts.node_majors:
+        supported = ", ".join(str(n) for n in facts.node_majors)
+        issues.append(("node_version",
+                       f"the DSpace {line} UI does not support Node.js {node}",
+                       f"remove node_version or use one of {supported}"))
+    version = v.get("version")
+    if isinstance(version, str) and version and not version.startswith(f"{line}."):
+        issues.append(("version", f"release {version} is not of the DSpace {line} line",
+                       f"use a {line}.x release such as {facts.newest}, or change line"))
+    if v.get("flavor") == "cris" and not facts.cris_release:
+        with_cris = ", ".join(n for n, f in LINES.items() if f.cris_release)
+        issues.append(("flavor", f"there is no DSpace-CRIS release for DSpace {line}",
+                       f"use flavor dspace, or a line with DSpace-CRIS ({with_cris})"))
+    return issues
+
+
+def _tls_rules(v: dict[str, Any], root: Path) -> list[Issue]:
+    issues: list[Issue] = []
+    mode = v.get("tls_mode")
+    cert, key = v.get("tls_certificate_file"), v.get("tls_key_file")
+    if mode == "provided":
+        for name, value in (("tls_certificate_file", cert), ("tls_key_file", key)):
+            if not value:
+                issues.append((name, "is required with tls_mode provided",
+                               f"set {name} to a PEM file on the controller, or choose "
+                               "tls_mode selfsigned or acme"))
+            elif isinstance(value, str) and "{{" not in value:
+                path = controller_path(value, root)
+                if not path.is_file():
+                    issues.append((name, f"file {path} does not exist on this machine",
+                                   "fix the path (relative paths start at the inventory "
+                                   "directory)"))
+    elif cert or key:
+        name = "tls_certificate_file" if cert else "tls_key_file"
+        issues.append((name, f"is set but tls_mode is {mode}, so it is not used",
+                       "set tls_mode: provided, or remove the certificate settings"))
+    if mode == "acme":
+        hostname = str(v.get("hostname", ""))
+        directory = str(v.get("acme_directory_url") or "")
+        reason = not_publicly_certifiable(hostname)
+        if reason and LETS_ENCRYPT in directory:
+            issues.append(("tls_mode",
+                           f"Let's Encrypt cannot certify {hostname}: {reason}",
+                           "use tls_mode selfsigned (or provided), a public hostname, or an "
+                           "internal ACME CA in acme_directory_url"))
+    return issues
+
+
+def controller_path(value: str, root: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def not_publicly_certifiable(hostname: str) -> str | None:
+    """Why a public CA will not issue a certificate for this name (None when it may)."""
+    name = hostname.strip().lower().rstrip(".")
+    try:
+        ipaddress.ip_address(name)
+        return "it is an IP address"
+    except ValueError:
+        pass
+    if name == "localhost" or name.endswith(".localhost"):
+        return "it is localhost"
+    if "." not in name:
+        return "it is a single-label name, not a public DNS name"
+    for suffix in PRIVATE_SUFFIXES:
+        if name.endswith(suffix):
+            return f"{suffix} is not a public domain"
+    return None
+
+
+INSTANCE_RULES: list[Callable[[dict[str, Any], Path], list[Issue]]] = [_line_rules, _tls_rules]
+
+
+# --------------------------------------------------------------------------------------
+# Rules across instances and hosts
+
+
+def _duplicate_names(host: str, instances: list[Instance]) -> list[HostFinding]:
+    found = []
+    seen: dict[str, Instance] = {}
+    for inst in instances:
+        name = inst.values.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            found.append(HostFinding(
+                inst.location("name"), inst.key("name"),
+                f"instance name {name} is used twice on the host (also "
+                f"dspace_instances[{seen[name].index}])",
+                "give each instance of a host its own name", host))
+        else:
+            seen[name] = inst
+    return found
+
+
+def _duplicate_hostnames(instances_by_host: dict[str, list[Instance]]) -> list[HostFinding]:
+    found = []
+    first: dict[str, tuple[str, Instance]] = {}
+    for host, instances in instances_by_host.items():
+        for inst in instances:
+            hostname = inst.values.get("hostname")
+            if not isinstance(hostname, str):
+                continue
+            hostname = hostname.lower()
+            if hostname in first:
+                other_host, other = first[hostname]
+                where = (f"instance {other.name} of the same host" if other_host == host
+                         else f"instance {other.name} on host {other_host}")
+                fix = ("give each instance its own hostname" if other_host == host else
+                       "give each instance its own hostname; hosts that share group "
+                       "variables need their own dspace_instances in host_vars/HOST.yml")
+                found.append(HostFinding(inst.location("hostname"), inst.key("hostname"),
+                                         f"hostname {hostname} is also used by {where}",
+                                         fix, host))
+            else:
+                first[hostname] = (host, inst)
+    return found
+
+
+def _site_name_consistency(effective: dict[str, dict[str, VarEntry]]) -> list[HostFinding]:
+    names: dict[str, list[str]] = defaultdict(list)
+    entries: dict[str, VarEntry] = {}
+    for host, vars_ in effective.items():
+        entry = vars_.get("site_name")
+        if entry is not None and isinstance(entry.value, str):
+            names[entry.value].append(host)
+            entries.setdefault(entry.value, entry)
+    if len(names) <= 1:
+        return []
+    common = max(names, key=lambda n: len(names[n]))
+    found = []
+    for name, hosts in names.items():
+        if name == common:
+            continue
+        for host in hosts:
+            found.append(HostFinding(entries[name].location, "site_name",
+                                     f"is {name!r} here but {common!r} for other hosts",
+                                     "set site_name once, in group_vars/all/site.yml", host))
+    return found
+
+
+def _secrets(effective: dict[str, dict[str, VarEntry]],
+             instances_by_host: dict[str, list[Instance]], inv: InventoryData,
+             command: str) -> list[HostFinding]:
+    from dspace_deploy.inventory.loader import VAULT_REL, display_path
+
+    vault_location = display_path(inv.root / VAULT_REL)
+    found = []
+    for host, instances in instances_by_host.items():
+        entry = effective[host].get("vault_instance_secrets")
+        table = entry.value if entry is not None else None
+        for inst in instances:
+            name = inst.values.get("name")
+            if not isinstance(name, str):
+                continue
+            if not isinstance(table, dict) or name not in table:
+                found.append(HostFinding(
+                    vault_location, f"vault_instance_secrets.{name}",
+                    f"instance {name} has no secrets", f"run `{command}` to generate the "
+                    "missing secrets (existing ones are kept)", host))
+    return found
+
+
+def _merge_hosts(findings: list[HostFinding]) -> list[Problem]:
+    """One problem per (location, key, what, fix), naming every host it concerns."""
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
+    for f in findings:
+        hosts = grouped.setdefault((f.location, f.key, f.what, f.fix), [])
+        if f.host not in hosts:
+            hosts.append(f.host)
+    problems = []
+    for (location, key, what, fix), hosts in grouped.items():
+        if len(hosts) == 1:
+            label = f"host {hosts[0]}"
+        elif len(hosts) <= 4:
+            label = f"hosts {', '.join(hosts)}"
+        else:
+            label = f"hosts {', '.join(hosts[:3])} and {len(hosts) - 3} more"
+        problems.append(Problem(f"{location} ({label})", key, what, fix))
+    return problems
+
