@@ -52,7 +52,8 @@ def main() -> None:
     from dspace_deploy.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, DeployError
 
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False, typer returns a verb's Exit code instead of raising.
+        code = app(standalone_mode=False)
     except DeployError as error:
         _print_error(str(error))
         if "--json" in sys.argv[1:]:
@@ -78,7 +79,7 @@ def main() -> None:
             "rerun with DSPACE_DEPLOY_DEBUG=1 to see the traceback and report it."
         )
         sys.exit(EXIT_INTERNAL)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

@@ -49,6 +49,7 @@ DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 CONTROLLER_CA_DIR = Path("/usr/local/share/ca-certificates")
 DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
 DEBOOTSTRAP_INSTALL = "sudo apt-get install -y debootstrap"
+DEBOOTSTRAP_FALLBACK = Path("/usr/sbin/debootstrap")  # not on a non-root user's PATH
 
 Progress = Callable[[str], None]
 
@@ -116,25 +117,24 @@ class Recipe:
         *,
         mirror: str | None = None,
         security_mirror: str | None = None,
-        ca_dir: Path = CONTROLLER_CA_DIR,
+        ca_dir: Path | None = None,
     ) -> Recipe:
         if os_name not in SUITES:
             raise InputError(
                 f"Unknown lab OS {os_name!r}.", hint=f"Choose one of: {', '.join(OS_NAMES)}."
             )
+        ca_root = ca_dir or CONTROLLER_CA_DIR
         return cls(
             os_name=os_name,
             suite=SUITES[os_name],
             mirror=(mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR).rstrip("/"),
             security_mirror=(
-                security_mirror
-                or os.environ.get(SECURITY_MIRROR_ENV)
-                or DEFAULT_SECURITY_MIRROR
+                security_mirror or os.environ.get(SECURITY_MIRROR_ENV) or DEFAULT_SECURITY_MIRROR
             ).rstrip("/"),
             packages=PACKAGES,
             ca_certificates=tuple(
-                (str(path.relative_to(ca_dir)), path.read_bytes())
-                for path in controller_ca_certificates(ca_dir)
+                (str(path.relative_to(ca_root)), path.read_bytes())
+                for path in controller_ca_certificates(ca_root)
             ),
         )
 
@@ -177,11 +177,12 @@ class Recipe:
         )
 
 
-def controller_ca_certificates(ca_dir: Path = CONTROLLER_CA_DIR) -> list[Path]:
+def controller_ca_certificates(ca_dir: Path | None = None) -> list[Path]:
     """The controller's extra CA certificates (what `update-ca-certificates` adds), sorted."""
-    if not ca_dir.is_dir():
+    root = ca_dir or CONTROLLER_CA_DIR
+    if not root.is_dir():
         return []
-    return sorted(path for path in ca_dir.rglob("*.crt") if path.is_file())
+    return sorted(path for path in root.rglob("*.crt") if path.is_file())
 
 
 def ensure_image(os_name: str, progress: Progress | None = None) -> str:
@@ -251,7 +252,7 @@ def _debootstrap_script(suite: str) -> Path | None:
 
 
 def _require_build_tools() -> None:
-    if shutil.which("debootstrap") is None and not Path("/usr/sbin/debootstrap").exists():
+    if shutil.which("debootstrap") is None and not DEBOOTSTRAP_FALLBACK.exists():
         raise EnvironmentProblem(
             "debootstrap is not installed on this controller; it builds the lab base image.",
             hint=f"Install it with: {DEBOOTSTRAP_INSTALL}.",
@@ -266,7 +267,7 @@ def _require_build_tools() -> None:
 
 def _debootstrap(recipe: Recipe, tree: Path, log: Path) -> None:
     args = debootstrap_args(recipe, tree)
-    executable = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    executable = shutil.which("debootstrap") or str(DEBOOTSTRAP_FALLBACK)
     with log.open("wb") as out:
         out.write(f"$ {' '.join(args)}\n".encode())
         out.flush()
@@ -361,15 +362,23 @@ def _import(recipe: Recipe, tree: Path) -> None:
         raise EnvironmentProblem(f"Importing the lab image {recipe.tag} failed: {message}")
 
 
-def _prune_older(recipe: Recipe) -> None:
-    """Remove this OS's earlier builds (our own tags only; images in use stay)."""
-    result = podman.podman(
-        ["images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPOSITORY], check=False
-    )
+def _prune_older(recipe: Recipe, keep: int = 1) -> None:
+    """Remove this OS's older builds but the newest `keep` (our own tags only; an image a
+    container still uses stays). Keeping one spares a rebuild when two settings alternate
+    (e.g. two users with different mirrors)."""
+    result = podman.podman(["images", "--format", "json", IMAGE_REPOSITORY], check=False)
+    try:
+        listed = json.loads(result.stdout or b"[]") or []
+    except ValueError:
+        return
     prefix = f"{IMAGE_REPOSITORY}:{recipe.os_name}-"
-    for line in result.stdout.decode(errors="replace").split():
-        if line.startswith(prefix) and line != recipe.tag:
-            podman.podman(["rmi", line], check=False)
+    created: dict[str, int] = {}
+    for image in listed:
+        for tag in image.get("Names") or []:
+            if tag.startswith(prefix) and tag != recipe.tag:
+                created[tag] = int(image.get("Created") or 0)
+    for tag in sorted(created, key=lambda name: created[name], reverse=True)[keep:]:
+        podman.podman(["rmi", tag], check=False)
 
 
 @contextlib.contextmanager

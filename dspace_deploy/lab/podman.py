@@ -245,9 +245,7 @@ def wait_for_systemd(
             break
         time.sleep(interval)
     failed = podman(
-        exec_args(
-            container, ["systemctl", "list-units", "--failed", "--plain", "--no-legend"]
-        ),
+        exec_args(container, ["systemctl", "list-units", "--failed", "--plain", "--no-legend"]),
         check=False,
         timeout=30,
     ).stdout.decode(errors="replace")
@@ -261,6 +259,5 @@ def wait_for_systemd(
         f"(state: {state}; failed units: {units}"
         + (f"; still starting: {waiting}" if waiting else "")
         + ").",
-        hint=f"Inspect it with: podman exec {container} systemctl status; "
-        f"podman logs {container}.",
+        hint=f"Inspect it with: podman exec {container} systemctl status; podman logs {container}.",
     )
