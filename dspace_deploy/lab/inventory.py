@@ -7,7 +7,8 @@ Layout (`<labdir>/inventory`):
   group_vars/all/site.yml   site_name `lab-<lab>` (no site-wide instances: each host has its own)
   group_vars/all/lab.yml    common_extra_ca_certificates: the controller's extra CA
                             certificates, so that the hosts trust what the controller trusts
-  group_vars/all/vault.yml  generated secrets; password in <labdir>/vault-password.txt
+  group_vars/all/vault.yml  generated secrets; password where every site's is
+                            (~/.config/dspace-deploy/vault-passwords/lab-<name>.txt)
 """
 
 from __future__ import annotations

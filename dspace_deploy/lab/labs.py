@@ -5,7 +5,6 @@ A lab lives in `resources.data_home()/labs/<name>/`:
     lab.json              what was asked for (hosts, OS of each, connection) and when
     id_ed25519[.pub]      SSH key pair installed for root and for the `deploy` user
     known_hosts           the hosts' SSH host keys (written here, never learned on first use)
-    vault-password.txt    the inventory's vault password (0600)
     inventory/            a site inventory for `dspace-deploy up -i ...`
 
 Its hosts are containers named `dspace-lab-<lab>-<n>` carrying the label
@@ -212,6 +211,11 @@ def create_lab(
             raise
 
 
+def lab_vault_password_file(name: str) -> Path:
+    """Labs keep their vault password where every site does, so commands find it unaided."""
+    return resources.vault_password_file(f"lab-{name}")
+
+
 def _create(
     name: str, directory: Path, host_oses: list[str], connection: str, say: Progress
 ) -> Lab:
@@ -223,7 +227,7 @@ def _create(
         hosts=plan_hosts(name, host_oses),
         dir=directory,
         inventory=directory / "inventory",
-        vault_password_file=directory / "vault-password.txt",
+        vault_password_file=lab_vault_password_file(name),
         ssh_key=directory / "id_ed25519",
         connection=connection,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -478,6 +482,7 @@ def _remove_lab(name: str, directory: Path) -> list[str]:
     podman.remove(containers)
     if directory.exists():
         shutil.rmtree(directory)
+        lab_vault_password_file(name).unlink(missing_ok=True)
     return containers
 
 
@@ -553,7 +558,7 @@ def _lab_from_meta(directory: Path, meta: dict[str, Any]) -> Lab:
         ],
         dir=directory,
         inventory=directory / "inventory",
-        vault_password_file=directory / "vault-password.txt",
+        vault_password_file=lab_vault_password_file(name),
         ssh_key=directory / "id_ed25519",
         connection=meta["connection"],
         created=meta.get("created", ""),
