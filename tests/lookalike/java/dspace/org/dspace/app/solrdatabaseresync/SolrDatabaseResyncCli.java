@@ -1,0 +1,29 @@
+/*
+ * dspace-deploy test look-alike (not DSpace code): "solr-database-resync" (contract 4.8).
+ */
+package org.dspace.app.solrdatabaseresync;
+
+import java.sql.Connection;
+
+import org.dspace.lookalike.Config;
+import org.dspace.lookalike.Db;
+import org.dspace.lookalike.Opts;
+import org.dspace.lookalike.Script;
+import org.dspace.lookalike.Solr;
+
+public class SolrDatabaseResyncCli implements Script {
+    @Override
+    public Opts options() {
+        return new Opts().add("h", "help", false, "help");
+    }
+
+    @Override
+    public int run(Opts o) throws Exception {
+        Config c = Config.get();
+        try (Connection conn = Db.context()) {
+            long n = Solr.numFound(Solr.core(c, "search"), "*:*");
+            System.out.println("Found " + n + " documents in the search core to check");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,103 @@
+/*
+ * dspace-deploy test look-alike (not DSpace code): "index-discovery" (contract 4.8); talks HTTP
+ * to the search core and indexes the communities, collections and items found in the database.
+ */
+package org.dspace.discovery;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.dspace.lookalike.Config;
+import org.dspace.lookalike.Db;
+import org.dspace.lookalike.Opts;
+import org.dspace.lookalike.Release;
+import org.dspace.lookalike.Script;
+import org.dspace.lookalike.Solr;
+
+public class IndexClient implements Script {
+    @Override
+    public Opts options() {
+        Opts o = new Opts()
+            .add("r", "remove", true, "remove an Item, Collection or Community from index based on its handle")
+            .add("i", "index", true, "add or update an Item, Collection or Community based on its handle or uuid")
+            .add("c", "clean", false, "clean existing index removing any documents that no longer exist in the db")
+            .add("d", "delete", false, "delete all records from existing index")
+            .add("b", "build", false, "(re)build index, wiping out current one if it exists")
+            .add("s", "spellchecker", false, "Rebuild the spellchecker, can be combined with -b and -f.")
+            .add("f", "force", false, "if updating existing index, force each handle to be reindexed even if "
+                + "uptodate")
+            .add("h", "help", false, "print this help message");
+        if (Release.atLeast(8)) {
+            o.add("t", "type", true, "reindex only specific type of (re)indexable objects");
+        }
+        return o;
+    }
+
+    @Override
+    public int run(Opts o) throws Exception {
+        Config c = Config.get();
+        String url = Solr.core(c, "search");
+        if (o.has("d")) {
+            System.out.println("Deleting all records from the index");
+            Solr.deleteAll(url);
+            return 0;
+        }
+        if (o.has("r")) {
+            System.out.println("Removing " + o.get("r") + " from Index");
+            Solr.update(url, "{\"delete\":{\"query\":\"handle:\\\"" + o.get("r") + "\\\"\"}}");
+            return 0;
+        }
+        if (o.has("c")) {
+            System.out.println("Cleaning Index");
+        }
+        if (o.has("b")) {
+            System.out.println("(Re)building index from scratch.");
+            Solr.deleteAll(url);
+        } else {
+            System.out.println("Updating Index");
+        }
+        List<Map<String, Object>> docs = new ArrayList<>();
+        try (Connection conn = Db.context(); Statement st = conn.createStatement()) {
+            String[][] types = {{"community", "Community", "4"}, {"collection", "Collection", "3"},
+                {"item", "Item", "2"}};
+            for (String[] t : types) {
+                if (o.has("t") && !o.get("t").equalsIgnoreCase(t[1])) {
+                    continue;
+                }
+                try (ResultSet rs = st.executeQuery("SELECT o.uuid, h.handle FROM " + t[0]
+                    + " o LEFT JOIN handle h ON h.resource_id = o.uuid")) {
+                    while (rs.next()) {
+                        Map<String, Object> d = new LinkedHashMap<>();
+                        d.put("id", t[1] + "-" + rs.getString(1));
+                        d.put("search.uniqueid", t[2] + "-" + rs.getString(1));
+                        d.put("search.resourcetype", t[1]);
+                        d.put("search.resourceid", rs.getString(1));
+                        if (rs.getString(2) != null) {
+                            d.put("handle", rs.getString(2));
+                        }
+                        docs.add(d);
+                    }
+                }
+            }
+        }
+        if (!docs.isEmpty()) {
+            Solr.add(url, docs);
+        } else {
+            Solr.update(url, "{\"commit\":{}}");
+        }
+        Path flag = c.home().resolve("solr/search/conf/reindex.flag");
+        Files.deleteIfExists(flag);
+        if (o.has("s")) {
+            System.out.println("Rebuilding spell checker.");
+        }
+        System.out.println("Done with indexing");
+        return 0;
+    }
+}

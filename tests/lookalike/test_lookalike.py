@@ -1,0 +1,941 @@
+"""The look-alike releases behave like the real ones where a deployment depends on it.
+
+Runs the real Apache Ant, a throwaway PostgreSQL cluster, the Solr look-alike, the backend jar, the
+UI server and the handle server on free localhost ports. Skips with a reason when a tool is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.lookalike import CRIS_EXTRA_CORES, Release, build_release
+
+pytestmark = pytest.mark.lookalike
+
+LINES = ["8", "9", "10"]
+
+
+def _pg_bin() -> Path | None:
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / "initdb").exists() and (d / "pg_ctl").exists():
+            return d
+    return None
+
+
+def _java_major() -> int:
+    out = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    m = re.search(r'version "(\d+)', out)
+    return int(m.group(1)) if m else 0
+
+
+MISSING = [t for t in ("java", "javac", "ant", "node") if not shutil.which(t)]
+if not _pg_bin():
+    MISSING.append("postgresql (initdb)")
+for jar, pkg in (
+    ("/usr/share/java/ant-contrib.jar", "ant-contrib"),
+    ("/usr/share/java/postgresql.jar", "libpostgresql-jdbc-java"),
+):
+    if not Path(jar).exists():
+        MISSING.append(pkg)
+needs_tools = pytest.mark.skipif(bool(MISSING), reason=f"missing: {', '.join(MISSING)}")
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_free(port: int, udp: bool = False) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("0.0.0.0", port))
+            return True
+        except OSError:
+            return False
+
+
+def http(url: str, headers: dict | None = None, timeout: float = 10) -> tuple[int, str]:
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def post_json(url: str, data) -> tuple[int, str]:
+    req = urllib.request.Request(
+        url, data=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, r.read().decode()
+
+
+def wait_for(pred, timeout: float = 30, what: str = "condition"):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:
+            last = e
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last error: {last})")
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    def ok():
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+
+    wait_for(ok, timeout, f"port {port}")
+
+
+def run(
+    cmd, cwd=None, env=None, check=True, timeout=180, stdin=subprocess.DEVNULL
+) -> subprocess.CompletedProcess:
+    p = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=stdin
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+class Procs:
+    """Processes started by a test; each in its own process group, all killed at teardown."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+        self.pids: list[int] = []
+
+    def start(self, cmd, cwd=None, env=None, log: Path | None = None) -> subprocess.Popen:
+        out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+        p = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.procs.append(p)
+        return p
+
+    def adopt(self, pid: int) -> None:
+        self.pids.append(pid)
+
+    def stop(self, p: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                self.stop(p)
+        for pid in self.pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def procs():
+    p = Procs()
+    yield p
+    p.close()
+
+
+class Postgres:
+    """A throwaway cluster on a free port (as user postgres when running as root)."""
+
+    def __init__(self, base: Path):
+        self.bin = _pg_bin()
+        self.dir = base
+        self.port = free_port()
+        self.user = None
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+                self.user = "postgres"
+            except KeyError:
+                pytest.skip("running as root and no 'postgres' user to run a PostgreSQL cluster")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(self.dir, self.user)
+        self._as(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.dir / "data"),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ]
+        )
+        self._as(
+            [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.dir / "data"),
+                "-w",
+                "-l",
+                str(self.dir / "log"),
+                "-o",
+                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ]
+        )
+        self.sql("postgres", "CREATE USER dspace PASSWORD 'dspace'")
+
+    def _as(self, cmd):
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        return run(cmd, cwd="/tmp")
+
+    def sql(self, db: str, statement: str) -> str:
+        psql = str(self.bin / "psql")
+        return run(
+            [
+                psql,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-At",
+                "-c",
+                statement,
+            ]
+        ).stdout.strip()
+
+    def createdb(self, name: str, pgcrypto: bool = False) -> str:
+        self.sql("postgres", f"CREATE DATABASE {name} OWNER dspace")
+        if pgcrypto:
+            self.sql(name, "CREATE EXTENSION pgcrypto")
+        return f"jdbc:postgresql://127.0.0.1:{self.port}/{name}"
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self._as(
+                [str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"]
+            )
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    if MISSING:
+        pytest.skip(f"missing: {', '.join(MISSING)}")
+    base = Path(tempfile.mkdtemp(prefix="lookalike-pg-"))
+    os.chmod(base, 0o755)
+    cluster = Postgres(base / "cluster")
+    yield cluster
+    cluster.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory) -> dict[str, Release]:
+    if MISSING:
+        pytest.skip(f"missing: {', '.join(MISSING)}")
+    base = tmp_path_factory.mktemp("bundles")
+    return {line: build_release(line, base / line) for line in LINES}
+
+
+def solr_start(
+    procs: Procs, rel: Release, root: Path, home: Path, port: int, opts: str = ""
+) -> Path:
+    """Start the Solr look-alike of `rel` in the foreground (as a supervised service would)."""
+    solr = (
+        rel.unpack_solr(root)
+        if not (root / f"solr-{rel.solr_version}").exists()
+        else root / f"solr-{rel.solr_version}"
+    )
+    inc = root / f"solr-{port}.in.sh"
+    inc.write_text(
+        f'SOLR_PORT={port}\nSOLR_HOME="{home}"\nSOLR_PID_DIR="{root}/pid"\n'
+        f'SOLR_LOGS_DIR="{root}/logs-{port}"\nSOLR_HEAP=256m\nSOLR_OPTS="{opts}"\n'
+    )
+    env = dict(os.environ, SOLR_INCLUDE=str(inc))
+    procs.start(
+        [str(solr / "bin" / "solr"), "start", "-f", "-force"],
+        env=env,
+        log=root / f"solr-{port}.out",
+    )
+    wait_port(port)
+    return solr
+
+
+def solr_home(root: Path, rel_solr: Path, cores_from: Path, cores=None) -> Path:
+    home = root / "home"
+    home.mkdir(parents=True)
+    shutil.copy(rel_solr / "server" / "solr" / "solr.xml", home / "solr.xml")
+    for core in sorted(os.listdir(cores_from)):
+        if cores is None or core in cores:
+            shutil.copytree(cores_from / core, home / core)
+    return home
+
+
+# --------------------------------------------------------------------------------------- artifacts
+
+
+@needs_tools
+@pytest.mark.parametrize("line", LINES)
+def test_bundle_layout(bundles, line, tmp_path):
+    rel = bundles[line]
+    manifest = json.loads(rel.manifest.read_text())
+    assert manifest["format"] == 1 and manifest["lookalike"] is True
+    assert manifest["line"] == line and manifest["flavor"] == "dspace"
+    assert manifest["dspace_version"] == {"8": "8.4", "9": "9.3", "10": "10.0"}[line]
+    assert manifest["solr_version"] == ("8.11.4" if line == "8" else "9.8.1")
+    assert manifest["java_min"] == (21 if line == "10" else 17)
+    for relpath, meta in manifest["files"].items():
+        data = (rel.root / relpath).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == meta["sha256"] and len(data) == meta["size"]
+    assert set(manifest["files"]) == {
+        "backend/dspace-installer.tar.gz",
+        "ui/dspace-ui.tar.gz",
+        f"solr/solr-{rel.solr_version}.tgz",
+        f"solr/solr-{rel.solr_version}.tgz.sha512",
+    }
+    digest, name = rel.solr_sha512.read_text().split()
+    assert name == rel.solr.name and digest == hashlib.sha512(rel.solr.read_bytes()).hexdigest()
+    for tgz, top in (
+        (rel.installer, "dspace-installer"),
+        (rel.ui, "dspace-ui"),
+        (rel.solr, f"solr-{rel.solr_version}"),
+    ):
+        with tarfile.open(tgz) as tf:
+            assert {n.split("/")[0] for n in tf.getnames()} == {top}
+
+    inst = rel.unpack_installer(tmp_path)
+    assert "test look-alike" in (inst / "NOTICE").read_text()
+    assert {p.name for p in (inst / "bin").iterdir()} == {
+        "dspace",
+        "dspace.bat",
+        "log-reporter",
+        "make-handle-config",
+        "start-handle-server",
+        "start-handle-server.bat",
+    }
+    libs = {p.name for p in (inst / "lib").iterdir()}
+    assert {
+        "ant-contrib-1.0b3.jar",
+        "handle-9.3.2.jar",
+        f"dspace-api-{rel.dspace_version}.jar",
+    } <= libs
+    assert any(n.startswith("postgresql-") for n in libs)
+    assert not (inst / "config" / "local.cfg").exists()
+    assert not (inst / "etc").exists()
+    cfg = (inst / "config" / "dspace.cfg").read_text()
+    for inc in re.findall(r"^include = \$\{module_dir\}/(.+)$", cfg, re.M):
+        assert (inst / "config" / "modules" / inc).is_file(), inc
+    for f in (
+        "config-definition.xml",
+        "local.cfg.EXAMPLE",
+        "launcher.xml",
+        "log4j2.xml",
+        "log4j2-cli.xml",
+        "log4j2-console.xml",
+        "log4j2-container.xml",
+        "log4j2-handle-plugin.xml",
+    ):
+        assert (inst / "config" / f).is_file(), f
+    for m in (
+        "irus-statistics",
+        "assetstore",
+        "oai",
+        "rest",
+        "actuator",
+        "discovery",
+        "solr-statistics",
+        "solrauthority",
+    ):
+        assert (inst / "config" / "modules" / f"{m}.cfg").is_file(), m
+    cores = sorted(p.name for p in (inst / "solr").iterdir())
+    assert (
+        cores
+        == sorted(rel.cores)
+        == sorted(
+            {"8": ["authority", "oai", "qaevent", "search", "statistics", "suggestion"]}.get(
+                line, cores
+            )
+        )
+    )
+    for core in cores:
+        assert (inst / "solr" / core / "core.properties").stat().st_size == 0
+        conf = sorted(p.name for p in (inst / "solr" / core / "conf").iterdir())
+        if line == "10" and core == "audit":
+            assert conf == ["schema.xml", "solrconfig.xml"]
+        else:
+            assert conf == [
+                "protwords.txt",
+                "schema.xml",
+                "solrconfig.xml",
+                "stopwords.txt",
+                "synonyms.txt",
+            ]
+        sc = (inst / "solr" / core / "conf" / "solrconfig.xml").read_text()
+        assert "<luceneMatchVersion>8.8.1</luceneMatchVersion>" in sc
+        if core == "search":
+            assert ("contrib/analysis-extras" in sc) == (line == "8")
+            assert ("modules/analysis-extras" in sc) == (line != "8")
+    if line == "10":
+        assert "audit" in cores
+    app = (
+        inst / "webapps" / "server" / "WEB-INF" / "classes" / "application.properties"
+    ).read_text()
+    assert "dspace.dir=${dspace.dir}" in app
+    assert (inst / "webapps" / "server-boot.jar").is_file()
+
+    ui = rel.unpack_ui(tmp_path)
+    for f in (
+        "dist/browser/index.html",
+        "dist/server/main.js",
+        "config/config.yml",
+        "config/config.example.yml",
+        "docker/dspace-ui.json",
+        "package.json",
+        "NOTICE",
+    ):
+        assert (ui / f).is_file(), f
+    assert (ui / "dist" / "browser" / "assets").is_dir()
+    pkg = json.loads((ui / "package.json").read_text())
+    assert pkg["name"] == "dspace-angular" and pkg["version"] == rel.ui_version
+    assert pkg["engines"]["node"] == (">=18.0.0 <21.0.0" if line == "8" else ">=20.0.0 <25.0.0")
+    pm2 = json.loads((ui / "docker" / "dspace-ui.json").read_text())["apps"][0]
+    assert pm2 == {
+        "name": "dspace-ui",
+        "cwd": "/app",
+        "script": "dist/server/main.js",
+        "instances": "max",
+        "exec_mode": "cluster",
+    }
+
+    solr = rel.unpack_solr(tmp_path)
+    for f in ("bin/solr", "bin/solr.in.sh", "server/solr/solr.xml", "LICENSE.txt", "NOTICE.txt"):
+        assert (solr / f).is_file(), f
+    assert (solr / "server" / "scripts").is_dir() and (solr / "licenses").is_dir()
+    extras = solr / (
+        "contrib/analysis-extras/lib" if line == "8" else "modules/analysis-extras/lib"
+    )
+    assert any(p.name.startswith("icu4j") for p in extras.iterdir())
+
+
+@needs_tools
+def test_cached_build_is_fast(bundles, tmp_path):
+    t0 = time.time()
+    for line in LINES:
+        build_release(line, tmp_path / line)
+    assert time.time() - t0 < 2
+
+
+# ----------------------------------------------------------------------------------------- backend
+
+
+def _install(rel: Release, root: Path, db_url: str, solr_url: str, name: str) -> tuple[Path, Path]:
+    """Unpack the installer and add a config/local.cfg (one of the documented ways)."""
+    inst = rel.unpack_installer(root / "unpacked")
+    dspace = root / "dspace"
+    (inst / "config" / "local.cfg").write_text(
+        f"dspace.dir = {dspace}\ndb.url = {db_url}\nsolr.server = {solr_url}\n"
+        f"dspace.name = {name}\n"
+        "dspace.server.url = http://localhost:8080/server\n"
+    )
+    return inst, dspace
+
+
+@needs_tools
+@pytest.mark.parametrize("line", LINES)
+def test_backend_lifecycle(bundles, pg, procs, tmp_path, line):
+    rel = bundles[line]
+    solr_port, boot_port, ui_port = free_port(), free_port(), free_port()
+    solr_url = f"http://127.0.0.1:{solr_port}/solr"
+    db_url = pg.createdb(f"lifecycle{line}", pgcrypto=False)
+    inst, dspace = _install(rel, tmp_path, db_url, solr_url, f"Look-alike {line}")
+
+    if line == "10" and _java_major() < 21:
+        # Java 17 cannot run DSpace 10: the same failure a real 10.0 gives
+        p = run(["ant", "fresh_install"], cwd=inst, check=False)
+        assert p.returncode != 0 and "BUILD FAILED" in p.stdout + p.stderr
+        assert "class file version 65.0" in p.stdout + p.stderr
+        run(
+            ["ant", "init_installation", "update_configs", "update_code", "update_webapps"],
+            cwd=inst,
+        )
+        for cmd in (["bin/dspace", "version"], ["java", "-jar", "webapps/server-boot.jar"]):
+            p = run(cmd, cwd=dspace, check=False)
+            assert p.returncode == 1
+            assert (
+                "has been compiled by a more recent version of the Java Runtime "
+                "(class file version 65.0)" in p.stderr
+            )
+        return
+
+    if line == "8":
+        # pgcrypto is required on 7.6/8: test_database fails, so fresh_install fails
+        p = run(["ant", "fresh_install"], cwd=inst, check=False)
+        assert p.returncode != 0 and "BUILD FAILED" in p.stdout + p.stderr
+        assert "'pgcrypto' extension is NOT INSTALLED" in p.stdout
+        pg.sql(f"lifecycle{line}", "CREATE EXTENSION pgcrypto")
+    p = run(["ant", "fresh_install"], cwd=inst)
+    assert "BUILD SUCCESSFUL" in p.stdout and "Connected successfully!" in p.stdout
+    assert "The DSpace code has been installed." in p.stdout
+
+    # installed tree (contract section 3)
+    for d in (
+        "bin",
+        "config",
+        "lib",
+        "solr",
+        "webapps",
+        "exports",
+        "exports/download",
+        "handle-server",
+        "log",
+        "reports",
+        "triplestore",
+        "upload",
+        "var",
+        "var/oai",
+    ):
+        assert (dspace / d).is_dir(), d
+    for f in (
+        "dspace.cfg",
+        "dspace.cfg.default",
+        "ant.properties",
+        "local.cfg",
+        "local.cfg.EXAMPLE",
+    ):
+        assert (dspace / "config" / f).is_file(), f
+    assert (dspace / "config" / "ant.properties").read_text().startswith("ant.version = Apache Ant")
+    assert all(os.access(p, os.X_OK) for p in (dspace / "bin").iterdir())
+    app = (
+        dspace / "webapps" / "server" / "WEB-INF" / "classes" / "application.properties"
+    ).read_text()
+    assert f"dspace.dir={dspace}\n" in app and f"logging.config = {dspace}/config/log4j2.xml" in app
+    assert (dspace / "webapps" / "server-boot.jar").is_file()
+    assert not (dspace / "assetstore").exists()
+
+    def dspace_cmd(*args, check=True, env=None):
+        return run([str(dspace / "bin" / "dspace"), *args], check=check, env=env)
+
+    # database info / migrate
+    p = dspace_cmd("database", "info")
+    assert "Pending" in p.stdout and "NOT yet initialized" in p.stdout
+    assert "Database Software: PostgreSQL version" in p.stdout
+    assert ("pgcrypto' extension installed/up-to-date? true" in p.stdout) == (line == "8")
+    p = dspace_cmd("database", "migrate")
+    assert "Migrating database to latest version" in p.stdout and p.stdout.rstrip().endswith(
+        "Done."
+    )
+    p = dspace_cmd("database", "info")
+    assert "Pending" not in p.stdout and "Success" in p.stdout
+    newest = {"8": "8.4.2026.03.28", "9": "9.0.2025.03.12", "10": "10.0.2026.02.18"}[line]
+    rows = pg.sql(
+        f"lifecycle{line}",
+        "SELECT version || '|' || success FROM schema_version ORDER BY installed_rank",
+    )
+    assert rows.splitlines()[-1] == f"{newest}|true"
+    assert newest in p.stdout
+    cols = pg.sql(
+        f"lifecycle{line}",
+        "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) "
+        "FROM information_schema.columns WHERE table_name = 'schema_version'",
+    )
+    assert cols == (
+        "installed_rank,version,description,type,script,checksum,installed_by,installed_on,"
+        "execution_time,success"
+    )
+    assert dspace_cmd("database", "test").returncode == 0
+    p = dspace_cmd("database", check=False)
+    assert p.returncode == 1 and "Database action argument is missing." in p.stdout
+
+    # create-administrator: non-interactive and idempotent; without flags it needs a console
+    for first in ("Ada", "Adele"):
+        p = dspace_cmd(
+            "create-administrator",
+            "-e",
+            "admin@example.org",
+            "-f",
+            first,
+            "-l",
+            "Admin",
+            "-p",
+            "s3cret",
+        )
+        assert "Administrator account created" in p.stdout
+    assert pg.sql(f"lifecycle{line}", "SELECT count(*) FROM eperson") == "1"
+    assert (
+        pg.sql(
+            f"lifecycle{line}",
+            "SELECT count(*) FROM epersongroup2eperson m JOIN epersongroup g "
+            "ON g.uuid = m.eperson_group_id WHERE g.name = 'Administrator'",
+        )
+        == "1"
+    )
+    p = dspace_cmd("create-administrator", "-e", "x@example.org", check=False)
+    assert p.returncode == 1 and "console" in p.stderr
+
+    # launcher basics
+    p = dspace_cmd("no-such-command", check=False)
+    assert p.returncode == 1 and "Command not found: no-such-command" in p.stderr
+    assert dspace_cmd("dsprop", "--property", "dspace.name").stdout == f"Look-alike {line}\n"
+    assert dspace_cmd("dsprop", "-p", "not.a.key").stdout == "\n"
+    env = dict(os.environ, dspace__P__name="From env")
+    assert dspace_cmd("dsprop", "-p", "dspace.name", env=env).stdout == "From env\n"
+    p = dspace_cmd("version")
+    assert (
+        f"DSpace version:  {rel.dspace_version}" in p.stdout
+        and f"DSpace home:  {dspace}" in p.stdout
+    )
+    assert dspace_cmd("classpath").stdout.strip() == f"{dspace}/lib/*:{dspace}/config"
+
+    # backend jar: DOWN (HTTP 200) while Solr is unreachable
+    boot_env = dict(os.environ)
+    boot = procs.start(
+        [
+            "java",
+            f"-Ddspace.dir={dspace}",
+            f"-Dserver.port={boot_port}",
+            "-Dserver.address=127.0.0.1",
+            "-jar",
+            str(dspace / "webapps" / "server-boot.jar"),
+        ],
+        env=boot_env,
+        log=tmp_path / "boot.out",
+    )
+    wait_port(boot_port)
+    base = f"http://127.0.0.1:{boot_port}/server"
+    status, body = http(base + "/actuator/health")
+    assert status == 200 and json.loads(body) == {"status": "DOWN"}
+
+    # Solr with exactly the installed cores
+    sroot = tmp_path / "solr"
+    sroot.mkdir()
+    solr_dir = rel.unpack_solr(sroot)
+    home = solr_home(sroot, solr_dir, dspace / "solr")
+    opts = "" if line == "8" else "-Dsolr.config.lib.enabled=true"
+    solr_start(procs, rel, sroot, home, solr_port, opts)
+    status, body = http(f"{solr_url}/admin/cores?action=STATUS&wt=json")
+    st = json.loads(body)
+    assert sorted(st["status"]) == sorted(rel.cores) and st["initFailures"] == {}
+    for core in rel.cores:
+        assert json.loads(http(f"{solr_url}/{core}/admin/ping?wt=json")[1])["status"] == "OK"
+    assert http(f"{solr_url}/nosuchcore/admin/ping")[0] == 404
+
+    status, body = http(base + "/actuator/health")
+    assert status == 200 and json.loads(body) == {"status": "UP_WITH_ISSUES"}
+    root = json.loads(http(base + "/api")[1])
+    assert root["dspaceVersion"] == f"DSpace {rel.dspace_version}" and root["type"] == "root"
+    assert root["dspaceName"] == f"Look-alike {line}" and "self" in root["_links"]
+    status, body = http(base + "/oai/request?verb=Identify")
+    assert status == 200 and f"<repositoryName>Look-alike {line}</repositoryName>" in body
+    assert "<baseURL>http://localhost:8080/server/oai/request</baseURL>" in body
+    assert http(f"http://127.0.0.1:{boot_port}/other")[0] == 404
+    assert (dspace / "log" / "dspace.log").is_file()
+
+    # Solr-backed commands
+    p = dspace_cmd("index-discovery", "-b")
+    assert "(Re)building index from scratch." in p.stdout and "The script has completed" in p.stdout
+    p = dspace_cmd("oai", "import")
+    assert p.returncode == 0 and "OAI 2.0 manager action ended" in p.stdout
+    dspace_cmd("generate-sitemaps")
+    assert http(base + "/sitemaps/sitemap_index.xml")[0] == 200
+    p = dspace_cmd("subscription-send", check=False)
+    assert p.returncode == 1
+    assert "The script has completed" in dspace_cmd("subscription-send", "-f", "D").stdout
+
+    # statistics export / import through [dspace]/solr-export
+    post_json(
+        f"{solr_url}/statistics/update?commit=true",
+        [
+            {"uid": "v1", "type": 2, "time": "2024-05-01T10:00:00Z"},
+            {"uid": "v2", "type": 0, "time": "2024-06-01T10:00:00Z"},
+        ],
+    )
+    dspace_cmd("solr-export-statistics")
+    assert len(list((dspace / "solr-export").glob("statistics_export_*.csv"))) == 2
+    post_json(f"{solr_url}/statistics/update?commit=true", {"delete": {"query": "*:*"}})
+    dspace_cmd("solr-import-statistics")
+    assert (
+        json.loads(http(f"{solr_url}/statistics/select?q=*:*&rows=0")[1])["response"]["numFound"]
+        == 2
+    )
+
+    # UI server
+    ui = rel.unpack_ui(tmp_path / "ui")
+    (ui / "config" / "config.prod.yml").write_text(
+        f"ui:\n  ssl: false\n  host: 127.0.0.1\n  port: {ui_port}\n  nameSpace: /\n"
+        f"  baseUrl: http://localhost:{ui_port}\n"
+        f"rest:\n  ssl: false\n  host: 127.0.0.1\n  port: {boot_port}\n  nameSpace: /server\n"
+    )
+    env = dict(os.environ, NODE_ENV="production", DSPACE_REST_SSRBASEURL=base)
+    ui_proc = procs.start(["node", "dist/server/main.js"], cwd=ui, env=env, log=tmp_path / "ui.out")
+    wait_port(ui_port)
+
+    def ui_started():
+        text = (tmp_path / "ui.out").read_text()
+        return text if "Listening at" in text else None
+
+    out = wait_for(ui_started, 10, "UI startup")
+    assert f"Listening at http://localhost:{ui_port}" in out
+    assert "Applying environment variable DSPACE_REST_SSRBASEURL" in out
+    conf = json.loads((ui / "dist" / "browser" / "assets" / "config.json").read_text())
+    assert (
+        conf["rest"]["baseUrl"] == f"http://127.0.0.1:{boot_port}/server"
+        and conf["ui"]["port"] == ui_port
+    )
+    status, body = http(f"http://127.0.0.1:{ui_port}/app/health")
+    assert status == 200 and json.loads(body)["status"] == "UP_WITH_ISSUES"
+    status, body = http(
+        f"http://127.0.0.1:{ui_port}/home", headers={"Host": f"localhost:{ui_port}"}
+    )
+    assert status == 200 and f"<h1>Look-alike {line}</h1>" in body
+    status, body = http(f"http://127.0.0.1:{ui_port}/home")
+    assert status == 200
+    out = (tmp_path / "ui.out").read_text()
+    if line == "8":
+        assert "is not allowed" not in out and "<h1>" in body
+    else:
+        assert 'URL with hostname "127.0.0.1" is not allowed' in out and "<ds-app></ds-app>" in body
+    procs.stop(ui_proc)
+
+    # handle server (ports 2641 and 8000 as make-handle-config writes them)
+    p = run([str(dspace / "bin" / "make-handle-config")])
+    assert "Writing simple Handle server configuration" in p.stdout
+    hdir = dspace / "handle-server"
+    for f in (
+        "config.dct",
+        "admpub.bin",
+        "admpriv.bin",
+        "pubkey.bin",
+        "privkey.bin",
+        "siteinfo.json",
+        "sitebndl.zip",
+        "contactdata.dct",
+    ):
+        assert (hdir / f).is_file(), f
+    dct = (hdir / "config.dct").read_text()
+    assert "YOUR_PREFIX" not in dct and "0.NA/123456789" in dct
+    assert re.search(
+        r'"server_config" = \{\n\s+"storage_type" = "CUSTOM"\n\s+"storage_class" = '
+        r'"org.dspace.handle.HandlePlugin"\n\s+"enable_txn_queue" = "no"',
+        dct,
+    )
+    assert '"bind_port" = "2641"' in dct and '"bind_port" = "8000"' in dct
+    tcp, http_port = 2641, 8000
+    if not (port_free(2641) and port_free(2641, udp=True) and port_free(8000)):
+        tcp, http_port = free_port(), free_port()
+        dct = dct.replace('"bind_port" = "2641"', f'"bind_port" = "{tcp}"')
+        dct = dct.replace('"bind_port" = "8000"', f'"bind_port" = "{http_port}"')
+        (hdir / "config.dct").write_text(dct)
+    run([str(dspace / "bin" / "start-handle-server")])
+    lock = hdir / "txns" / "lock"
+    pid = int(
+        wait_for(
+            lambda: lock.read_text().strip() if lock.exists() else None, 20, "handle server lock"
+        )
+    )
+    procs.adopt(pid)
+    wait_port(http_port)
+    wait_port(tcp)
+    assert not port_free(tcp, udp=True)
+    status, body = http(f"http://127.0.0.1:{http_port}/api/handles/123456789/0")
+    assert status == 200 and json.loads(body)["values"][0]["data"]["value"].endswith(
+        "/handle/123456789/0"
+    )
+    assert http(f"http://127.0.0.1:{http_port}/api/handles/123456789/999")[0] == 404
+    assert http(f"http://127.0.0.1:{http_port}/")[0] == 200
+    os.kill(pid, signal.SIGTERM)
+
+    # ant update with a stock installer: backups of bin/lib/webapps, *.old for changed files
+    procs.stop(boot)
+    with (dspace / "config" / "modules" / "oai.cfg").open("a") as fh:
+        fh.write("# local change\n")
+    with (dspace / "solr" / "search" / "conf" / "stopwords.txt").open("a") as fh:
+        fh.write("# local change\n")
+    local_before = (dspace / "config" / "local.cfg").read_text()
+    stock = rel.unpack_installer(tmp_path / "stock")
+    p = run(["ant", f"-Ddspace.dir={dspace}", "update"], cwd=stock)
+    assert "BUILD SUCCESSFUL" in p.stdout
+    date = re.compile(r"\d{8}-\d{6}")
+    for d in ("bin", "lib", "webapps"):
+        baks = [x.name for x in dspace.glob(f"{d}.bak-*")]
+        assert len(baks) == 1 and date.fullmatch(baks[0].split("bak-")[1]), baks
+    olds = [x.name for x in (dspace / "config" / "modules").glob("oai.cfg-*.old")]
+    assert len(olds) == 1 and date.fullmatch(olds[0][len("oai.cfg-") : -len(".old")])
+    assert "# local change" not in (dspace / "config" / "modules" / "oai.cfg").read_text()
+    assert list((dspace / "solr" / "search" / "conf").glob("stopwords.txt-*.old"))
+    assert (dspace / "config" / "local.cfg").read_text() == local_before
+    assert (
+        "preserving your previous changes in" in p.stdout and 'files suffixed "*.old"' in p.stdout
+    )
+    assert "was backed up to" in p.stdout
+    run(["ant", f"-Ddspace.dir={dspace}", "clean_backups"], cwd=stock)
+    assert not list(dspace.glob("*.bak-*"))
+
+
+@needs_tools
+def test_webapp_migrates_on_start_and_health_needs_database(bundles, pg, procs, tmp_path):
+    """Contract 9.1: the first Context migrates; health is DOWN (HTTP 200) without a database."""
+    rel = bundles["9"]
+    solr_port = free_port()
+    solr_url = f"http://127.0.0.1:{solr_port}/solr"
+    db_url = pg.createdb("webappmigrates")
+    inst, dspace = _install(rel, tmp_path, db_url, solr_url, "Webapp")
+    run(["ant", "fresh_install"], cwd=inst)
+    sroot = tmp_path / "solr"
+    sroot.mkdir()
+    home = solr_home(sroot, rel.unpack_solr(sroot), dspace / "solr")
+    solr_start(procs, rel, sroot, home, solr_port, "-Dsolr.config.lib.enabled=true")
+
+    def boot(env_extra):
+        port = free_port()
+        env = dict(os.environ, **env_extra)
+        p = procs.start(
+            [
+                "java",
+                f"-Ddspace.dir={dspace}",
+                f"-Dserver.port={port}",
+                "-jar",
+                str(dspace / "webapps" / "server-boot.jar"),
+            ],
+            env=env,
+        )
+        wait_port(port)
+        return p, f"http://127.0.0.1:{port}/server"
+
+    # a database nobody listens on: DOWN
+    p, base = boot({"db__P__url": f"jdbc:postgresql://127.0.0.1:{free_port()}/none"})
+    status, body = http(base + "/actuator/health", timeout=30)
+    assert status == 200 and json.loads(body)["status"] == "DOWN"
+    procs.stop(p)
+    # the real database, never migrated: the webapp migrates it on start
+    assert pg.sql("webappmigrates", "SELECT to_regclass('schema_version') IS NULL") == "t"
+    p, base = boot({})
+    status, body = http(base + "/actuator/health", timeout=30)
+    assert status == 200 and json.loads(body)["status"] == "UP_WITH_ISSUES"
+    assert pg.sql("webappmigrates", "SELECT count(*) FROM schema_version WHERE success") == "2"
+
+
+# -------------------------------------------------------------------------------------------- Solr
+
+
+@needs_tools
+def test_solr_versions_and_lib_directives(bundles, procs, tmp_path):
+    r8, r9 = bundles["8"], bundles["9"]
+    i8 = r8.unpack_installer(tmp_path / "i8")
+    i9 = r9.unpack_installer(tmp_path / "i9")
+
+    def status(rel, cores_from, name, opts=""):
+        root = tmp_path / name
+        root.mkdir()
+        solr = rel.unpack_solr(root)
+        home = solr_home(root, solr, cores_from / "solr", cores=("search", "oai"))
+        port = free_port()
+        solr_start(procs, rel, root, home, port, opts)
+        st = json.loads(http(f"http://127.0.0.1:{port}/solr/admin/cores?action=STATUS&wt=json")[1])
+        return st, port
+
+    st, port = status(r8, i9, "nine-on-eight")
+    assert "search" in st["initFailures"] and sorted(st["status"]) == ["oai"]
+    assert http(f"http://127.0.0.1:{port}/solr/search/admin/ping")[0] == 500
+    st, _ = status(r9, i8, "eight-on-nine", "-Dsolr.config.lib.enabled=true")
+    assert "search" in st["initFailures"] and sorted(st["status"]) == ["oai"]
+    st, _ = status(r9, i9, "nine-no-lib-flag")
+    assert "search" in st["initFailures"]
+    st, port = status(r9, i9, "nine-ok", "-Dsolr.config.lib.enabled=true")
+    assert st["initFailures"] == {} and sorted(st["status"]) == ["oai", "search"]
+
+    # documents persist under the core's data dir across restarts (background start/stop)
+    root = tmp_path / "nine-ok"
+    url = f"http://127.0.0.1:{port}/solr/oai"
+    post_json(url + "/update?commit=true", [{"item.id": "x1"}, {"item.id": "x2"}])
+    assert (root / "home" / "oai" / "data" / "index").is_dir()
+    for p in procs.procs:
+        procs.stop(p)
+    env = dict(os.environ, SOLR_INCLUDE=str(root / f"solr-{port}.in.sh"))
+    solr = root / f"solr-{r9.solr_version}"
+    run([str(solr / "bin" / "solr"), "start", "-force"], env=env)
+    try:
+        assert json.loads(http(url + "/select?q=*:*&rows=0")[1])["response"]["numFound"] == 2
+        p = run([str(solr / "bin" / "solr"), "status"], env=env)
+        assert f"running on port {port}" in p.stdout and '"solr-spec-version":"9.8.1"' in p.stdout
+    finally:
+        run([str(solr / "bin" / "solr"), "stop", "-p", str(port)], env=env, check=False)
+    p = run([str(solr / "bin" / "solr"), "status"], env=env, check=False)
+    assert p.returncode == 3 and "No Solr nodes are running." in p.stdout
+    if os.geteuid() == 0:
+        p = run([str(solr / "bin" / "solr"), "start"], env=env, check=False)
+        assert p.returncode == 1 and "Starting Solr as the root user is a security risk" in p.stdout
+
+
+# ------------------------------------------------------------------------------------- DSpace-CRIS
+
+
+@needs_tools
+def test_cris_flavor(pg, procs, tmp_path):
+    rel = build_release("9", tmp_path / "bundle", flavor="cris")
+    assert rel.cris_version == "cris-2025.02.01" and rel.dspace_version == "9.3"
+    assert set(CRIS_EXTRA_CORES) <= set(rel.cores)
+    manifest = json.loads(rel.manifest.read_text())
+    assert manifest["flavor"] == "cris" and manifest["cris_version"] == "cris-2025.02.01"
+    solr_port, boot_port = free_port(), free_port()
+    db_url = pg.createdb("cris9")
+    inst, dspace = _install(rel, tmp_path, db_url, f"http://127.0.0.1:{solr_port}/solr", "CRIS")
+    assert (inst / "etc" / "conftool" / "cris-layout-configuration.xls").is_file()
+    run(["ant", "fresh_install"], cwd=inst)
+    layout = dspace / "etc" / "conftool" / "cris-layout-configuration.xls"
+    assert layout.is_file()
+    assert {"audit", "dedup"} <= {p.name for p in (dspace / "solr").iterdir()}
+    p = run([str(dspace / "bin" / "dspace"), "cris-layout-tool", "-f", str(layout)])
+    assert "The script has completed" in p.stdout
+    assert pg.sql("cris9", "SELECT count(*) FROM cris_layout_tab") == "1"
+    procs.start(
+        [
+            "java",
+            f"-Ddspace.dir={dspace}",
+            f"-Dserver.port={boot_port}",
+            "-jar",
+            str(dspace / "webapps" / "server-boot.jar"),
+        ]
+    )
+    wait_port(boot_port)
+    root = json.loads(http(f"http://127.0.0.1:{boot_port}/server/api")[1])
+    assert root["dspaceVersion"] == "DSpace 9.3" and root["crisVersion"] == "cris-2025.02.01"
