@@ -212,3 +212,34 @@ def _leaves(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _leaves(v)]
     return [value] if isinstance(value, str) else []
+
+
+def test_dry_run_on_converged_hosts_changes_nothing(converged: list[dict[str, Any]],
+                                                    lab: Any) -> None:
+    code, document, _ = cli("up", "-i", str(lab.inventory), "--check", "--diff")
+    assert code == 0, document
+    assert all(s["changed"] == 0 for s in document["hosts"].values())
+
+
+def test_requiretty_hosts_work_with_pipelining_off(converged: list[dict[str, Any]], lab: Any,
+                                                   tmp_path: Path) -> None:
+    """Some sites' sudoers say `Defaults requiretty`. Pipelined sudo then fails; the
+    documented per-host `ansible_pipelining: false` works without touching sudoers."""
+    host = lab.hosts[-1]
+    sudoers = "/etc/sudoers.d/zz-requiretty"
+    subprocess.run(["podman", "exec", host.container, "sh", "-c",
+                    f"echo 'Defaults requiretty' > {sudoers} && chmod 0440 {sudoers}"],
+                   check=True)
+    try:
+        code, document, _ = cli("up", "-i", str(lab.inventory), "--limit", host.name)
+        assert code == 1, "pipelined sudo should fail under requiretty"
+        assert document["hosts"][host.name]["ok"] == 0 or document["failures"]
+        inventory = _copy_inventory(lab, tmp_path)
+        hosts = _hosts_yml(inventory)
+        hosts["all"]["children"]["dspace"]["hosts"][host.name]["ansible_pipelining"] = False
+        (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+        code, document, _ = cli("up", "-i", str(inventory), "--limit", host.name)
+        assert code == 0, document
+        assert document["hosts"][host.name]["changed"] == 0
+    finally:
+        subprocess.run(["podman", "exec", host.container, "rm", "-f", sudoers], check=True)
