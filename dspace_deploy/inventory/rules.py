@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy.errors import Problem
-from dspace_deploy.lines import LINES
+from dspace_deploy.lines import LINES, PORT_SLOT_MAX, instance_ports
 
 if TYPE_CHECKING:
     from dspace_deploy.inventory.loader import InventoryData, VarEntry
@@ -115,6 +115,7 @@ def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root:
     broken = {p.key.split(".")[0] for p in problems}
     valid = [inst for inst in instances if inst.key("").rstrip(".") not in broken]
     found.extend(_duplicate_names(host, instances))
+    found.extend(_shared_host(host, valid))
     for inst in valid:
         for rule in INSTANCE_RULES:
             for key, what, fix in rule(inst.values, root_path):
@@ -220,7 +221,17 @@ def not_publicly_certifiable(hostname: str) -> str | None:
     return None
 
 
-INSTANCE_RULES: list[Callable[[dict[str, Any], Path], list[Issue]]] = [_line_rules, _tls_rules]
+def _port_rules(v: dict[str, Any], _root: Path) -> list[Issue]:
+    slot = v.get("port_slot")
+    if isinstance(slot, int) and not 0 <= slot <= PORT_SLOT_MAX:
+        return [("port_slot", f"{slot} is outside 0..{PORT_SLOT_MAX}",
+                 f"use a number from 0 to {PORT_SLOT_MAX}, or remove port_slot (the default is "
+                 "the instance's position in the list)")]
+    return []
+
+
+INSTANCE_RULES: list[Callable[[dict[str, Any], Path], list[Issue]]] = [
+    _line_rules, _tls_rules, _port_rules]
 
 
 # --------------------------------------------------------------------------------------
@@ -242,6 +253,110 @@ def _duplicate_names(host: str, instances: list[Instance]) -> list[HostFinding]:
                 "give each instance of a host its own name", host))
         else:
             seen[name] = inst
+    return found
+
+
+def _shared_host(host: str, instances: list[Instance]) -> list[HostFinding]:
+    """The instances of one host share its ports, its JDK, its Node.js and its Solr server
+    (docs/stack.md); the plan filter (playbooks/filter_plugins/dspace_plan.py) refuses the
+    same conflicts when Ansible runs without dspace-deploy."""
+    known = [inst for inst in instances if str(inst.values.get("line")) in LINES]
+    return (_port_conflicts(host, known) + _java_conflicts(host, known)
+            + _node_conflicts(host, known) + _solr_conflicts(host, known))
+
+
+def _slot(inst: Instance) -> int:
+    slot = inst.values.get("port_slot")
+    return slot if isinstance(slot, int) and not isinstance(slot, bool) else inst.index
+
+
+def _port_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
+    found = []
+    for i, inst in enumerate(instances):
+        ports = instance_ports(_slot(inst))
+        for other in instances[:i]:
+            if _slot(other) == _slot(inst):
+                what = (f"port slot {_slot(inst)} is also the slot of instance {other.name} "
+                        f"(dspace_instances[{other.index}]) on the host")
+            else:
+                taken = set(instance_ports(_slot(other)).values())
+                clash = sorted(p for p in ports.values() if p in taken)
+                if not clash:
+                    continue
+                what = (f"port {clash[0]} of port slot {_slot(inst)} is also used by instance "
+                        f"{other.name} (port slot {_slot(other)}) on the host")
+            found.append(HostFinding(
+                inst.location("port_slot"), inst.key("port_slot"), what,
+                "give each instance of a host its own port_slot (unset means its position in "
+                "the list), avoiding 80 to 99 next to slots 0 and 1", host))
+            break
+    return found
+
+
+def _java_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
+    needs = {}
+    for inst in instances:
+        java = inst.values.get("java_version")
+        line_min = LINES[str(inst.values["line"])].java_min
+        needs[inst.index] = java if isinstance(java, int) else line_min
+    if not needs:
+        return []
+    top = max(needs.values())
+    found = []
+    for inst in instances:
+        java = inst.values.get("java_version")
+        if isinstance(java, int) and java != top:
+            other = next(o for o in instances if needs[o.index] == top)
+            found.append(HostFinding(
+                inst.location("java_version"), inst.key("java_version"),
+                f"asks for Java {java}, but the host has one JDK and instance {other.name} "
+                f"needs Java {top}", f"set java_version {top} or remove it", host))
+    return found
+
+
+def _node_majors(inst: Instance) -> set[int]:
+    node = inst.values.get("node_version")
+    if isinstance(node, int):
+        return {node}
+    return set(LINES[str(inst.values["line"])].node_majors)
+
+
+def _node_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
+    found = []
+    for inst in instances:
+        node = inst.values.get("node_version")
+        others = [o for o in instances if o is not inst]
+        if not isinstance(node, int) or not others:
+            continue
+        common = set.intersection(*(_node_majors(o) for o in others))
+        if node not in common:
+            fit = ", ".join(str(n) for n in sorted(common)) or "none"
+            found.append(HostFinding(
+                inst.location("node_version"), inst.key("node_version"),
+                f"asks for Node.js {node}, but the host has one Node.js and the other "
+                f"instances accept only: {fit}",
+                "remove node_version, use a major all instances of the host accept, or move "
+                "the instance to another host", host))
+    return found
+
+
+def _solr_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
+    def solr(inst: Instance) -> str:
+        return str(inst.values.get("solr_version") or LINES[str(inst.values["line"])].solr_version)
+
+    found: list[HostFinding] = []
+    if not instances:
+        return found
+    first, first_solr = instances[0], solr(instances[0])
+    for inst in instances[1:]:
+        if solr(inst) != first_solr:
+            key = "solr_version" if inst.values.get("solr_version") else "line"
+            found.append(HostFinding(
+                inst.location(key), inst.key(key),
+                f"needs Solr {solr(inst)}, but the host has one Solr server and instance "
+                f"{first.name} needs Solr {first_solr}",
+                "align solr_version, or put DSpace 8 and DSpace 9/10 instances on different "
+                "hosts", host))
     return found
 
 

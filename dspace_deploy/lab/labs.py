@@ -558,7 +558,7 @@ def _lab_from_meta(directory: Path, meta: dict[str, Any]) -> Lab:
         ],
         dir=directory,
         inventory=directory / "inventory",
-        vault_password_file=lab_vault_password_file(name),
+        vault_password_file=lab_vault_password_file(meta["name"]),
         ssh_key=directory / "id_ed25519",
         connection=meta["connection"],
         created=meta.get("created", ""),

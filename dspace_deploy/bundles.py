@@ -1,0 +1,548 @@
+"""Release bundles: what `dspace-deploy build` writes and `up --artifacts` deploys from.
+
+A bundle is a directory with `manifest.json` (format 1, docs/stack.md "Artifact bundles") and
+the files it lists, each with its sha256 and size:
+
+    manifest.json
+    backend/dspace-installer.tar.gz
+    ui/dspace-ui.tar.gz
+    solr/solr-<version>.tgz (+ .sha512)
+
+Bundles of a site sit side by side as `<artifacts>/<line>-<flavor>/` (e.g. `bundles/9-dspace/`,
+`bundles/8-cris/`); `<artifacts>` is a directory on the controller or an http(s):// or
+file:// URL (site option `dspace_artifacts`, or `up --artifacts`). A bundle given by URL is
+downloaded into `~/.cache/dspace-deploy/bundles/<hash of the URL>/`, each file checked against
+the manifest as it arrives; files already there with the right checksum are not fetched again.
+
+Everything here runs on the controller before any host is contacted, and every failure is an
+`InputError` (exit 2) that names the files concerned. The checksums prove integrity against
+the manifest, not who made the manifest: fetch bundles over https or from a trusted directory.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import ModuleType
+from typing import Any
+
+from dspace_deploy import resources
+from dspace_deploy.errors import InputError, Problem
+from dspace_deploy.site import Site
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+INSTALLER = "backend/dspace-installer.tar.gz"
+UI_ARCHIVE = "ui/dspace-ui.tar.gz"
+URL_SCHEMES = ("http", "https", "file")
+DOWNLOAD_TIMEOUT = 60  # seconds without data before a download is given up
+_CHUNK = 1 << 20
+_MANIFEST_LIMIT = 4 << 20  # a manifest is a few KiB; refuse anything absurd
+_BUILD_HINT = "dspace-deploy build --line {line}{flavor}"
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file the manifest lists (path relative to the bundle root, POSIX separators)."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle on the controller. `root` is local (the download cache for URLs)."""
+
+    line: str
+    flavor: str
+    dspace_version: str
+    ui_version: str
+    solr_version: str
+    java_min: int
+    node_majors: tuple[int, ...]
+    lookalike: bool  # built by the test-suite's look-alike generator, not from real releases
+    root: Path
+    source: str  # the path or URL it was loaded from (for messages)
+    files: dict[str, BundleFile] = field(default_factory=dict)
+    built: str = ""
+    cris_version: str | None = None
+    format: int = FORMAT
+
+    @property
+    def key(self) -> str:
+        """`<line>-<flavor>`, the bundle's directory name under an artifacts directory."""
+        return f"{self.line}-{self.flavor}"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def installer(self) -> Path:
+        return self.root / INSTALLER
+
+    @property
+    def ui_archive(self) -> Path:
+        return self.root / UI_ARCHIVE
+
+    @property
+    def solr_archive(self) -> Path:
+        return self.root / f"solr/solr-{self.solr_version}.tgz"
+
+    @property
+    def solr_sha512(self) -> Path:
+        return self.root / f"solr/solr-{self.solr_version}.tgz.sha512"
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading
+
+
+def is_url(text: str) -> bool:
+    return urllib.parse.urlsplit(text).scheme.lower() in URL_SCHEMES
+
+
+def load_bundle(path_or_url: str) -> Bundle:
+    """Read a bundle's manifest (a directory, its manifest.json, or a URL of either).
+
+    A URL is downloaded into the cache and every file verified on the way; a local bundle's
+    files are checked for presence and checksum by `verify_bundle`.
+    """
+    text = str(path_or_url)
+    scheme = urllib.parse.urlsplit(text).scheme.lower()
+    if "://" in text and scheme not in URL_SCHEMES:
+        raise InputError(f"Cannot load the bundle {text}: the URL scheme {scheme!r} is not "
+                         "supported.", hint="Use a directory, or an http(s):// or file:// URL.")
+    if is_url(text):
+        root = _download(text)
+        return _parse(root, (root / MANIFEST).read_bytes(), text)
+    path = Path(text).expanduser()
+    if path.name == MANIFEST and path.is_file():
+        path = path.parent
+    manifest = path / MANIFEST
+    if not path.exists():
+        raise InputError(f"The bundle {text} does not exist.",
+                         hint="Build one with `dspace-deploy build --line N` or fix the path.")
+    if not manifest.is_file():
+        raise InputError(f"{path} is not a bundle: it has no {MANIFEST}.",
+                         hint="Point to the directory `dspace-deploy build` wrote.")
+    try:
+        data = manifest.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Cannot read {manifest}: {exc.strerror or exc}.") from exc
+    return _parse(path.resolve(), data, text)
+
+
+def _parse(root: Path, data: bytes, source: str) -> Bundle:
+    where = f"The manifest of the bundle {source}"
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{where} is not valid JSON ({exc}).",
+                         hint="Rebuild the bundle or copy it again.") from exc
+    if not isinstance(raw, dict):
+        raise InputError(f"{where} is not a JSON object.", hint="Rebuild the bundle.")
+    fmt = raw.get("format")
+    if fmt != FORMAT:
+        raise InputError(
+            f"{where} has format {fmt!r}; this dspace-deploy reads format {FORMAT} only.",
+            hint="Build the bundle with this version of dspace-deploy (`dspace-deploy build`), "
+                 "or upgrade dspace-deploy to one that reads it.")
+    problems: list[str] = []
+
+    def text_field(name: str, *, required: bool = True) -> str:
+        value = raw.get(name)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+            return str(value)
+        if required or value is not None:
+            problems.append(f"{name} is missing or not a string")
+        return ""
+
+    line = text_field("line")
+    flavor = text_field("flavor")
+    if flavor and flavor not in ("dspace", "cris"):
+        problems.append(f"flavor is {flavor!r}, not dspace or cris")
+    java_min = raw.get("java_min")
+    if not isinstance(java_min, int) or isinstance(java_min, bool):
+        problems.append("java_min is missing or not a whole number")
+        java_min = 0
+    node = raw.get("node_majors")
+    if not isinstance(node, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in node):
+        problems.append("node_majors is missing or not a list of whole numbers")
+        node = []
+    bundle_files = _parse_files(raw.get("files"), problems)
+    solr_version = text_field("solr_version")
+    for required in (INSTALLER, UI_ARCHIVE, f"solr/solr-{solr_version}.tgz"):
+        if bundle_files and required not in bundle_files:
+            problems.append(f"files does not list {required}")
+    bundle = Bundle(
+        line=line,
+        flavor=flavor,
+        dspace_version=text_field("dspace_version"),
+        ui_version=text_field("ui_version"),
+        solr_version=solr_version,
+        java_min=java_min,
+        node_majors=tuple(node),
+        lookalike=bool(raw.get("lookalike", False)),
+        root=root,
+        source=source,
+        files=bundle_files,
+        built=text_field("built", required=False),
+        cris_version=text_field("cris_version", required=False) or None,
+    )
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise InputError(f"{where} is incomplete:\n{listed}",
+                         hint="Rebuild the bundle with `dspace-deploy build`.")
+    return bundle
+
+
+def _parse_files(value: Any, problems: list[str]) -> dict[str, BundleFile]:
+    if not isinstance(value, dict) or not value:
+        problems.append("files is missing or empty")
+        return {}
+    result = {}
+    for path, info in value.items():
+        if not _safe_relative(path):
+            problems.append(f"files lists {path!r}, which is not a plain relative path")
+            continue
+        sha = info.get("sha256") if isinstance(info, dict) else None
+        size = info.get("size") if isinstance(info, dict) else None
+        if not (isinstance(sha, str) and len(sha) == 64
+                and all(c in "0123456789abcdef" for c in sha.lower())):
+            problems.append(f"files.{path}.sha256 is missing or not a sha256 hex digest")
+            continue
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            problems.append(f"files.{path}.size is missing or not a whole number")
+            continue
+        result[path] = BundleFile(path, sha.lower(), size)
+    return result
+
+
+def _safe_relative(path: Any) -> bool:
+    """A manifest path may not leave the bundle (no absolute paths, no `..`)."""
+    if not isinstance(path, str) or not path or "\\" in path or path == MANIFEST:
+        return False
+    pure = PurePosixPath(path)
+    return not pure.is_absolute() and all(part not in ("", ".", "..") for part in pure.parts) \
+        and pure.as_posix() == path
+
+
+# ------------------------------------------------------------------------------------------------
+# Downloading
+
+
+def _bundle_base(url: str) -> str:
+    base = url.rstrip("/")
+    suffix = "/" + MANIFEST
+    return base[: -len(suffix)] if base.endswith(suffix) else base
+
+
+def download_dir(url: str) -> Path:
+    """Where the bundle at `url` is cached."""
+    digest = hashlib.sha256(_bundle_base(url).encode("utf-8")).hexdigest()[:24]
+    return resources.cache_home() / "bundles" / digest
+
+
+def _download(url: str) -> Path:
+    base = _bundle_base(url)
+    dest = download_dir(url)
+    dest.mkdir(parents=True, exist_ok=True)
+    data = _fetch_bytes(f"{base}/{MANIFEST}", _MANIFEST_LIMIT)
+    bundle = _parse(dest, data, url)  # refuses other formats before anything is fetched
+    problems = []
+    for rel, info in sorted(bundle.files.items()):
+        target = dest / rel
+        if target.is_file() and target.stat().st_size == info.size \
+                and _sha256_file(target) == info.sha256:
+            continue  # cached from an earlier run
+        file_url = f"{base}/{urllib.parse.quote(rel)}"
+        try:
+            actual = _fetch_file(file_url, target, info.size)
+        except InputError as exc:
+            problems.append(f"{rel}: {exc.message}")
+            continue
+        if actual != info.sha256:
+            target.unlink(missing_ok=True)
+            problems.append(f"{rel}: sha256 {actual}, expected {info.sha256}")
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise InputError(
+            f"The bundle {url} could not be downloaded intact ({len(problems)} of "
+            f"{len(bundle.files)} files):\n{listed}",
+            hint="Check the URL and the server's copy (rebuild or re-upload the bundle); no "
+                 "host was contacted.")
+    _write_atomic(dest / MANIFEST, data)
+    return dest
+
+
+def _open(url: str) -> Any:
+    try:
+        return urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT)
+    except urllib.error.HTTPError as exc:
+        raise InputError(f"{url} answered HTTP {exc.code} {exc.reason}.") from exc
+    except urllib.error.URLError as exc:
+        raise InputError(f"Cannot fetch {url}: {exc.reason}.") from exc
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot fetch {url}: {exc}.") from exc
+
+
+def _fetch_bytes(url: str, limit: int) -> bytes:
+    with _open(url) as response:
+        try:
+            data: bytes = response.read(limit + 1)
+        except OSError as exc:
+            raise InputError(f"Reading {url} failed: {exc}.") from exc
+    if len(data) > limit:
+        raise InputError(f"{url} is larger than {limit} bytes; it is not a bundle manifest.")
+    return data
+
+
+def _fetch_file(url: str, target: Path, size: int) -> str:
+    """Download to `target` (atomically); the sha256 of what arrived."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        received = 0
+        with os.fdopen(fd, "wb") as out, _open(url) as response:
+            while True:
+                try:
+                    chunk = response.read(_CHUNK)
+                except OSError as exc:
+                    raise InputError(f"reading {url} failed: {exc}") from exc
+                if not chunk:
+                    break
+                received += len(chunk)
+                if received > size:
+                    raise InputError(f"{url} is larger than the {size} bytes the manifest says")
+                digest.update(chunk)
+                out.write(chunk)
+        if received != size:
+            raise InputError(f"{url} has {received} bytes, the manifest says {size}")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    Path(tmp_name).replace(path)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------
+# Verifying
+
+
+def verify_bundle(bundle: Bundle) -> None:
+    """Check every file the manifest lists; one InputError names every missing or changed one."""
+    problems = []
+    for rel, info in sorted(bundle.files.items()):
+        path = bundle.root / rel
+        if not path.is_file():
+            problems.append(f"{rel}: missing (expected sha256 {info.sha256})")
+            continue
+        try:
+            actual = _sha256_file(path)
+            size = path.stat().st_size
+        except OSError as exc:
+            problems.append(f"{rel}: cannot be read ({exc.strerror or exc})")
+            continue
+        if actual != info.sha256:
+            sizes = f"; {size} bytes, expected {info.size}" if size != info.size else ""
+            problems.append(f"{rel}: sha256 {actual}, expected {info.sha256}{sizes}")
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise InputError(
+            f"The bundle {bundle.source} does not match its manifest ({len(problems)} of "
+            f"{len(bundle.files)} files):\n{listed}",
+            hint="Copy or rebuild the bundle (`dspace-deploy build`); no host was contacted.")
+
+
+def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Problem]:
+    """What keeps `bundle` from serving these instance plans (dspace_instance_plan output)."""
+    problems = []
+    for plan in plans:
+        name = plan.get("name", "?")
+
+        def add(key: str, what: str, fix: str, name: Any = name) -> None:
+            problems.append(Problem(f"bundle {bundle.source}", f"instance {name}: {key}", what,
+                                    fix))
+
+        line, flavor = str(plan.get("line")), str(plan.get("flavor"))
+        if (line, flavor) != (bundle.line, bundle.flavor):
+            add("line", f"the instance is DSpace {line} ({flavor}) but the bundle holds "
+                        f"{bundle.line} ({bundle.flavor})",
+                f"use the bundle {line}-{flavor}: "
+                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+            continue
+        version = str(plan.get("version"))
+        if flavor == "dspace" and version != bundle.dspace_version:
+            add("version", f"the instance wants DSpace {version} but the bundle holds "
+                           f"{bundle.dspace_version}",
+                f"set version: \"{bundle.dspace_version}\" on the instance, or build a bundle "
+                f"of {version}")
+        java = plan.get("java_major")
+        if isinstance(java, int) and java < bundle.java_min:
+            add("java_version", f"the bundle needs Java {bundle.java_min} but the host gets "
+                                f"Java {java}",
+                f"set java_version {bundle.java_min} or remove it")
+        node = plan.get("node_major")
+        if isinstance(node, int) and bundle.node_majors and node not in bundle.node_majors:
+            fits = ", ".join(str(n) for n in bundle.node_majors)
+            add("node_version", f"the bundle's UI supports Node.js {fits}, not {node}",
+                f"set node_version to one of {fits}")
+        solr = plan.get("solr_version")
+        if solr and str(solr) != bundle.solr_version:
+            add("solr_version", f"the instance wants Solr {solr} but the bundle holds "
+                                f"{bundle.solr_version}",
+                f"remove solr_version or set {bundle.solr_version}, or build a bundle with "
+                f"Solr {solr}")
+    return problems
+
+
+def _flavor_flag(flavor: str) -> str:
+    return " --flavor cris" if flavor == "cris" else ""
+
+
+# ------------------------------------------------------------------------------------------------
+# A site's bundles
+
+
+@functools.cache
+def _plan_module() -> ModuleType:
+    """playbooks/filter_plugins/dspace_plan.py: the one implementation of the instance plan."""
+    path = resources.playbooks_dir() / "filter_plugins" / "dspace_plan.py"
+    spec = importlib.util.spec_from_file_location("_dspace_deploy_plan_filter", path)
+    if spec is None or spec.loader is None:
+        raise InputError(f"Cannot load the instance plan filter {path}.")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def site_plans(site: Site) -> dict[str, list[dict[str, Any]]]:
+    """Each DSpace host's instance plans, as the playbook computes them."""
+    plan = _plan_module()
+    result = {}
+    for host in site.hosts:
+        hostvars = site.hostvars.get(host, {})
+        user = hostvars.get("common_service_user") or "dspace"
+        try:
+            result[host] = plan.instance_plan(hostvars.get("dspace_instances") or [], str(user))
+        except Exception as exc:  # PlanError: validation lets nothing through that fails here
+            raise InputError(f"Host {host}: {exc}") from exc
+    return result
+
+
+def artifacts_source(site: Site, artifacts: str | None) -> str | None:
+    """The bundles' location: `artifacts` (relative to the working directory) or the site's
+    dspace_artifacts (relative to the inventory directory); None when neither is set."""
+    if artifacts:
+        return artifacts if is_url(artifacts) else str(Path(artifacts).expanduser().absolute())
+    values = {str(v) for host in site.hosts
+              if (v := site.hostvars.get(host, {}).get("dspace_artifacts"))}
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InputError(
+            f"dspace_artifacts differs between hosts ({', '.join(sorted(values))}).",
+            hint="Set it once, in group_vars/all/site.yml, or pass --artifacts.")
+    value = values.pop()
+    if is_url(value):
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (site.path / path).absolute())
+
+
+def resolve_bundles(site: Site, artifacts: str | None) -> dict[str, Bundle]:
+    """The verified bundle of every line and flavor the site's instances use, keyed
+    `<line>-<flavor>`; {} when no artifacts location is set. Raises one InputError listing
+    every bundle that is missing, damaged or unfit, before any host is contacted."""
+    source = artifacts_source(site, artifacts)
+    if source is None:
+        return {}
+    needed: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for host, plans in site_plans(site).items():
+        for plan in plans:
+            needed.setdefault(f"{plan['line']}-{plan['flavor']}", []).append((host, plan))
+    if not needed:
+        return {}
+    problems: list[str] = []
+    bundles: dict[str, Bundle] = {}
+    single: Bundle | None = None
+    try:
+        single = _single_bundle(source)
+        if single is not None:
+            verify_bundle(single)
+    except InputError as exc:
+        problems.append(str(exc))
+        needed = {}
+    for key, users in sorted(needed.items()):
+        bundle = single
+        if bundle is None:
+            location = _join(source, key)
+            if not is_url(location) and not Path(location).exists():
+                line, flavor = key.split("-", 1)
+                used_by = ", ".join(f"{plan['name']} on {host}" for host, plan in users)
+                problems.append(
+                    f"no bundle for DSpace {line} ({flavor}) at {location} (needed by "
+                    f"{used_by}): build it with "
+                    + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+                continue
+            try:
+                bundle = load_bundle(location)
+                verify_bundle(bundle)
+            except InputError as exc:
+                problems.append(str(exc))
+                continue
+        fits = [f"{p} (host {host})" for host, plan in users
+                for p in check_bundle_fits(bundle, [plan])]
+        problems.extend(fits)
+        if not fits:
+            bundles[key] = bundle
+    if problems:
+        body = "\n".join(f"  - {p}".replace("\n", "\n    ") for p in problems)
+        raise InputError(
+            f"The release bundles in {source} do not serve the site ({len(problems)} "
+            f"{'problem' if len(problems) == 1 else 'problems'}); no host was contacted.\n{body}")
+    return bundles
+
+
+def _single_bundle(source: str) -> Bundle | None:
+    """The bundle when `source` is one bundle rather than a directory of them."""
+    if is_url(source):
+        return load_bundle(source) if _bundle_base(source) != source.rstrip("/") else None
+    path = Path(source)
+    if path.name == MANIFEST or (path / MANIFEST).is_file():
+        return load_bundle(source)
+    return None
+
+
+def _join(base: str, key: str) -> str:
+    if is_url(base):
+        return f"{base.rstrip('/')}/{key}"
+    return str(Path(base) / key)

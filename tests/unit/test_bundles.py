@@ -1,0 +1,332 @@
+"""Release bundles (dspace_deploy/bundles.py) against real look-alike bundles."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dspace_deploy import bundles, resources
+from dspace_deploy.bundles import (
+    Bundle,
+    check_bundle_fits,
+    load_bundle,
+    resolve_bundles,
+    verify_bundle,
+)
+from dspace_deploy.errors import EXIT_BAD_INPUT, InputError, ValidationFailed
+from dspace_deploy.inventory.validate import load_site
+from dspace_deploy.site import Site
+from tests.unit.fixtures.helpers import FIXTURE_ROLES, build, instance, site
+
+INSTALLER = "backend/dspace-installer.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def release9(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The look-alike 9 bundle, built once (cached by tests/lookalike). Hard links into the
+    look-alike cache: tests copy it before changing anything."""
+    from tests.lookalike import LookalikeError, build_release
+
+    out = tmp_path_factory.mktemp("release") / "9-dspace"
+    try:
+        build_release("9", out)
+    except LookalikeError as exc:  # no JDK on this machine
+        pytest.skip(f"look-alike bundle cannot be built here: {exc}")
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(resources, "cache_home", lambda: tmp_path / "cache")
+
+
+@pytest.fixture
+def bundle_dir(release9: Path, tmp_path: Path) -> Path:
+    """A private copy (own inodes) of the 9 bundle."""
+    return Path(shutil.copytree(release9, tmp_path / "artifacts" / "9-dspace"))
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((path / "manifest.json").read_text())
+    return data
+
+
+def _write_manifest(path: Path, data: dict[str, Any]) -> None:
+    (path / "manifest.json").write_text(json.dumps(data))
+
+
+def _plans(**changes: Any) -> list[dict[str, Any]]:
+    return [bundles._plan_module().instance_plan([instance(**changes)])][0]
+
+
+# --- loading and verifying -----------------------------------------------------------------------
+
+
+def test_loads_a_lookalike_bundle(bundle_dir: Path) -> None:
+    bundle = load_bundle(str(bundle_dir))
+    assert (bundle.line, bundle.flavor, bundle.key) == ("9", "dspace", "9-dspace")
+    assert bundle.dspace_version == "9.3" and bundle.solr_version == "9.8.1"
+    assert bundle.java_min == 17 and bundle.node_majors == (20, 22, 24)
+    assert bundle.lookalike is True and bundle.root == bundle_dir.resolve()
+    assert bundle.installer.is_file() and bundle.ui_archive.is_file()
+    assert bundle.solr_archive.is_file() and bundle.solr_sha512.is_file()
+    assert set(bundle.files) == {INSTALLER, "ui/dspace-ui.tar.gz", "solr/solr-9.8.1.tgz",
+                                 "solr/solr-9.8.1.tgz.sha512"}
+    assert bundle.files[INSTALLER].size == bundle.installer.stat().st_size
+    verify_bundle(bundle)  # intact
+    assert load_bundle(str(bundle_dir / "manifest.json")).root == bundle.root
+    assert check_bundle_fits(bundle, _plans()) == []
+
+
+def test_tampered_file_is_named_with_both_checksums(bundle_dir: Path) -> None:
+    bundle = load_bundle(str(bundle_dir))
+    target = bundle_dir / "ui/dspace-ui.tar.gz"
+    target.write_bytes(target.read_bytes() + b"x")
+    with pytest.raises(InputError) as info:
+        verify_bundle(bundle)
+    message = str(info.value)
+    assert info.value.exit_code == EXIT_BAD_INPUT
+    assert "ui/dspace-ui.tar.gz" in message
+    assert bundle.files["ui/dspace-ui.tar.gz"].sha256 in message  # expected
+    assert bundles._sha256_file(target) in message  # actual
+    assert INSTALLER not in message  # intact files are not blamed
+
+
+def test_every_missing_or_changed_file_is_listed_at_once(bundle_dir: Path) -> None:
+    bundle = load_bundle(str(bundle_dir))
+    (bundle_dir / INSTALLER).unlink()
+    (bundle_dir / "solr/solr-9.8.1.tgz.sha512").write_text("0" * 128 + "\n")
+    with pytest.raises(InputError) as info:
+        verify_bundle(bundle)
+    message = str(info.value)
+    assert f"{INSTALLER}: missing" in message
+    assert "solr/solr-9.8.1.tgz.sha512: sha256" in message
+    assert "(2 of 4 files)" in message
+
+
+@pytest.mark.parametrize("fmt", [2, None, "1"])
+def test_unknown_format_is_refused(bundle_dir: Path, fmt: Any) -> None:
+    data = _manifest(bundle_dir)
+    data["format"] = fmt
+    _write_manifest(bundle_dir, data)
+    with pytest.raises(InputError, match="reads format 1 only"):
+        load_bundle(str(bundle_dir))
+
+
+def test_broken_manifests_are_refused(bundle_dir: Path, tmp_path: Path) -> None:
+    data = _manifest(bundle_dir)
+    data["files"]["../../etc/passwd"] = {"sha256": "0" * 64, "size": 1}
+    del data["java_min"]
+    del data["files"][INSTALLER]
+    _write_manifest(bundle_dir, data)
+    with pytest.raises(InputError) as info:
+        load_bundle(str(bundle_dir))
+    message = str(info.value)
+    assert "'../../etc/passwd', which is not a plain relative path" in message
+    assert "java_min is missing" in message and f"does not list {INSTALLER}" in message
+    (bundle_dir / "manifest.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_bundle(str(bundle_dir))
+    with pytest.raises(InputError, match="does not exist"):
+        load_bundle(str(tmp_path / "nowhere"))
+    with pytest.raises(InputError, match=r"has no manifest\.json"):
+        load_bundle(str(tmp_path))
+    with pytest.raises(InputError, match="'ftp' is not supported"):
+        load_bundle("ftp://example.org/bundle")
+
+
+def test_line_flavor_and_runtime_mismatches(bundle_dir: Path) -> None:
+    bundle = load_bundle(str(bundle_dir))
+    (problem,) = check_bundle_fits(bundle, _plans(line="10"))
+    assert "DSpace 10 (dspace) but the bundle holds 9 (dspace)" in problem.what
+    assert "dspace-deploy build --line 10" in problem.fix
+    (problem,) = check_bundle_fits(bundle, _plans(flavor="cris"))
+    assert "9 (cris)" in problem.what and "--flavor cris" in problem.fix
+    (problem,) = check_bundle_fits(bundle, _plans(version="9.2"))
+    assert "wants DSpace 9.2 but the bundle holds 9.3" in problem.what
+    # a bundle that needs a newer Java / other Node majors / another Solr than the plan
+    odd = Bundle(**{**bundle.__dict__, "java_min": 21, "node_majors": (18,),
+                    "solr_version": "9.9.0"})
+    found = {p.key: p for p in check_bundle_fits(odd, _plans())}
+    assert set(found) == {"instance repo: java_version", "instance repo: node_version",
+                          "instance repo: solr_version"}
+    assert "needs Java 21 but the host gets Java 17" in found["instance repo: java_version"].what
+
+
+# --- URLs ----------------------------------------------------------------------------------------
+
+
+def test_file_url_is_downloaded_into_the_cache_and_verified(bundle_dir: Path,
+                                                            tmp_path: Path) -> None:
+    url = bundle_dir.as_uri()
+    bundle = load_bundle(url)
+    assert bundle.source == url
+    assert bundle.root == bundles.download_dir(url)
+    assert str(bundle.root).startswith(str(tmp_path / "cache" / "bundles"))
+    verify_bundle(bundle)
+    assert bundle.installer.read_bytes() == (bundle_dir / INSTALLER).read_bytes()
+    assert load_bundle(url + "/manifest.json").root == bundle.root  # same cache entry
+    # a verified cached copy is reused: the source is not read again
+    (bundle_dir / INSTALLER).write_bytes(b"evil")
+    assert load_bundle(url).installer.read_bytes() != b"evil"
+    # without it, a changed file at the source is caught on the way in
+    shutil.rmtree(bundle.root)
+    with pytest.raises(InputError) as info:
+        load_bundle(url)
+    assert INSTALLER in str(info.value) and "4 bytes, the manifest says" in str(info.value)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A local HTTP server on 127.0.0.1 serving tmp_path/www; it stops after the test, or by
+    itself after 120 s at the latest."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    deadline = threading.Timer(120, server.shutdown)
+    deadline.daemon = True
+    deadline.start()
+    try:
+        yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        deadline.cancel()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_http_url(bundle_dir: Path, http_root: tuple[Path, str]) -> None:
+    www, base = http_root
+    shutil.copytree(bundle_dir, www / "9-dspace")
+    bundle = load_bundle(f"{base}/9-dspace/")
+    verify_bundle(bundle)
+    assert bundle.key == "9-dspace" and bundle.source == f"{base}/9-dspace/"
+    assert bundle.installer.read_bytes() == (bundle_dir / INSTALLER).read_bytes()
+    with pytest.raises(InputError, match="HTTP 404"):
+        load_bundle(f"{base}/8-dspace")
+    # the server's copy lost a file: named, and nothing half-written is kept
+    (www / "9-dspace" / "ui/dspace-ui.tar.gz").unlink()
+    shutil.rmtree(bundle.root)
+    with pytest.raises(InputError) as info:
+        load_bundle(f"{base}/9-dspace")
+    assert "ui/dspace-ui.tar.gz: " in str(info.value) and "HTTP 404" in str(info.value)
+    assert not (bundles.download_dir(f"{base}/9-dspace") / "manifest.json").exists()
+
+
+# --- a site's bundles ----------------------------------------------------------------------------
+
+
+def _site(tmp_path: Path, instances: list[dict[str, Any]], **hostvars: Any) -> Site:
+    return Site(path=tmp_path / "inventory", name="demo", hosts=["h1"],
+                hostvars={"h1": {"dspace_instances": instances, **hostvars}},
+                vault_file=tmp_path / "vault.yml", vault_password_file=tmp_path / "pw.txt")
+
+
+def test_resolve_bundles_from_a_directory_of_bundles(bundle_dir: Path, tmp_path: Path) -> None:
+    artifacts = bundle_dir.parent
+    site_ = _site(tmp_path, [instance(), instance(name="two", hostname="two.example.edu")])
+    found = resolve_bundles(site_, str(artifacts))
+    assert list(found) == ["9-dspace"] and found["9-dspace"].root == bundle_dir.resolve()
+    assert resolve_bundles(site_, None) == {}  # nothing set: no bundles
+    # the site option, relative to the inventory directory; the flag wins over it
+    (tmp_path / "inventory").mkdir()
+    rel = Path("..") / artifacts.relative_to(tmp_path)
+    site_ = _site(tmp_path, [instance()], dspace_artifacts=str(rel))
+    assert resolve_bundles(site_, None)["9-dspace"].line == "9"
+    with pytest.raises(InputError, match="no bundle for DSpace 9"):
+        resolve_bundles(site_, str(tmp_path / "empty"))
+    # one bundle directory instead of a directory of bundles
+    assert resolve_bundles(site_, str(bundle_dir))["9-dspace"].key == "9-dspace"
+
+
+def test_resolve_bundles_lists_every_missing_or_unfit_bundle(bundle_dir: Path,
+                                                             tmp_path: Path) -> None:
+    artifacts = bundle_dir.parent
+    (bundle_dir / INSTALLER).write_bytes(b"broken")
+    site_ = _site(tmp_path, [instance(), instance(name="ten", hostname="ten.example.edu",
+                                                  line="10")])
+    with pytest.raises(InputError) as info:
+        resolve_bundles(site_, str(artifacts))
+    message = str(info.value)
+    assert info.value.exit_code == EXIT_BAD_INPUT and "no host was contacted" in message
+    assert f"{INSTALLER}: sha256" in message  # 9-dspace damaged
+    assert "no bundle for DSpace 10 (dspace)" in message and "ten on h1" in message
+    assert "dspace-deploy build --line 10" in message
+    # one damaged bundle given directly: its damage is reported too
+    with pytest.raises(InputError) as info:
+        resolve_bundles(_site(tmp_path, [instance()]), str(bundle_dir))
+    assert f"{INSTALLER}: sha256" in str(info.value)
+
+
+def test_resolve_bundles_checks_fit(bundle_dir: Path, tmp_path: Path) -> None:
+    site_ = _site(tmp_path, [instance(line="10")])
+    with pytest.raises(InputError) as info:
+        resolve_bundles(site_, str(bundle_dir))
+    assert "DSpace 10 (dspace) but the bundle holds 9 (dspace)" in str(info.value)
+    assert "(host h1)" in str(info.value)
+
+
+def test_resolve_bundles_over_http(bundle_dir: Path, http_root: tuple[Path, str],
+                                   tmp_path: Path) -> None:
+    www, base = http_root
+    shutil.copytree(bundle_dir, www / "9-dspace")
+    site_ = _site(tmp_path, [instance()], dspace_artifacts=base)
+    found = resolve_bundles(site_, None)
+    assert found["9-dspace"].source == f"{base}/9-dspace"
+
+
+def test_dspace_artifacts_is_a_valid_site_option(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    monkeypatch.setattr(resources, "roles_dir", lambda: FIXTURE_ROLES)
+    monkeypatch.delenv("DSPACE_DEPLOY_VAULT_PASSWORD_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    files = {"group_vars/all/site.yml": site(dspace_artifacts="../bundles")}
+    root, password = build(tmp_path / "site", files)
+    loaded = load_site(root, password)
+    assert loaded.hostvars["repo"]["dspace_artifacts"] == "../bundles"
+    files = {"group_vars/all/site.yml": site(dspace_artifacts=["x"])}
+    root, password = build(tmp_path / "site2", files)
+    with pytest.raises(ValidationFailed, match="dspace_artifacts"):
+        load_site(root, password)
+
+
+def test_cris_bundle(tmp_path: Path) -> None:
+    from tests.lookalike import LookalikeError, build_release
+
+    try:
+        build_release("9", tmp_path / "artifacts" / "9-cris", flavor="cris")
+    except LookalikeError as exc:
+        pytest.skip(f"look-alike bundle cannot be built here: {exc}")
+    site_ = _site(tmp_path, [instance(flavor="cris")])
+    bundle = resolve_bundles(site_, str(tmp_path / "artifacts"))["9-cris"]
+    assert bundle.flavor == "cris" and bundle.cris_version == "cris-2025.02.01"
+    (problem,) = check_bundle_fits(bundle, _plans())
+    assert "DSpace 9 (dspace) but the bundle holds 9 (cris)" in problem.what
+
+
+def test_dspace_artifacts_must_be_the_same_for_every_host(tmp_path: Path) -> None:
+    site_ = _site(tmp_path, [instance()])
+    site_.hosts.append("h2")
+    site_.hostvars["h1"]["dspace_artifacts"] = "/srv/a"
+    site_.hostvars["h2"] = {"dspace_instances": [instance()], "dspace_artifacts": "/srv/b"}
+    with pytest.raises(InputError, match="dspace_artifacts differs between hosts"):
+        resolve_bundles(site_, None)
+    assert bundles.artifacts_source(site_, "rel") == str(Path("rel").absolute())
+    assert bundles.artifacts_source(site_, "https://x.example/b") == "https://x.example/b"

@@ -1,0 +1,321 @@
+"""The instance plan filter (playbooks/filter_plugins/dspace_plan.py) and the rules that keep
+the instances of one host apart (port slots, one JDK, one Node.js, one Solr)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from dspace_deploy import lines, resources
+from dspace_deploy.errors import ValidationFailed
+from dspace_deploy.inventory import specs
+from dspace_deploy.inventory.validate import load_site
+from tests.unit.fixtures.helpers import FIXTURE_ROLES, build, instance, site
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN = REPO / "playbooks" / "filter_plugins" / "dspace_plan.py"
+SITE = "group_vars/all/site.yml"
+BIN = Path(sys.executable).parent
+
+
+def _load_plugin() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dspace_plan_under_test", PLUGIN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+plugin = _load_plugin()
+FILTERS = plugin.FilterModule().filters()
+plan = FILTERS["dspace_instance_plan"]
+
+
+def inst(name: str = "repo", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "hostname": f"{name}.example.edu", "admin_email": "a@example.edu",
+            **extra}
+
+
+# --- one and two instances -----------------------------------------------------------------------
+
+
+def test_one_instance_plan_matches_the_design() -> None:
+    (p,) = plan([inst()])
+    assert p == {
+        "name": "repo",
+        "hostname": "repo.example.edu",
+        "line": "9",
+        "version": "9.3",
+        "flavor": "dspace",
+        "title": "repo.example.edu",
+        "dspace_dir": "/srv/dspace/repo",
+        "ui_dir": "/srv/dspace-ui/repo",
+        "user": "dspace",
+        "db": {"name": "dspace_repo", "user": "dspace_repo", "host": "127.0.0.1", "port": 5432,
+               "extensions": []},
+        "port_slot": 0,
+        "ports": {"backend": 8080, "ui": 4000, "handle": 2641, "handle_http": 8000},
+        "solr": {"url": "http://127.0.0.1:8983/solr", "prefix": "repo-"},
+        "cores": ["authority", "oai", "qaevent", "search", "statistics", "suggestion"],
+        "urls": {"ui": "https://repo.example.edu", "server": "https://repo.example.edu/server",
+                 "ssr": "http://127.0.0.1:8080/server"},
+        "java_major": 17,
+        "node_major": 24,
+        "solr_version": "9.8.1",
+        "tls_mode": "selfsigned",
+        "tls_certificate_file": None,
+        "tls_key_file": None,
+        "acme_email": "a@example.edu",
+        "acme_directory_url": "https://acme-v02.api.letsencrypt.org/directory",
+        "handle_prefix": "123456789",
+        "admin_email": "a@example.edu",
+        "extra_config": {},
+    }
+    json.dumps(p)  # plain data: Ansible can template, register and show it
+
+
+def test_two_instances_get_distinct_ports_prefixes_dirs_and_databases() -> None:
+    a, b = plan([inst("alpha"), inst("beta", title="Beta", extra_config={"mail.server": "x"})],
+                "repouser")
+    assert a["ports"] == {"backend": 8080, "ui": 4000, "handle": 2641, "handle_http": 8000}
+    assert b["ports"] == {"backend": 8090, "ui": 4010, "handle": 2642, "handle_http": 8001}
+    assert not set(a["ports"].values()) & set(b["ports"].values())
+    assert (a["solr"]["prefix"], b["solr"]["prefix"]) == ("alpha-", "beta-")
+    assert a["dspace_dir"] != b["dspace_dir"] and a["ui_dir"] != b["ui_dir"]
+    assert a["db"]["name"] != b["db"]["name"]
+    assert b["urls"]["ssr"] == "http://127.0.0.1:8090/server"
+    assert a["user"] == b["user"] == "repouser"
+    assert b["title"] == "Beta" and b["extra_config"] == {"mail.server": "x"}
+    cores = FILTERS["dspace_solr_cores"]([a, b])
+    names = [c["name"] for c in cores]
+    assert len(names) == len(set(names)) == 12
+    assert {"name": "beta-search", "conf_source": "/srv/dspace/beta/solr/search"} in cores
+
+
+def test_explicit_port_slot() -> None:
+    a, b = plan([inst("alpha", port_slot=3), inst("beta", port_slot="0")])
+    assert a["port_slot"] == 3 and a["ports"]["backend"] == 8110 and a["ports"]["handle"] == 2644
+    assert b["port_slot"] == 0 and b["ports"]["ui"] == 4000
+    assert a["ports"] == lines.instance_ports(3)
+
+
+def test_line_as_int_is_normalised() -> None:
+    (p,) = plan([inst(line=10)])
+    assert p["line"] == "10" and p["version"] == "10.0" and p["java_major"] == 21
+    assert "audit" in p["cores"]
+    (p,) = plan([inst(line=8, version="8.2")])
+    assert p["line"] == "8" and p["version"] == "8.2" and p["solr_version"] == "8.11.4"
+
+
+def test_cris_cores() -> None:
+    (p,) = plan([inst(line="9", flavor="cris")])
+    assert p["cores"] == sorted({*lines.LINES["9"].cores, "audit", "dedup"})
+    assert lines.CRIS_EXTRA_CORES == ("audit", "dedup")
+    (p,) = plan([inst(line="8", flavor="cris")])
+    assert set(p["cores"]) - set(lines.LINES["8"].cores) == {"audit", "dedup"}
+    with pytest.raises(plugin.PlanError, match="no DSpace-CRIS on line 10"):
+        plan([inst(line="10", flavor="cris")])
+
+
+def test_pgcrypto_only_for_line_8() -> None:
+    # lines 8 and 9 cannot share a host (Solr 8 vs 9), so each host's plans separately
+    eight = plan([inst("eight", line="8")])
+    nine_ten = plan([inst("nine", line="9"), inst("ten", line="10")])
+    secrets = {name: {"db_password": f"pw-{name}-123"} for name in ("eight", "nine", "ten")}
+    dbs = FILTERS["dspace_postgresql_databases"]
+    assert dbs(eight, secrets) == [
+        {"name": "dspace_eight", "owner": "dspace_eight", "password": "pw-eight-123",
+         "extensions": ["pgcrypto"]}]
+    assert [d["extensions"] for d in dbs(nine_ten, secrets)] == [[], []]
+    assert [d["owner"] for d in dbs(nine_ten, secrets)] == ["dspace_nine", "dspace_ten"]
+    with pytest.raises(plugin.PlanError, match="no db_password for instance ten"):
+        dbs(nine_ten, {"nine": secrets["nine"]})
+
+
+# --- the host's shared runtimes ------------------------------------------------------------------
+
+
+def test_one_jdk_per_host_is_the_highest_needed() -> None:
+    plans = plan([inst("nine", line="9"), inst("ten", line="10")])
+    assert [p["java_major"] for p in plans] == [21, 21]
+    assert FILTERS["dspace_host_java_major"](plans) == 21
+    assert FILTERS["dspace_host_java_major"](plan([inst()])) == 17
+    assert FILTERS["dspace_host_java_major"]([]) == 0
+    with pytest.raises(plugin.PlanError, match="asks for Java 17"):
+        plan([inst("nine", java_version=17), inst("ten", line="10")])
+
+
+def test_one_node_and_one_solr_per_host() -> None:
+    plans = plan([inst("nine", line="9"), inst("ten", line="10", node_version=22)])
+    assert {p["node_major"] for p in plans} == {22}
+    assert FILTERS["dspace_host_node_major"](plans) == 22
+    assert plan([inst("eight", line="8")])[0]["node_major"] == 20  # the newest it supports
+    with pytest.raises(plugin.PlanError, match=r"one Node\.js"):
+        plan([inst("nine", node_version=22), inst("ten", line="10", node_version=24)])
+    # Solr 8 (line 8) and Solr 9 (line 9) cannot be one server
+    with pytest.raises(plugin.PlanError, match="one Solr server"):
+        plan([inst("eight", line="8"), inst("nine", line="9")])
+    with pytest.raises(plugin.PlanError, match="one Solr server"):
+        plan([inst("nine"), inst("ten", line="10", solr_version="9.9.0")])
+    plans = plan([inst("nine"), inst("ten", line="10")])
+    assert FILTERS["dspace_host_solr_version"](plans) == "9.8.1"
+
+
+def test_the_hosts_debian_packages_are_preferred_where_they_fit() -> None:
+    def runtimes(debian: Any, **extra: Any) -> tuple[int, int]:
+        (p,) = plan([inst(**extra)], "dspace", debian)
+        return p["java_major"], p["node_major"]
+
+    assert runtimes(None) == (17, 24)  # unknown OS: lowest sufficient Java, newest Node
+    assert runtimes("13") == (21, 20)  # Debian 13: OpenJDK 21, Node.js 20
+    assert runtimes(12, line="8") == (17, 18)  # Debian 12: OpenJDK 17, Node.js 18
+    assert runtimes(12) == (17, 24)  # Debian 12's Node.js 18 is too old for the 9 UI
+    assert runtimes(13, java_version=17, node_version=22) == (17, 22)  # pins win
+    assert runtimes(13, line="10") == (21, 20)
+    assert runtimes("bookworm") == (17, 24)  # not a number: ignored
+    assert lines.DEBIAN_RUNTIMES[13] == {"java": 21, "node": 20}
+
+
+def test_bad_input_is_named() -> None:
+    with pytest.raises(plugin.PlanError,
+                       match=r"instance repo \(dspace_instances\[0\]\): line is '7'"):
+        plan([inst(line="7")])
+    with pytest.raises(plugin.PlanError, match=r"dspace_instances\[1\]: hostname is required"):
+        plan([inst(), {"name": "x"}])
+    with pytest.raises(plugin.PlanError, match=r"port 8080 .* is also used by instance a "):
+        plan([inst("a"), inst("b", port_slot=0)])
+    with pytest.raises(plugin.PlanError, match=r"port 8090 .* is also used by instance b "):
+        plan([inst("a"), inst("b"), inst("c", port_slot=90)])
+    with pytest.raises(plugin.PlanError, match=r"outside 0\.\.99"):
+        plan([inst(port_slot=100)])
+    with pytest.raises(plugin.PlanError, match="name is also used by instance a "):
+        plan([inst("a"), inst("a", hostname="other.example.edu")])
+    with pytest.raises(plugin.PlanError, match="port_slot must be a whole number"):
+        plan([inst(port_slot="two")])
+    assert plan(None) == []
+
+
+def test_defaults_match_the_site_spec() -> None:
+    options = specs.load_spec_file(specs.SITE_SPEC, "site").options["dspace_instances"].options
+    spec_defaults = {name: opt.default for name, opt in options.items() if opt.has_default}
+    assert spec_defaults == plugin.INSTANCE_DEFAULTS
+    assert "port_slot" in options and options["port_slot"].type == "int"
+
+
+# --- works without the package, and inside Ansible -----------------------------------------------
+
+
+def test_plugin_needs_neither_the_package_nor_ansible(tmp_path: Path) -> None:
+    """Plain ansible-playbook on a machine without dspace-deploy installed: the plugin finds
+    dspace_deploy/lines.py next to the playbooks (no site-packages at all here)."""
+    code = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('p', {str(PLUGIN)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "assert 'dspace_deploy' not in sys.modules, 'package imported'\n"
+        "plans = m.FilterModule().filters()['dspace_instance_plan']("
+        "[{'name': 'a', 'hostname': 'a.example.edu', 'line': 10}])\n"
+        "print(json.dumps(plans[0]['java_major']))\n"
+    )
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "21"
+
+
+def test_ansible_loads_the_filters_from_playbooks_filter_plugins(tmp_path: Path) -> None:
+    """A real `ansible` run on localhost (connection local, nothing changed, no facts): the
+    playbook directory's filter_plugins/ is where Ansible finds the filters."""
+    instances = [inst("alpha", line=10), inst("beta", line="9", port_slot=5)]
+    extra = tmp_path / "vars.yml"
+    extra.write_text(yaml.safe_dump({"dspace_instances": instances}))
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text("[defaults]\n")
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(cfg),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "json",
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_GATHERING": "explicit",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+    }
+    msg = ("{{ {'plans': dspace_instances | dspace_instance_plan('svc'),"
+           " 'java': dspace_instances | dspace_instance_plan | dspace_host_java_major,"
+           " 'cores': dspace_instances | dspace_instance_plan | dspace_solr_cores | length,"
+           " 'node': dspace_instances | dspace_instance_plan('svc', '13')"
+           " | dspace_host_node_major} }}")
+    result = subprocess.run(
+        [str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+         "--playbook-dir", str(REPO / "playbooks"), "-e", f"@{extra}",
+         "-m", "ansible.builtin.debug", "-a", f"msg={msg}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    msg_out = out["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    alpha, beta = msg_out["plans"]
+    assert alpha["line"] == "10" and "audit" in alpha["cores"]
+    assert alpha["user"] == "svc" and beta["ports"]["backend"] == 8130
+    assert msg_out["java"] == 21 and msg_out["cores"] == 13 and msg_out["node"] == 20
+
+
+# --- validation: port slots and shared runtimes --------------------------------------------------
+
+
+@pytest.fixture
+def _fixture_roles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(resources, "roles_dir", lambda: FIXTURE_ROLES)
+    monkeypatch.delenv("DSPACE_DEPLOY_VAULT_PASSWORD_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def _problems(tmp_path: Path, instances: list[dict[str, Any]]) -> list[str]:
+    root, password = build(tmp_path / "site", {SITE: site(dspace_instances=instances)})
+    try:
+        load_site(root, password)
+    except ValidationFailed as exc:
+        return [str(p) for p in exc.problems]
+    return []
+
+
+def _two(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    return [instance(name="alpha", hostname="alpha.example.edu", **a),
+            instance(name="beta", hostname="beta.example.edu", **b)]
+
+
+@pytest.mark.usefixtures("_fixture_roles")
+def test_same_effective_port_slot_on_one_host_is_a_problem(tmp_path: Path) -> None:
+    (problem,) = _problems(tmp_path, _two({}, {"port_slot": 0}))
+    assert "dspace_instances[1].port_slot" in problem
+    assert "port slot 0 is also the slot of instance alpha" in problem
+    assert _problems(tmp_path, _two({"port_slot": 1}, {"port_slot": 0})) == []
+
+
+@pytest.mark.usefixtures("_fixture_roles")
+def test_overlapping_ports_and_out_of_range_slots(tmp_path: Path) -> None:
+    (problem,) = _problems(tmp_path, _two({}, {"port_slot": 80}))
+    assert "port 8080 of port slot 80 is also used by instance alpha" in problem
+    (problem,) = _problems(tmp_path, [instance(port_slot=100)])
+    assert "100 is outside 0..99" in problem
+
+
+@pytest.mark.usefixtures("_fixture_roles")
+def test_shared_runtime_conflicts_are_problems(tmp_path: Path) -> None:
+    found = _problems(tmp_path, _two({"java_version": 17}, {"line": "10"}))
+    assert len(found) == 1 and "needs Java 21" in found[0] and "[0].java_version" in found[0]
+    found = _problems(tmp_path, _two({"line": "8"}, {}))
+    assert len(found) == 1 and "one Solr server" in found[0] and "[1].line" in found[0]
+    assert _problems(tmp_path, _two({}, {"node_version": 22, "line": "10"})) == []
+    found = _problems(tmp_path, _two({"node_version": 20}, {"node_version": 22}))
+    assert any("one Node.js" in p for p in found)
