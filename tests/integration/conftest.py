@@ -108,3 +108,17 @@ def lab_factory(_isolated_user_dirs: Path) -> Iterator[LabFactory]:
             problems.append(f"{lab_name}: {error}")
     if problems:
         pytest.fail("could not remove test labs: " + "; ".join(problems))
+
+
+@pytest.fixture(scope="module")
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Run artifacts of one test module in a directory of its own, so a module can search
+    everything its runs kept (e.g. for leaked secrets)."""
+    path = tmp_path_factory.mktemp("state")
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old

@@ -10,44 +10,17 @@ run is searched for every generated secret.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.integration.helpers import cli
+
 pytestmark = pytest.mark.lab
-
-EXE = str(Path(sys.executable).parent / "dspace-deploy")
-
-
-def cli(*args: str) -> tuple[int, dict[str, Any], str]:
-    """Run the real command; return exit code, its JSON document and stderr."""
-    done = subprocess.run([EXE, *args, "--json"], capture_output=True, text=True,
-                          check=False, env=os.environ.copy())
-    try:
-        document = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"stdout is not one JSON document:\n{done.stdout}\n{done.stderr}")
-    assert "Traceback" not in done.stderr, done.stderr
-    return done.returncode, document, done.stderr
-
-
-@pytest.fixture(scope="module")
-def state_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run artifacts of this module go to a directory of its own (searched at the end)."""
-    path = tmp_path_factory.mktemp("state")
-    old = os.environ.get("XDG_STATE_HOME")
-    os.environ["XDG_STATE_HOME"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("XDG_STATE_HOME", None)
-    else:
-        os.environ["XDG_STATE_HOME"] = old
 
 
 @pytest.fixture(scope="module")
