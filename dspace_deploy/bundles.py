@@ -546,3 +546,25 @@ def _join(base: str, key: str) -> str:
     if is_url(base):
         return f"{base.rstrip('/')}/{key}"
     return str(Path(base) / key)
+
+
+def bundle_vars(bundles: dict[str, Bundle]) -> dict[str, Any]:
+    """What the playbook gets about the verified bundles: controller paths and versions
+    (never secrets), as the extra variable `dspace_bundles` keyed `<line>-<flavor>`."""
+    if not bundles:
+        return {}
+    return {
+        "dspace_bundles": {
+            key: {
+                "root": str(b.root),
+                "installer": str(b.installer),
+                "ui_archive": str(b.ui_archive),
+                "solr_archive": str(b.solr_archive),
+                "solr_sha512": str(b.solr_sha512),
+                "dspace_version": b.dspace_version,
+                "ui_version": b.ui_version,
+                "solr_version": b.solr_version,
+            }
+            for key, b in sorted(bundles.items())
+        }
+    }

@@ -52,3 +52,13 @@ def resolve_inventory(path: Path | None) -> Path:
         return path
     env = os.environ.get(INVENTORY_ENV)
     return Path(env) if env else Path.cwd()
+Artifacts = Annotated[
+    str | None,
+    typer.Option(
+        "--artifacts",
+        help="Directory or URL holding artifact bundles (<line>-<flavor>/manifest.json); "
+        "default: the site's dspace_artifacts. Every checksum is verified before any host "
+        "is contacted.",
+        show_default=False,
+    ),
+]

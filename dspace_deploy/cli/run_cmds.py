@@ -34,13 +34,16 @@ def up(
     verbose: options.Verbose = 0,
     json_output: options.Json = False,
     vault_password_file: options.VaultPasswordFile = None,
+    artifacts: options.Artifacts = None,
 ) -> None:
     """Converge the site: install and configure everything the inventory describes."""
+    from dspace_deploy.bundles import bundle_vars, resolve_bundles
     from dspace_deploy.runner import Job
 
     site = load(inventory, vault_password_file)
+    bundles = resolve_bundles(site, artifacts)  # bad bundles stop here, before any host
     job = Job("up", "site.yml", site, limit=limit, check=check_mode, diff=diff,
-              verbosity=verbose)
+              verbosity=verbose, extravars=bundle_vars(bundles))
     execute(job, json_output)
 
 

@@ -330,3 +330,42 @@ def test_dspace_artifacts_must_be_the_same_for_every_host(tmp_path: Path) -> Non
         resolve_bundles(site_, None)
     assert bundles.artifacts_source(site_, "rel") == str(Path("rel").absolute())
     assert bundles.artifacts_source(site_, "https://x.example/b") == "https://x.example/b"
+
+
+def test_up_with_a_damaged_bundle_stops_before_any_host(bundle_dir: Path, tmp_path: Path) -> None:
+    """The CLI path: `up --artifacts` with a tampered file exits 2 naming the file, and
+    Ansible never starts (no run directory appears). No host exists here at all."""
+    import os
+    import subprocess
+    import sys
+
+    from dspace_deploy.inventory.scaffold import create_site
+    from dspace_deploy.site import HostEntry, InstanceAnswers, SiteAnswers
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+    password = tmp_path / "config" / "vault.txt"
+    answers = SiteAnswers("bundletest", [InstanceAnswers("repo", "repo.example.edu", line="9",
+                                                         admin_email="a@example.edu")])
+    create_site(tmp_path / "site", answers,
+                [HostEntry("repo", {"ansible_host": "127.0.0.1", "ansible_port": 9})],
+                vault_password_file=password)
+    ui = bundle_dir / "ui" / "dspace-ui.tar.gz"
+    ui.write_bytes(ui.read_bytes() + b"tampered")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dspace-deploy"), "up", "-i", str(tmp_path / "site"),
+         "--vault-password-file", str(password), "--artifacts", str(bundle_dir.parent), "--json"],
+        capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == EXIT_BAD_INPUT, done.stdout + done.stderr
+    assert "ui/dspace-ui.tar.gz" in done.stderr
+    assert json.loads(done.stdout)["exit_code"] == EXIT_BAD_INPUT
+    assert not (tmp_path / "state").exists(), "a run started although the bundle was bad"
+
+
+def test_bundle_vars_give_the_playbook_paths_and_versions(bundle_dir: Path) -> None:
+    bundle = load_bundle(str(bundle_dir))
+    variables = bundles.bundle_vars({bundle.key: bundle})["dspace_bundles"]["9-dspace"]
+    assert Path(variables["installer"]).is_file()
+    assert Path(variables["solr_archive"]).name.startswith("solr-")
+    assert variables["dspace_version"] == bundle.dspace_version
+    assert bundles.bundle_vars({}) == {}
