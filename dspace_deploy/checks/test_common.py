@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from dspace_deploy import resources
+from dspace_deploy.checks.support import service_state
 
 CA_DIR = "/usr/local/share/ca-certificates/dspace-deploy"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -40,17 +41,6 @@ def _as_root(host: Any, command: str, *args: Any) -> Any:
         return host.run(command, *args)
     with host.sudo():
         return host.run(command, *args)
-
-
-def _service(host: Any, name: str) -> tuple[bool, bool]:
-    """(enabled, running) of a systemd unit, asked as root: without dbus (minimal hosts),
-    systemctl answers only root, over systemd's private socket."""
-    if host.user().uid == 0:
-        service = host.service(name)
-        return service.is_enabled, service.is_running
-    with host.sudo():
-        service = host.service(name)
-        return service.is_enabled, service.is_running
 
 
 def _pem_bodies(text: str) -> set[str]:
@@ -173,7 +163,7 @@ def _accepted_ports(rules: list[dict[str, Any]], protocol: str) -> set[int]:
 def test_firewall(host: Any, hostvars: dict[str, Any]) -> None:
     if not hostvars["common_firewall_enabled"]:
         pytest.skip("common_firewall_enabled is false: the role leaves the firewall alone")
-    enabled, running = _service(host, "nftables")
+    enabled, running = service_state(host, "nftables")
     assert enabled, "nftables.service is not enabled"
     assert running, "nftables.service is not active"
     family, name = NFT_TABLE
@@ -268,6 +258,6 @@ def test_time_sync_running(host: Any, hostvars: dict[str, Any], in_container: bo
             "container host: the clock belongs to the machine, so chrony is not started "
             "(its unit needs CAP_SYS_TIME)"
         )
-    enabled, running = _service(host, "chrony")
+    enabled, running = service_state(host, "chrony")
     assert enabled, "chrony is not enabled"
     assert running, "chrony is not running"

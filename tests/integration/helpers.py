@@ -25,3 +25,30 @@ def cli(*args: str) -> tuple[int, dict[str, Any], str]:
         pytest.fail(f"stdout is not one JSON document:\n{done.stdout}\n{done.stderr}")
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, document, done.stderr
+
+
+def vault_secrets(lab: Any) -> list[str]:
+    """Every secret value in a lab site's vault."""
+    from dspace_deploy.inventory.vault import read_vault
+
+    return _leaves(read_vault(lab.inventory / "group_vars" / "all" / "vault.yml",
+                              lab.vault_password_file))
+
+
+def assert_no_secret_in_files(root: Path, secrets: list[str]) -> None:
+    """No secret in any file under `root` (run artifacts, logs, fact cache)."""
+    assert secrets, "there is no secret to search for"
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert len(files) > 10, "no run artifacts were kept"
+    for path in files:
+        raw = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in raw, f"a secret leaked into {path}"
+
+
+def _leaves(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaves(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaves(v)]
+    return [value] if isinstance(value, str) else []

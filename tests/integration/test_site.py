@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.helpers import cli
+from tests.integration.helpers import assert_no_secret_in_files, cli, vault_secrets
 
 pytestmark = pytest.mark.lab
 
@@ -164,27 +164,10 @@ def test_podman_connection_works_like_ssh(converged: list[dict[str, Any]], lab: 
 
 def test_no_secret_in_any_artifact(converged: list[dict[str, Any]], lab: Any,
                                    state_home: Path) -> None:
-    from dspace_deploy.inventory.vault import read_vault
-
-    secrets = _leaves(read_vault(lab.inventory / "group_vars" / "all" / "vault.yml",
-                                 lab.vault_password_file))
-    assert secrets, "the lab's vault holds no secret to search for"
+    secrets = vault_secrets(lab)
     documents = json.dumps(converged)
     assert not any(secret in documents for secret in secrets), "a secret reached --json"
-    files = [p for p in state_home.rglob("*") if p.is_file()]
-    assert len(files) > 10, "no run artifacts were kept"
-    for path in files:
-        raw = path.read_bytes()
-        for secret in secrets:
-            assert secret.encode() not in raw, f"a secret leaked into {path}"
-
-
-def _leaves(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _leaves(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _leaves(v)]
-    return [value] if isinstance(value, str) else []
+    assert_no_secret_in_files(state_home, secrets)
 
 
 def test_dry_run_on_converged_hosts_changes_nothing(converged: list[dict[str, Any]],
