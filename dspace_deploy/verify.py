@@ -98,7 +98,7 @@ def run_checks(site: Site, limit: str | None = None, progress: bool = True) -> V
         check_vars.write_text(json.dumps(
             {spec: effective_vars(site, host) for spec, host in specs.items()}, default=str))
         connection_inventory = work / "connections.json"
-        connection_inventory.write_text(json.dumps(_connection_inventory(site, hosts)))
+        connection_inventory.write_text(json.dumps(_connection_inventory(site, hosts, work)))
         report_file = work / "report.json"
         command = _pytest_command(list(specs), connection_inventory, work, len(hosts))
         env = {
@@ -155,16 +155,24 @@ def effective_vars(site: Site, host: str) -> dict[str, Any]:
     return {**all_defaults(), **site.hostvars.get(host, {}), "inventory_hostname": host}
 
 
-def _connection_inventory(site: Site, hosts: list[str]) -> dict[str, Any]:
-    return {
-        "all": {
-            "hosts": {
-                host: {k: v for k, v in site.hostvars.get(host, {}).items()
-                       if k in _SAFE_CONNECTION_KEYS}
-                for host in hosts
-            }
-        }
-    }
+def _connection_inventory(site: Site, hosts: list[str], work: Path) -> dict[str, Any]:
+    return {"all": {"hosts": {host: _connection_vars(site.hostvars.get(host, {}), work)
+                              for host in hosts}}}
+
+
+def _connection_vars(hostvars: dict[str, Any], work: Path) -> dict[str, Any]:
+    """A host's connection settings for testinfra. testinfra's SSH backend opens a new
+    connection per command with a 10 s connect timeout, which a busy host can miss; share
+    one connection per host and allow 30 s, unless the inventory chose otherwise."""
+    out = {k: v for k, v in hostvars.items() if k in _SAFE_CONNECTION_KEYS}
+    args = str(out.get("ansible_ssh_common_args", ""))
+    lowered = args.lower()
+    if "connecttimeout" not in lowered:
+        args += " -o ConnectTimeout=30"
+    if "controlmaster" not in lowered:
+        args += f" -o ControlMaster=auto -o ControlPersist=60s -o ControlPath={work}/cm-%C"
+    out["ansible_ssh_common_args"] = args.strip()
+    return out
 
 
 def _pytest_command(specs: list[str], inventory: Path, work: Path, hosts: int) -> list[str]:

@@ -1,0 +1,49 @@
+"""How verify maps inventory hosts to testinfra hosts, and turns pytest reports into a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dspace_deploy import verify
+from dspace_deploy.site import Site
+
+
+def test_podman_hosts_use_the_podman_backend_others_ansible() -> None:
+    podman = {"ansible_connection": "containers.podman.podman", "ansible_host": "c1"}
+    assert verify.testinfra_spec("h1", podman) == "podman://c1"
+    assert verify.testinfra_spec("h2", {"ansible_host": "10.0.0.5"}) == "ansible://h2"
+    assert verify.testinfra_spec("h3", {"ansible_connection": "local"}) == "local://"
+
+
+def test_connection_inventory_keeps_no_password_and_shares_ssh(tmp_path: Path) -> None:
+    site = Site(path=tmp_path, name="t", hosts=["a", "b"], vault_file=tmp_path / "v",
+                vault_password_file=tmp_path / "p", hostvars={
+                    "a": {"ansible_host": "10.0.0.5", "ansible_user": "deploy",
+                          "ansible_become_password": "{{ vault_x }}", "common_timezone": "x",
+                          "ansible_ssh_common_args": "-o UserKnownHostsFile=/k"},
+                    "b": {"ansible_ssh_common_args": "-o ConnectTimeout=5 -o ControlMaster=no"},
+                })
+    hosts = verify._connection_inventory(site, ["a", "b"], tmp_path)["all"]["hosts"]
+    assert "ansible_become_password" not in hosts["a"]
+    assert "common_timezone" not in hosts["a"]
+    args = hosts["a"]["ansible_ssh_common_args"]
+    assert args.startswith("-o UserKnownHostsFile=/k")
+    assert "ConnectTimeout=30" in args and f"ControlPath={tmp_path}/cm-%C" in args
+    # the inventory's own choices win
+    assert hosts["b"]["ansible_ssh_common_args"] == "-o ConnectTimeout=5 -o ControlMaster=no"
+
+
+def test_nodeids_split_into_host_and_check() -> None:
+    assert verify._split_nodeid(
+        "dspace_deploy/checks/test_common.py::test_firewall[ansible://h1]"
+    ) == ("ansible://h1", "common::test_firewall")
+
+
+def test_a_host_without_results_fails_the_report() -> None:
+    report = verify.VerifyReport(hosts=["a"], results=[
+        verify.CheckResult("a", "common::x", "passed"),
+    ])
+    assert report.ok
+    report.results.append(verify.CheckResult("a", "common::y", "error", "boom"))
+    assert not report.ok
+    assert report.counts("a") == {"passed": 1, "failed": 0, "skipped": 0, "error": 1}
