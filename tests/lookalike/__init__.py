@@ -169,7 +169,9 @@ def _compiled_classes() -> Path:
         try:
             for part in ("dspace", "solr"):
                 srcs = []
-                roots = ["dspace", "handle", "boot"] if part == "dspace" else ["solr"]
+                # lookalike/common (e.g. Json) goes into both the DSpace and the Solr jars.
+                roots = ["common", "dspace", "handle", "boot"] if part == "dspace" else [
+                    "common", "solr"]
                 for r in roots:
                     srcs += [str(p) for p in sorted((JAVA_DIR / r).rglob("*.java"))]
                 dest = tmp / part
@@ -478,7 +480,7 @@ def _installer(
     migrations = _migrations.migrations(line, flavor)
     members = _classes(
         classes / "dspace",
-        ("org/dspace/",),
+        ("org/dspace/", "lookalike/common/"),
         java_release,
         exclude=("org/dspace/app/ServerBootApplication",),
     )
@@ -775,7 +777,7 @@ def _solr(root: Path, classes: Path, version: str) -> None:
         root / "licenses" / "README.txt",
         "dspace-deploy test look-alike: no third-party licenses.\n",
     )
-    members = _classes(classes / "solr", ("lookalike/solr/",), 17)
+    members = _classes(classes / "solr", ("lookalike/solr/", "lookalike/common/"), 17)
     members["META-INF/NOTICE"] = NOTICE.encode()
     _make_jar(root / "server" / "start.jar", {"Main-Class": "lookalike.solr.SolrServer"}, members)
     _write(

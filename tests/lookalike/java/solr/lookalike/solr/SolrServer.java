@@ -7,6 +7,8 @@
  */
 package lookalike.solr;
 
+import lookalike.common.Json;
+
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;

@@ -29,7 +29,7 @@ import java.util.concurrent.Executors;
 
 import org.dspace.lookalike.Config;
 import org.dspace.lookalike.Db;
-import org.dspace.lookalike.Json;
+import lookalike.common.Json;
 import org.dspace.lookalike.Log;
 import org.dspace.lookalike.Release;
 import org.dspace.lookalike.Solr;

@@ -4,6 +4,8 @@
  */
 package org.dspace.lookalike;
 
+import lookalike.common.Json;
+
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;

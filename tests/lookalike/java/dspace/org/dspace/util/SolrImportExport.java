@@ -18,7 +18,7 @@ import java.util.TreeMap;
 
 import org.dspace.lookalike.Config;
 import org.dspace.lookalike.Http;
-import org.dspace.lookalike.Json;
+import lookalike.common.Json;
 import org.dspace.lookalike.Opts;
 import org.dspace.lookalike.Solr;
 

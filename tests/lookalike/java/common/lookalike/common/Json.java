@@ -1,14 +1,15 @@
 /*
- * dspace-deploy test look-alike: a minimal JSON reader/writer.
+ * dspace-deploy test look-alike (not DSpace code): a minimal JSON reader/writer,
+ * shared by the DSpace and Solr look-alikes.
  */
-package lookalike.solr;
+package lookalike.common;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-final class Json {
+public final class Json {
     private Json() {
     }
 
