@@ -18,16 +18,7 @@ public final class DailyReportEmailer {
             .add("u", "Unchecked", false, "Send the Unchecked bitstream report")
             .add("n", "Not Processed", false, "Send E-mail report for all bitstreams set to longer be processed")
             .add("h", "help", false, "Help");
-        try {
-            o.parse(argv);
-        } catch (Opts.ParseException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
-        if (o.has("h")) {
-            System.out.print(o.help("Checksum Reporter"));
-            System.exit(0);
-        }
+        o.parseOrExit(argv, "Checksum Reporter");
         Config c = Config.get();
         System.out.println("Checksum report e-mailed to " + c.get("mail.admin", "(mail.admin not set)"));
     }

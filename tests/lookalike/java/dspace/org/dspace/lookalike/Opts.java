@@ -60,6 +60,22 @@ public final class Opts {
         return null;
     }
 
+    /** Parse like a DSpace command line tool: a bad option prints the error and exits 1,
+     *  -h prints the help and exits 0. */
+    public Opts parseOrExit(String[] args, String title) {
+        try {
+            parse(args);
+        } catch (ParseException e) {
+            System.err.println(e.getMessage());
+            System.exit(1);
+        }
+        if (has("h")) {
+            System.out.print(help(title));
+            System.exit(0);
+        }
+        return this;
+    }
+
     public Opts parse(String[] args) throws ParseException {
         values.clear();
         rest.clear();

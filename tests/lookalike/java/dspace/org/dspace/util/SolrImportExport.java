@@ -36,16 +36,7 @@ public final class SolrImportExport {
             .add("k", "keep", false, "When reindexing, keep the contents of the data export directory")
             .add("l", "last", true, "When exporting, export records from the last [timeperiod] only")
             .add("h", "help", false, "Get help on options for this command");
-        try {
-            o.parse(argv);
-        } catch (Opts.ParseException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
-        if (o.has("h")) {
-            System.out.print(o.help("solr-import-export"));
-            System.exit(0);
-        }
+        o.parseOrExit(argv, "solr-import-export");
         Config c = Config.get();
         String action = o.get("a", "export");
         Path dir = Path.of(o.get("d", c.home().resolve("solr-export").toString()));

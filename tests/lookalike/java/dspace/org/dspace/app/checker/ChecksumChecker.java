@@ -26,16 +26,7 @@ public final class ChecksumChecker {
             .add("l", "looping", false, "Loop once through bitstreams")
             .add("p", "prune", false, "Prune configuration file")
             .add("v", "verbose", false, "Report all processing");
-        try {
-            o.parse(argv);
-        } catch (Opts.ParseException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
-        if (o.has("h")) {
-            System.out.print(o.help("Checksum Checker"));
-            System.exit(0);
-        }
+        o.parseOrExit(argv, "Checksum Checker");
         Config c = Config.get();
         long n;
         try (Connection conn = Db.context()) {

@@ -25,16 +25,7 @@ public final class GenerateSitemaps {
             .add("s", "no_sitemaps", false, "do not generate sitemaps.org protocol sitemap")
             .add("b", "no_htmlmap", false, "do not generate a basic HTML sitemap")
             .add("d", "delete", false, "delete sitemaps dir and its contents");
-        try {
-            o.parse(argv);
-        } catch (Opts.ParseException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
-        if (o.has("h")) {
-            System.out.print(o.help("generate-sitemaps"));
-            System.exit(0);
-        }
+        o.parseOrExit(argv, "generate-sitemaps");
         Config c = Config.get();
         Path dir = Path.of(c.get("sitemap.dir", c.home().resolve("sitemaps").toString()));
         if (o.has("d")) {

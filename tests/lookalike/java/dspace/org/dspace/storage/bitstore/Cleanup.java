@@ -20,16 +20,7 @@ public final class Cleanup {
         if (Release.atLeast(10)) {
             o.add("d", "delete", false, "Delete bitstreams flagged as deleted");
         }
-        try {
-            o.parse(argv);
-        } catch (Opts.ParseException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
-        if (o.has("h")) {
-            System.out.print(o.help("Cleanup"));
-            System.exit(0);
-        }
+        o.parseOrExit(argv, "Cleanup");
         System.out.println("# Cleanup of deleted bitstreams");
         try (Connection conn = Db.context()) {
             int n = o.has("l") ? 0 : Db.exec(conn, "DELETE FROM bitstream WHERE deleted");
