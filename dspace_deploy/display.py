@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dspace_deploy.events import Event, RunSummary, failure_message
+from dspace_deploy.events import Event, HostStats, RunSummary, failure_message
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -26,12 +26,9 @@ _STATUS_OF = {
 
 
 @dataclass
-class _HostLine:
-    ok: int = 0
-    changed: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    skipped: int = 0
+class _HostLine(HostStats):
+    """Counts so far (the recap's fields) and the host's latest result."""
+
     last: str = "waiting"
 
 

@@ -218,14 +218,8 @@ def create_site(target: Path, answers: SiteAnswers, hosts: list[HostEntry], *,
 
 def _instance_names(answers: SiteAnswers, hosts: list[HostEntry]) -> list[str]:
     names = [i.name for i in answers.instances]
-    for host in hosts:
-        items = host.vars.get("dspace_instances")
-        if isinstance(items, list):
-            for item in items:
-                name = item.get("name") if isinstance(item, dict) else None
-                if isinstance(name, str) and name not in names:
-                    names.append(name)
-    return names
+    from_hosts = vault.instance_names({host.name: host.vars for host in hosts})
+    return names + [name for name in from_hosts if name not in names]
 
 
 __all__ = ["check_answers", "create_site", "render", "target_ready", "yaml_block", "yaml_value"]
