@@ -32,7 +32,8 @@ class Job:
     """One playbook run against a site: what a verb yields for the core to execute."""
 
     verb: str  # names the run directory, e.g. "up"
-    playbook: str  # file name under playbooks/
+    # A file name under playbooks/, or an absolute path (role tests run their own playbooks).
+    playbook: str
     site: Site
     limit: str | None = None
     check: bool = False

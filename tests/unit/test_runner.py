@@ -37,3 +37,9 @@ def test_content_paths_exist() -> None:
     assert (resources.playbooks_dir() / "check.yml").is_file()
     assert resources.ansible_cfg().is_file()
     assert (resources.roles_dir() / "common").is_dir()
+
+
+def test_playbook_is_a_name_under_playbooks_or_an_absolute_path(tmp_path: Path) -> None:
+    assert resources.playbooks_dir() / "site.yml" == resources.playbooks_dir().joinpath("site.yml")
+    own = tmp_path / "mine.yml"
+    assert resources.playbooks_dir() / str(own) == own
