@@ -59,6 +59,7 @@ INSTANCE_DEFAULTS: dict[str, Any] = {
     "flavor": "dspace",
     "tls_mode": "selfsigned",
     "handle_prefix": "123456789",
+    "handle_registered": False,
     "acme_directory_url": "https://acme-v02.api.letsencrypt.org/directory",
     "extra_config": {},
 }
@@ -299,6 +300,7 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
         "acme_email": _text(inst.get("acme_email"), admin_email),
         "acme_directory_url": str(inst["acme_directory_url"]),
         "handle_prefix": str(inst["handle_prefix"]),
+        "handle_registered": bool(inst["handle_registered"]),
         "admin_email": admin_email,
         "extra_config": dict(inst.get("extra_config") or {}),
     }
@@ -367,6 +369,35 @@ def solr_cores(plans: Any) -> list[dict[str, str]]:
     ]
 
 
+def plan_bundle(plan: Any, bundles: Any) -> dict[str, Any]:
+    """The verified artifact bundle (`dspace_bundles` entry) serving a plan, or {} when the
+    instance has none and its roles obtain the official releases themselves."""
+    if not isinstance(plan, Mapping):
+        raise PlanError("dspace_plan: dspace_plan_bundle expects one instance plan")
+    table = bundles if isinstance(bundles, Mapping) else {}
+    found = table.get(f"{plan['line']}-{plan['flavor']}")
+    return dict(found) if isinstance(found, Mapping) else {}
+
+
+def proxy_sites(plans: Any) -> list[dict[str, Any]]:
+    """proxy_sites for the proxy role: one HTTPS virtual host per instance, `/server` to its
+    backend and everything else to its UI."""
+    return [
+        {
+            "name": plan["name"],
+            "hostname": plan["hostname"],
+            "backend_port": plan["ports"]["backend"],
+            "ui_port": plan["ports"]["ui"],
+            "tls_mode": plan["tls_mode"],
+            "tls_certificate_file": plan.get("tls_certificate_file") or "",
+            "tls_key_file": plan.get("tls_key_file") or "",
+            "acme_email": plan.get("acme_email") or "",
+            "acme_directory_url": plan["acme_directory_url"],
+        }
+        for plan in _plans(plans)
+    ]
+
+
 class FilterModule:
     """Ansible's entry point for filter plugins."""
 
@@ -378,4 +409,6 @@ class FilterModule:
             "dspace_host_solr_version": host_solr_version,
             "dspace_postgresql_databases": postgresql_databases,
             "dspace_solr_cores": solr_cores,
+            "dspace_plan_bundle": plan_bundle,
+            "dspace_proxy_sites": proxy_sites,
         }
