@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import json
 import os
 import tempfile
@@ -32,11 +31,11 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from types import ModuleType
 from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import InputError, Problem
+from dspace_deploy.plans import site_plans
 from dspace_deploy.site import Site
 
 FORMAT = 1
@@ -415,6 +414,15 @@ def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Probl
             fits = ", ".join(str(n) for n in bundle.node_majors)
             add("node_version", f"the bundle's UI supports Node.js {fits}, not {node}",
                 f"set node_version to one of {fits}")
+        cores = [str(c) for c in plan.get("cores") or []]
+        missing = sorted(set(cores) - set(installer_cores(bundle))) if cores else []
+        if missing:
+            add("cores", f"the backend installer lacks the Solr "
+                         f"core{'s' if len(missing) > 1 else ''} {', '.join(missing)} that "
+                         f"DSpace {line} ({flavor}) needs (expected solr/<core>/conf/"
+                         "solrconfig.xml in dspace-installer/)",
+                "rebuild the bundle from a complete release: "
+                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
         solr = plan.get("solr_version")
         if solr and str(solr) != bundle.solr_version:
             add("solr_version", f"the instance wants Solr {solr} but the bundle holds "
@@ -422,6 +430,28 @@ def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Probl
                 f"remove solr_version or set {bundle.solr_version}, or build a bundle with "
                 f"Solr {solr}")
     return problems
+
+
+@functools.cache
+def _installer_cores(path: Path, sha256: str) -> frozenset[str]:
+    # Keyed by checksum too: a bundle rebuilt in place is read again.
+    import tarfile
+
+    found = set()
+    with tarfile.open(path, "r:*") as tar:
+        for member in tar:
+            parts = PurePosixPath(member.name).parts
+            if len(parts) == 5 and parts[1] == "solr" and parts[3:] == ("conf", "solrconfig.xml"):
+                found.add(parts[2])
+    return frozenset(found)
+
+
+def installer_cores(bundle: Bundle) -> frozenset[str]:
+    """Solr cores the bundle's backend installer ships (`dspace-installer/solr/<core>/`)."""
+    entry = bundle.files.get(INSTALLER)
+    if not bundle.installer.is_file():
+        return frozenset()
+    return _installer_cores(bundle.installer, entry.sha256 if entry else "")
 
 
 def _flavor_flag(flavor: str) -> str:
@@ -432,30 +462,6 @@ def _flavor_flag(flavor: str) -> str:
 # A site's bundles
 
 
-@functools.cache
-def _plan_module() -> ModuleType:
-    """playbooks/filter_plugins/dspace_plan.py: the one implementation of the instance plan."""
-    path = resources.playbooks_dir() / "filter_plugins" / "dspace_plan.py"
-    spec = importlib.util.spec_from_file_location("_dspace_deploy_plan_filter", path)
-    if spec is None or spec.loader is None:
-        raise InputError(f"Cannot load the instance plan filter {path}.")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def site_plans(site: Site) -> dict[str, list[dict[str, Any]]]:
-    """Each DSpace host's instance plans, as the playbook computes them."""
-    plan = _plan_module()
-    result = {}
-    for host in site.hosts:
-        hostvars = site.hostvars.get(host, {})
-        user = hostvars.get("common_service_user") or "dspace"
-        try:
-            result[host] = plan.instance_plan(hostvars.get("dspace_instances") or [], str(user))
-        except Exception as exc:  # PlanError: validation lets nothing through that fails here
-            raise InputError(f"Host {host}: {exc}") from exc
-    return result
 
 
 def artifacts_source(site: Site, artifacts: str | None) -> str | None:

@@ -96,7 +96,7 @@ def run_checks(site: Site, limit: str | None = None, progress: bool = True) -> V
         work = Path(tmp)
         check_vars = work / "hostvars.json"
         check_vars.write_text(json.dumps(
-            {spec: effective_vars(site, host) for spec, host in specs.items()}, default=str))
+            {spec: effective_vars(site, host, hosts) for spec, host in specs.items()}, default=str))
         connection_inventory = work / "connections.json"
         connection_inventory.write_text(json.dumps(_connection_inventory(site, hosts, work)))
         report_file = work / "report.json"
@@ -148,11 +148,32 @@ def select_hosts(site: Site, limit: str | None) -> list[str]:
     return hosts
 
 
-def effective_vars(site: Site, host: str) -> dict[str, Any]:
-    """Every role and site default, overridden by the inventory's values for the host."""
+def effective_vars(site: Site, host: str, hosts: list[str] | None = None) -> dict[str, Any]:
+    """Every role and site default, overridden by the inventory's values for the host, plus
+    what site.yml derives from them: the instance plans and the role parameters built from
+    them (without secrets), and, when the run covers another host, that peer for the checks
+    that probe this host from outside."""
     from dspace_deploy.inventory.specs import all_defaults
+    from dspace_deploy.plans import plan_module, site_plans
 
-    return {**all_defaults(), **site.hostvars.get(host, {}), "inventory_hostname": host}
+    values: dict[str, Any] = {**all_defaults(), **site.hostvars.get(host, {}),
+                              "inventory_hostname": host}
+    plans = site_plans(site).get(host, [])
+    values["dspace_plans"] = plans
+    plan = plan_module()
+    if plans:
+        # What site.yml passes to the host-level roles (the inventory's own value wins).
+        if not values.get("solr_cores"):
+            values["solr_cores"] = plan.solr_cores(plans)
+        if not values.get("postgresql_databases"):
+            values["postgresql_databases"] = [
+                {"name": p["db"]["name"], "owner": p["db"]["user"],
+                 "extensions": list(p["db"]["extensions"])} for p in plans]
+    values["dspace_verify_address"] = str(values.get("ansible_host") or host)
+    peers = [h for h in (hosts or []) if h != host]
+    if peers:
+        values["dspace_verify_peer"] = testinfra_spec(peers[0], site.hostvars.get(peers[0], {}))
+    return values
 
 
 def _connection_inventory(site: Site, hosts: list[str], work: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dspace_deploy import bundles, resources
+from dspace_deploy import bundles, plans, resources
 from dspace_deploy.bundles import (
     Bundle,
     check_bundle_fits,
@@ -64,7 +64,7 @@ def _write_manifest(path: Path, data: dict[str, Any]) -> None:
 
 
 def _plans(**changes: Any) -> list[dict[str, Any]]:
-    return [bundles._plan_module().instance_plan([instance(**changes)])][0]
+    return [plans.plan_module().instance_plan([instance(**changes)])][0]
 
 
 # --- loading and verifying -----------------------------------------------------------------------
@@ -159,6 +159,45 @@ def test_line_flavor_and_runtime_mismatches(bundle_dir: Path) -> None:
     assert set(found) == {"instance repo: java_version", "instance repo: node_version",
                           "instance repo: solr_version"}
     assert "needs Java 21 but the host gets Java 17" in found["instance repo: java_version"].what
+
+
+def _without_core(bundle_dir: Path, core: str) -> None:
+    """Repack the bundle's installer without solr/<core> and record the new checksum, as a
+    damaged build (not a damaged download) would produce."""
+    import hashlib
+    import tarfile
+
+    installer = bundle_dir / "backend" / "dspace-installer.tar.gz"
+    repacked = installer.with_suffix(".new")
+    with tarfile.open(installer) as old, tarfile.open(repacked, "w:gz") as new:
+        for member in old:
+            if member.name.split("/")[1:3] == ["solr", core]:
+                continue
+            new.addfile(member, old.extractfile(member) if member.isfile() else None)
+    installer.unlink()
+    repacked.rename(installer)
+    data = _manifest(bundle_dir)
+    raw = installer.read_bytes()
+    data["files"]["backend/dspace-installer.tar.gz"] = {
+        "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
+    _write_manifest(bundle_dir, data)
+
+
+def test_an_installer_without_a_core_of_the_line_is_refused(bundle_dir: Path) -> None:
+    _without_core(bundle_dir, "oai")
+    bundle = load_bundle(str(bundle_dir))
+    verify_bundle(bundle)  # the checksums are right: the build itself is incomplete
+    (problem,) = check_bundle_fits(bundle, _plans())
+    assert problem.key == "instance repo: cores"
+    assert "lacks the Solr core oai that DSpace 9 (dspace) needs" in problem.what
+    assert "dspace-deploy build --line 9" in problem.fix
+
+
+def test_a_complete_installer_has_every_core_of_the_line(bundle_dir: Path) -> None:
+    from dspace_deploy.bundles import installer_cores
+    from dspace_deploy.lines import line_cores
+
+    assert installer_cores(load_bundle(str(bundle_dir))) == frozenset(line_cores("9"))
 
 
 # --- URLs ----------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ def test_one_instance_plan_matches_the_design() -> None:
         "acme_email": "a@example.edu",
         "acme_directory_url": "https://acme-v02.api.letsencrypt.org/directory",
         "handle_prefix": "123456789",
+        "handle_registered": False,
         "admin_email": "a@example.edu",
         "extra_config": {},
     }
@@ -319,3 +320,36 @@ def test_shared_runtime_conflicts_are_problems(tmp_path: Path) -> None:
     assert _problems(tmp_path, _two({}, {"node_version": 22, "line": "10"})) == []
     found = _problems(tmp_path, _two({"node_version": 20}, {"node_version": 22}))
     assert any("one Node.js" in p for p in found)
+
+
+# --- filters feeding the bundle paths and the proxy ----------------------------------------------
+
+
+def test_each_plan_finds_the_bundle_of_its_line_and_flavor() -> None:
+    plans = plan([inst("a", line="9"), inst("b", line="9", flavor="cris", port_slot=1)])
+    bundles = {"9-dspace": {"installer": "/b/9-dspace/backend/x.tgz"},
+               "9-cris": {"installer": "/b/9-cris/backend/x.tgz"}}
+    pick = FILTERS["dspace_plan_bundle"]
+    assert pick(plans[0], bundles)["installer"].startswith("/b/9-dspace/")
+    assert pick(plans[1], bundles)["installer"].startswith("/b/9-cris/")
+    assert pick(plans[0], {}) == {}  # no bundle: the roles fetch the official release
+    with pytest.raises(plugin.PlanError):
+        pick(plans, bundles)
+
+
+def test_proxy_sites_route_each_hostname_to_its_own_ports() -> None:
+    plans = plan([inst("a"), inst("b", tls_mode="provided", tls_certificate_file="/c.pem",
+                                  tls_key_file="/k.pem")])
+    sites = FILTERS["dspace_proxy_sites"](plans)
+    assert [(s["hostname"], s["backend_port"], s["ui_port"]) for s in sites] == [
+        ("a.example.edu", 8080, 4000), ("b.example.edu", 8090, 4010)]
+    assert sites[0]["tls_mode"] == "selfsigned" and sites[0]["tls_key_file"] == ""
+    assert (sites[1]["tls_certificate_file"], sites[1]["tls_key_file"]) == ("/c.pem", "/k.pem")
+    assert sites[0]["acme_email"] == "a@example.edu"  # defaults to the admin's e-mail
+
+
+def test_handle_registration_defaults_to_unregistered() -> None:
+    (unregistered,) = plan([inst("a")])
+    (registered,) = plan([inst("a", handle_prefix="20.500.1", handle_registered=True)])
+    assert unregistered["handle_registered"] is False
+    assert (registered["handle_prefix"], registered["handle_registered"]) == ("20.500.1", True)

@@ -47,3 +47,24 @@ def test_a_host_without_results_fails_the_report() -> None:
     report.results.append(verify.CheckResult("a", "common::y", "error", "boom"))
     assert not report.ok
     assert report.counts("a") == {"passed": 1, "failed": 0, "skipped": 0, "error": 1}
+
+
+def test_check_variables_carry_the_plans_and_derived_role_parameters(tmp_path: Path) -> None:
+    instances = [{"name": "repo", "hostname": "repo.example.edu", "admin_email": "a@x.org"},
+                 {"name": "cris", "hostname": "cris.example.edu", "admin_email": "a@x.org",
+                  "flavor": "cris"}]
+    site = Site(path=tmp_path, name="t", hosts=["a", "b"], vault_file=tmp_path / "v",
+                vault_password_file=tmp_path / "p", hostvars={
+                    "a": {"ansible_host": "10.0.0.5", "dspace_instances": instances},
+                    "b": {"dspace_instances": []},
+                })
+    values = verify.effective_vars(site, "a", ["a", "b"])
+    assert [p["name"] for p in values["dspace_plans"]] == ["repo", "cris"]
+    assert {d["name"] for d in values["postgresql_databases"]} == {"dspace_repo", "dspace_cris"}
+    assert not any("password" in d for d in values["postgresql_databases"])
+    assert "cris-dedup" in {c["name"] for c in values["solr_cores"]}
+    assert values["dspace_verify_address"] == "10.0.0.5"
+    assert values["dspace_verify_peer"] == "ansible://b"
+    alone = verify.effective_vars(site, "b", ["b"])
+    assert alone["dspace_plans"] == [] and "dspace_verify_peer" not in alone
+    assert alone["dspace_verify_address"] == "b"
