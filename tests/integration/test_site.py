@@ -1,6 +1,8 @@
 """`up`, `check` and `verify` on real lab hosts (Debian 12 and 13 systemd containers).
 
-One lab of two hosts serves the whole module, in the order a user works: check, up, up
+One lab of two hosts serves the whole module. The hosts carry no DSpace instance (the
+full stack is tests/integration/test_stack.py), so `up` converges the base system only,
+which keeps these foundation tests fast. In the order a user works: check, up, up
 again (changed=0 from runner stats), verify; then the failure paths on copies of the
 inventory: a broken inventory touches no host, an unreachable host is reported while the
 others complete; and the podman connection next to SSH. Finally every artifact of every
@@ -25,7 +27,13 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("site", hosts=2, oses=("debian12", "debian13"), connection="ssh")
+    lab = lab_factory("site", hosts=2, oses=("debian12", "debian13"), connection="ssh")
+    hosts_yml = lab.inventory / "hosts.yml"
+    data = yaml.safe_load(hosts_yml.read_text())
+    for host_vars in data["all"]["children"]["dspace"]["hosts"].values():
+        host_vars["dspace_instances"] = []  # base system only (see the module docstring)
+    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
+    return lab
 
 
 @pytest.fixture(scope="module")
