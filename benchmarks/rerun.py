@@ -5,8 +5,10 @@ changed=0; the same re-run on 8 hosts in at most 3 times the 1-host time.
 
 Usage: .venv/bin/python benchmarks/rerun.py [--hosts 1 4 8] [--os debian13] [--runs 3]
        [--connection ssh|podman]
-Creates a throw-away lab (XDG dirs in a temp directory), converges it once, then times
-`runs` re-runs on 1 host (--limit) and on each larger count, and removes the lab.
+Creates a throw-away lab (XDG dirs in a temp directory) whose hosts each run one full-stack
+instance from the look-alike bundles (tests/lookalike; no internet needed), converges it
+once, then times `runs` re-runs on 1 host (--limit) and on each larger count, and removes
+the lab. Re-runs on 1 and N hosts take place in the same lab, so they compare like with like.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.lookalike
 
 
 def main() -> None:
@@ -32,16 +38,21 @@ def main() -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from dspace_deploy import runner
+    from dspace_deploy import bundles, runner
     from dspace_deploy.inventory.validate import load_site
-    from dspace_deploy.lab.labs import create_lab, destroy_lab
+    from dspace_deploy.lab.labs import LINE_FOR_OS, create_lab, destroy_lab
+    from tests.lookalike import build_release
 
     name = f"bench{os.getpid() % 10000}"
     lab = create_lab(name, hosts=max(args.hosts), oses=[args.os], connection=args.connection)
     try:
         site = load_site(lab.inventory, lab.vault_password_file)
+        artifacts = Path(tempfile.mkdtemp(prefix="dspace-bench-artifacts-"))
+        line = LINE_FOR_OS[args.os]
+        build_release(line, artifacts / f"{line}-dspace")
+        extravars = bundles.bundle_vars(bundles.resolve_bundles(site, str(artifacts)))
         start = time.perf_counter()
-        first = runner.run(runner.Job("up", "site.yml", site))
+        first = runner.run(runner.Job("up", "site.yml", site, extravars=extravars))
         print(f"converge {len(lab.hosts)} host(s): {time.perf_counter() - start:.1f} s "
               f"(ok={first.summary.ok}, changed={first.summary.changed})")
         baseline = None
@@ -50,7 +61,8 @@ def _bench(args: argparse.Namespace) -> None:
             times, changed = [], []
             for _ in range(args.runs):
                 start = time.perf_counter()
-                result = runner.run(runner.Job("up", "site.yml", site, limit=limit))
+                result = runner.run(runner.Job("up", "site.yml", site, limit=limit,
+                                                extravars=extravars))
                 times.append(time.perf_counter() - start)
                 changed.append(result.summary.changed)
             median = statistics.median(times)

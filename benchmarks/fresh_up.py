@@ -1,0 +1,101 @@
+"""Measure a fresh `up` against its floor: the OS package installs and artifact unpacking
+alone. Prints figures, never asserts.
+
+Target (README, "Performance"): a fresh `up` costs at most 1.3 times the package installs
+and artifact unpacking it cannot avoid.
+
+Usage: .venv/bin/python benchmarks/fresh_up.py [--os debian13]
+Creates a throw-away lab of two identical fresh hosts (XDG dirs in a temp directory). Host 1
+gets a full-stack instance from the look-alike bundles (tests/lookalike) with a timed `up`.
+The packages that run added to host 1 are then installed on host 2 with one timed
+`apt-get update && apt-get install`, and the bundle's three archives are copied to host 2
+and unpacked (timed): that sum is the floor. Removes the lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.lookalike
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--os", default="debian13")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dspace-bench-") as tmp:
+        for kind in ("DATA", "STATE", "CONFIG"):
+            os.environ[f"XDG_{kind}_HOME"] = f"{tmp}/{kind.lower()}"
+        _bench(args.os, Path(tmp))
+
+
+def _exec(container: str, script: str) -> str:
+    done = subprocess.run(["podman", "exec", container, "bash", "-c", script],
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def _packages(container: str) -> set[str]:
+    return set(_exec(container, "dpkg-query -W -f='${Package}\\n'").split())
+
+
+def _timed(what: str, job: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    job()
+    seconds = time.perf_counter() - start
+    print(f"  {what}: {seconds:.1f} s")
+    return seconds
+
+
+def _bench(os_name: str, tmp: Path) -> None:
+    from dspace_deploy import bundles, runner
+    from dspace_deploy.inventory.validate import load_site
+    from dspace_deploy.lab.labs import LINE_FOR_OS, create_lab, destroy_lab
+    from tests.lookalike import build_release
+
+    name = f"fresh{os.getpid() % 10000}"
+    lab = create_lab(name, hosts=2, oses=[os_name])
+    try:
+        first, second = lab.hosts
+        site = load_site(lab.inventory, lab.vault_password_file)
+        line = LINE_FOR_OS[os_name]
+        release = build_release(line, tmp / "artifacts" / f"{line}-dspace")
+        extravars = bundles.bundle_vars(bundles.resolve_bundles(site, str(tmp / "artifacts")))
+        before = _packages(first.container)
+        start = time.perf_counter()
+        result = runner.run(runner.Job("up", "site.yml", site, limit=first.name,
+                                       extravars=extravars))
+        up_seconds = time.perf_counter() - start
+        print(f"fresh up of 1 host ({os_name}, DSpace {line} look-alike): {up_seconds:.1f} s "
+              f"(ok={result.summary.ok}, changed={result.summary.changed})")
+        added = sorted(_packages(first.container) - before)
+        print(f"floor on an identical fresh host ({len(added)} packages the run added):")
+        install = _timed("apt-get update + install", lambda: _exec(
+            second.container,
+            "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
+            f"apt-get install -y -qq {' '.join(added)} >/dev/null"))
+
+        def unpack() -> None:
+            for archive in (release.installer, release.ui, release.solr):
+                subprocess.run(["podman", "cp", str(archive), f"{second.container}:/tmp/"],
+                               check=True)
+            _exec(second.container, "mkdir -p /tmp/unpack && cd /tmp/unpack && "
+                  "for a in /tmp/*.tar.gz /tmp/*.tgz; do tar -xzf \"$a\"; done")
+
+        unpacking = _timed("copy + unpack the bundle's archives", unpack)
+        floor = install + unpacking
+        print(f"floor {floor:.1f} s; fresh up / floor = {up_seconds / floor:.2f} "
+              "(target: at most 1.3)")
+    finally:
+        destroy_lab(name)
+
+
+if __name__ == "__main__":
+    main()
