@@ -13,7 +13,7 @@ import sys
 import typer
 
 from dspace_deploy import __version__
-from dspace_deploy.cli import lab_cmds, run_cmds, site_cmds
+from dspace_deploy.cli import build_cmd, handle_cmds, lab_cmds, run_cmds, site_cmds, status_cmd
 
 app = typer.Typer(
     name="dspace-deploy",
@@ -44,6 +44,9 @@ def _root(
 
 site_cmds.register(app)
 run_cmds.register(app)
+status_cmd.register(app)
+build_cmd.register(app)
+handle_cmds.register(app)
 lab_cmds.register(app)
 
 

@@ -87,9 +87,12 @@ def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root:
                 root_path: Path) -> tuple[list[HostFinding], list[Instance]]:
     from dspace_deploy.inventory.validate import apply_defaults, check_value
 
+    from dspace_deploy.inventory.specs import playbook_parameters
+
     found: list[HostFinding] = []
+    provided = playbook_parameters()
     for opt in catalog.required():
-        if opt.name not in entries:
+        if opt.name not in entries and opt.name not in provided:
             found.append(HostFinding(
                 root, opt.name, "is not set",
                 "set it in group_vars/all/site.yml (every host) or in host_vars/HOST.yml (one "

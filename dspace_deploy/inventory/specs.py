@@ -231,6 +231,30 @@ def _role_internal_vars(roles_dir: Path) -> dict[str, str]:
     return internal
 
 
+@functools.cache
+def playbook_parameters(playbooks_dir: Path | None = None) -> frozenset[str]:
+    """Role parameters the playbooks set themselves (the `vars:` of their role entries and
+    `include_role` tasks, e.g. dspace_backend_plan derived from dspace_instances). A role may
+    declare them required; the inventory never has to set them."""
+    root = playbooks_dir if playbooks_dir is not None else resources.playbooks_dir()
+    found: set[str] = set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                collect(item)
+        elif isinstance(node, dict):
+            if ("role" in node or "ansible.builtin.include_role" in node
+                    or "include_role" in node) and isinstance(node.get("vars"), dict):
+                found.update(str(key) for key in node["vars"])
+            for key in ("roles", "tasks", "pre_tasks", "post_tasks", "block"):
+                collect(node.get(key))
+
+    for path in sorted(root.glob("*.yml")):
+        collect(_read_yaml(path))
+    return frozenset(found)
+
+
 def load_catalog(roles_dir: Path | None = None, site_spec: Path | None = None) -> Catalog:
     """Every spec: the site spec and each role's, discovered in `roles_dir`."""
     roles_dir = roles_dir if roles_dir is not None else resources.roles_dir()

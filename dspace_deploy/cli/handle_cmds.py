@@ -1,0 +1,191 @@
+"""`handle bundle`: fetch each instance's handle server site bundle and say how to register.
+
+A new handle server is configured with the placeholder prefix of the inventory
+(`handle_prefix`, default 123456789). To resolve handles world-wide, the site bundle
+`<dspace_dir>/handle-server/sitebndl.zip` goes to the Handle.Net Registry, which assigns a
+prefix; the instance then gets `handle_prefix: <prefix>` and `handle_registered: true`, and
+`up` reconfigures the handle server and DSpace.
+
+Exit codes: 0 every instance's bundle was fetched; 1 a host was unreachable or an instance
+has no bundle yet (its handle server was never configured: run `up`); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from dspace_deploy.cli import options
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dspace_deploy.events import Event
+
+REPORT_KEY = "dspace_handle_bundles"
+BUNDLE_NAME = "sitebndl.zip"
+REGISTRY_URL = "https://www.handle.net"
+
+Dest = Annotated[
+    Path | None,
+    typer.Option("--dest", help="Directory on this machine for the bundles (default: "
+                 "INVENTORY/handle-bundles).", show_default=False),
+]
+
+
+def register(app: typer.Typer) -> None:
+    handle = typer.Typer(
+        name="handle",
+        help="Handle server chores: fetch the site bundles for the Handle.Net Registry.",
+        no_args_is_help=True,
+        rich_markup_mode=None,  # plain help keeps `--help` fast
+    )
+    handle.command("bundle")(bundle)
+    app.add_typer(handle, name="handle")
+
+
+@dataclass
+class HandleBundle:
+    host: str
+    instance: str
+    path: str  # on the controller ('' when the host had none)
+    found: bool
+    sha256: str
+    handle_prefix: str
+    handle_registered: bool
+
+
+def bundle_path(dest: Path, host: str, instance: str) -> Path:
+    return dest / f"{host}-{instance}-{BUNDLE_NAME}"
+
+
+def parse_events(events: list[Event], dest: Path) -> tuple[list[HandleBundle], dict[str, str]]:
+    """The bundles the playbook reported, and {host: why} for hosts that reported none."""
+    from dspace_deploy.events import failure_message
+
+    bundles: list[HandleBundle] = []
+    problems: dict[str, str] = {}
+    reported: set[str] = set()
+    for event in events:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        host = str(data.get("host", ""))
+        res = data.get("res") or {}
+        if kind == "runner_on_ok" and isinstance(res.get(REPORT_KEY), dict):
+            reported.add(host)
+            bundles.extend(_entries(host, res[REPORT_KEY], dest))
+        elif kind == "runner_on_unreachable":
+            problems.setdefault(host, f"unreachable: {failure_message(res)}")
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            problems.setdefault(host, f"{data.get('task', '')}: {failure_message(res)}")
+    return bundles, {h: p for h, p in problems.items() if h not in reported}
+
+
+def _entries(host: str, raw: dict[str, Any], dest: Path) -> list[HandleBundle]:
+    names = list(raw.get("instances") or [])
+    columns = [list(raw.get(key) or []) for key in ("prefixes", "registered", "found",
+                                                     "sha256")]
+    result = []
+    for index, name in enumerate(names):
+        prefix, registered, found, sha = (c[index] if index < len(c) else None
+                                          for c in columns)
+        result.append(HandleBundle(
+            host=host, instance=str(name),
+            path=str(bundle_path(dest, host, str(name))) if found else "",
+            found=bool(found), sha256=str(sha or ""), handle_prefix=str(prefix or ""),
+            handle_registered=bool(registered)))
+    return result
+
+
+def instructions(bundles: list[HandleBundle], inventory: Path) -> list[str]:
+    """What the operator does next, as printable lines."""
+    lines = []
+    pending = [b for b in bundles if b.found and not b.handle_registered]
+    missing = [b for b in bundles if not b.found]
+    done = [b for b in bundles if b.found and b.handle_registered]
+    if pending:
+        lines += [
+            "To register these handle servers:",
+            f"  1. Send each site bundle to the Handle.Net Registry ({REGISTRY_URL}: request a "
+            "prefix and upload the file when asked for the site bundle).",
+        ]
+        lines += [f"       {b.path}   ({b.instance} on {b.host})" for b in pending]
+        lines += [
+            "  2. When the registry has assigned the prefix (e.g. 20.500.12345), set it on the "
+            "instance in the inventory's dspace_instances:",
+            "       handle_prefix: \"<the assigned prefix>\"",
+            "       handle_registered: true",
+            f"  3. Run `dspace-deploy up -i {inventory}` to reconfigure the handle server and "
+            "DSpace with the new prefix.",
+            "Keep the private keys on the host (handle-server/*priv*.bin) backed up; the "
+            "registry only needs the site bundle.",
+        ]
+    lines += [f"{b.instance} on {b.host} is registered with prefix {b.handle_prefix}; its "
+              f"bundle was fetched again ({b.path})." for b in done]
+    lines += [f"{b.instance} on {b.host} has no {BUNDLE_NAME} yet: its handle server is not "
+              f"configured. Run `dspace-deploy up -i {inventory}` first." for b in missing]
+    return lines
+
+
+def bundle(
+    inventory: options.Inventory = None,
+    limit: options.Limit = None,
+    dest: Dest = None,
+    json_output: options.Json = False,
+    vault_password_file: options.VaultPasswordFile = None,
+) -> None:
+    """Fetch each instance's handle server site bundle (sitebndl.zip) to this machine and
+    print how to register it with the Handle.Net Registry."""
+    from dspace_deploy import runner
+    from dspace_deploy.cli.run_cmds import load
+
+    site = load(inventory, vault_password_file)
+    target = (dest or site.path / "handle-bundles").expanduser().absolute()
+    target.mkdir(parents=True, exist_ok=True)
+    job = runner.Job("handle-bundle", "handle_bundle.yml", site, limit=limit,
+                     extravars={"handle_bundle_dest": str(target)})
+    events: list[Event] = []
+    if json_output:
+        result = runner.run(job, observer=events.append)
+    else:
+        console = _console()
+        with console.status(f"handle bundle · {site.name}: fetching"):
+            result = runner.run(job, observer=events.append)
+    bundles, problems = parse_events(events, target)
+    ok = not problems and bool(bundles) and all(b.found for b in bundles) \
+        and result.summary.ok
+    if json_output:
+        document = {"verb": "handle bundle", "site": site.name, "ok": ok, "dest": str(target),
+                    "artifacts": str(result.artifact_dir),
+                    "bundles": [asdict(b) for b in bundles], "problems": problems,
+                    "instructions": instructions(bundles, site.path)}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        _print(console, bundles, problems, site.path)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _print(console: Console, bundles: list[HandleBundle], problems: dict[str, str],
+           inventory: Path) -> None:
+    for b in bundles:
+        where = b.path if b.found else f"no {BUNDLE_NAME}"
+        console.print(f"{b.host} · {b.instance}: {where}  (prefix {b.handle_prefix}, "
+                      f"{'registered' if b.handle_registered else 'not registered'})",
+                      markup=False, highlight=False)
+    for host, why in sorted(problems.items()):
+        console.print(f"[red]{host}[/red]: {why}", highlight=False)
+    if not bundles and not problems:
+        console.print("No DSpace instance in the inventory (or the --limit).")
+    for line in instructions(bundles, inventory):
+        console.print(line, markup=False, highlight=False)
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
