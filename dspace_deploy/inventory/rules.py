@@ -85,9 +85,8 @@ class Instance:
 
 def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root: str,
                 root_path: Path) -> tuple[list[HostFinding], list[Instance]]:
-    from dspace_deploy.inventory.validate import apply_defaults, check_value
-
     from dspace_deploy.inventory.specs import playbook_parameters
+    from dspace_deploy.inventory.validate import apply_defaults, check_value
 
     found: list[HostFinding] = []
     provided = playbook_parameters()
