@@ -274,6 +274,14 @@ def test_status_reports_every_instance(converged: list[dict[str, Any]], lab: Any
         for name, line, flavor in INSTANCES[index]:
             assert f"DSpace {_expected_version(artifacts, line, flavor)}" in text, (name, text)
     assert "UP_WITH_ISSUES" in text or '"UP"' in text, text
+    host = lab.hosts[2]
+    _exec(host, "systemctl", "stop", "dspace-repo-ui.service", check=True)
+    try:
+        code, document, _ = cli("status", "-i", str(lab.inventory), "--limit", host.name)
+    finally:
+        _exec(host, "systemctl", "start", "dspace-repo-ui.service", check=True)
+    assert code == 1, document
+    assert "ui is inactive" in json.dumps(document), document
 
 
 def test_handle_bundle_fetches_every_site_bundle(converged: list[dict[str, Any]], lab: Any,

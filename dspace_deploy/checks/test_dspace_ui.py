@@ -1,0 +1,125 @@
+"""Checks of the `dspace_ui` role: each instance's Angular UI runs and is configured for it.
+
+One set of checks per instance plan of the host (`dspace_plans`, as `verify` derives it);
+hosts without instances are skipped. The UI must run as `dspace-<name>-ui.service`, listen
+on 127.0.0.1 only (the proxy is the public side), answer `GET /` with HTML when asked with
+the public Host header (dspace-angular 9+ renders server-side only for that host, contract
+11), and the runtime configuration the server wrote (`dist/browser/assets/config.json`)
+must name the public UI URL and the instance's REST API under `/server`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from dspace_deploy.checks.support import service_state
+
+_LOOPBACK = {"127.0.0.1", "[::ffff:127.0.0.1]"}
+
+
+@pytest.fixture(scope="module")
+def plans(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
+    """The host's instance plans; skips the module on hosts that run no instance."""
+    found = list(hostvars.get("dspace_plans") or [])
+    if not found:
+        pytest.skip("dspace_plans is empty: the host runs no DSpace instance")
+    return found
+
+
+def _as_root(host: Any, command: str, *args: Any) -> Any:
+    if host.user().uid == 0:
+        return host.run(command, *args)
+    with host.sudo():
+        return host.run(command, *args)
+
+
+def _unit(plan: dict[str, Any]) -> str:
+    return f"dspace-{plan['name']}-ui.service"
+
+
+def _listening_addresses(ss_output: str, port: int) -> list[str]:
+    """Local addresses of `ss -Hltn` lines listening on port (e.g. 127.0.0.1, [::])."""
+    found = []
+    for line in ss_output.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        address, _, local_port = fields[3].rpartition(":")
+        if local_port == str(port):
+            found.append(address.split("%")[0])
+    return found
+
+
+def test_units_enabled_and_active(host: Any, plans: list[dict[str, Any]]) -> None:
+    problems = []
+    for plan in plans:
+        enabled, running = service_state(host, _unit(plan))
+        if not enabled:
+            problems.append(f"{_unit(plan)} is not enabled")
+        if not running:
+            problems.append(f"{_unit(plan)} is not running")
+    assert not problems, "; ".join(problems)
+
+
+def test_ui_ports_bound_to_loopback_only(host: Any, plans: list[dict[str, Any]]) -> None:
+    listening = host.check_output("ss -Hltn")
+    problems = []
+    for plan in plans:
+        port = int(plan["ports"]["ui"])
+        addresses = _listening_addresses(listening, port)
+        if not addresses:
+            problems.append(f"nothing listens on TCP port {port} (UI of {plan['name']})")
+        elif set(addresses) - _LOOPBACK:
+            problems.append(f"TCP port {port} (UI of {plan['name']}) listens on "
+                            f"{sorted(set(addresses))}, not only on 127.0.0.1")
+    assert not problems, "; ".join(problems)
+
+
+def test_ui_answers_html_for_the_public_host(host: Any, plans: list[dict[str, Any]]) -> None:
+    problems = []
+    for plan in plans:
+        url = f"http://127.0.0.1:{int(plan['ports']['ui'])}/"
+        result = host.run(
+            "curl -sS --max-time 30 -H %s -o /dev/null -w %s %s",
+            f"Host: {plan['hostname']}", "%{http_code} %{content_type}", url,
+        )
+        if result.rc != 0:
+            problems.append(f"GET {url} (Host: {plan['hostname']}) failed: "
+                            f"{result.stderr.strip()}")
+            continue
+        status, _, content_type = result.stdout.strip().partition(" ")
+        if status != "200" or "text/html" not in content_type:
+            problems.append(f"GET {url} (Host: {plan['hostname']}) answered HTTP {status} "
+                            f"{content_type or '(no content type)'}, not 200 with HTML")
+    assert not problems, "; ".join(problems)
+
+
+def test_runtime_config_names_the_public_urls(host: Any, plans: list[dict[str, Any]]) -> None:
+    problems = []
+    for plan in plans:
+        path = f"{plan['ui_dir']}/current/dist/browser/assets/config.json"
+        result = _as_root(host, "cat %s", path)
+        if result.rc != 0:
+            problems.append(f"{path} unreadable: {result.stderr.strip()}")
+            continue
+        try:
+            config = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            problems.append(f"{path} is not JSON: {result.stdout[:200]!r}")
+            continue
+        ui = config.get("ui") or {}
+        rest = config.get("rest") or {}
+        if ui.get("baseUrl") != plan["urls"]["ui"]:
+            problems.append(f"{path}: ui.baseUrl is {ui.get('baseUrl')!r}, "
+                            f"not {plan['urls']['ui']!r}")
+        rest_url = rest.get("baseUrl")
+        if rest_url != plan["urls"]["server"]:
+            problems.append(f"{path}: rest.baseUrl is {rest_url!r}, not {plan['urls']['server']!r}")
+        wanted = {"host": plan["hostname"], "nameSpace": "/server", "ssl": True}
+        for key, value in wanted.items():
+            if rest.get(key) != value:
+                problems.append(f"{path}: rest.{key} is {rest.get(key)!r}, not {value!r}")
+    assert not problems, "; ".join(problems)

@@ -1,0 +1,119 @@
+"""Checks of the `handle_server` role: each instance's handle server runs on its own ports,
+answers over HTTP, and keeps its keys private.
+
+Hosts without `dspace_instances` are skipped. Instance plans come from the playbook's own
+plan filter (`dspace_deploy.plans`), so the ports and names are the ones the roles used.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+import pytest
+
+from dspace_deploy.checks.support import service_state
+from dspace_deploy.plans import plan_module
+
+
+@pytest.fixture(scope="module")
+def plans(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
+    """The host's instance plans; skips the module on hosts without DSpace instances."""
+    instances = hostvars.get("dspace_instances") or []
+    if not instances:
+        pytest.skip("dspace_instances is empty on this host: no handle server runs here")
+    user = str(hostvars.get("common_service_user") or "dspace")
+    result: list[dict[str, Any]] = plan_module().instance_plan(instances, user)
+    return result
+
+
+def _as_root(host: Any, command: str, *args: Any) -> Any:
+    if host.user().uid == 0:
+        return host.run(command, *args)
+    with host.sudo():
+        return host.run(command, *args)
+
+
+def _handle_dir(plan: dict[str, Any]) -> str:
+    extra = plan.get("extra_config") or {}
+    return str(extra.get("handle.dir") or f"{plan['dspace_dir']}/handle-server")
+
+
+def _listening_ports(output: str) -> set[int]:
+    """Local ports of `ss -Hl...` lines."""
+    ports = set()
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[3].rpartition(":")[2].isdigit():
+            ports.add(int(fields[3].rpartition(":")[2]))
+    return ports
+
+
+def test_units_enabled_and_running(host: Any, plans: list[dict[str, Any]]) -> None:
+    problems = []
+    for plan in plans:
+        unit = f"dspace-{plan['name']}-handle.service"
+        enabled, running = service_state(host, unit)
+        if not enabled:
+            problems.append(f"{unit} is not enabled")
+        if not running:
+            problems.append(f"{unit} is not running")
+    assert not problems, "; ".join(problems)
+
+
+def test_ports_listening(host: Any, plans: list[dict[str, Any]]) -> None:
+    tcp = _listening_ports(_as_root(host, "ss -Hltn").stdout)
+    udp = _listening_ports(_as_root(host, "ss -Hlun").stdout)
+    missing = []
+    for plan in plans:
+        ports = plan["ports"]
+        if ports["handle"] not in tcp:
+            missing.append(f"{plan['name']}: TCP {ports['handle']}")
+        if ports["handle"] not in udp:
+            missing.append(f"{plan['name']}: UDP {ports['handle']}")
+        if ports["handle_http"] not in tcp:
+            missing.append(f"{plan['name']}: TCP {ports['handle_http']} (HTTP)")
+    assert not missing, "handle ports not listening: " + "; ".join(missing)
+
+
+def test_http_interface_answers(host: Any, plans: list[dict[str, Any]]) -> None:
+    bad = []
+    for plan in plans:
+        url = (f"http://127.0.0.1:{plan['ports']['handle_http']}"
+               f"/api/handles/{plan['handle_prefix']}/0")
+        result = host.run("curl -sS --max-time 20 %s", url)
+        if result.rc != 0:
+            bad.append(f"{url}: {result.stderr.strip()}")
+            continue
+        try:
+            answer = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            bad.append(f"{url}: not JSON: {result.stdout[:200]!r}")
+            continue
+        if "responseCode" not in answer:
+            bad.append(f"{url}: no responseCode in {result.stdout[:200]!r}")
+    assert not bad, "handle HTTP interface not answering: " + "; ".join(bad)
+
+
+def test_keys_private(host: Any, plans: list[dict[str, Any]]) -> None:
+    problems = []
+    for plan in plans:
+        directory = _handle_dir(plan)
+        listing = _as_root(
+            host,
+            "stat -c '%U %a %n' " + shlex.quote(directory) + " "
+            + shlex.quote(directory) + "/*.bin",
+        )
+        if listing.rc != 0:
+            problems.append(f"{directory}: {listing.stderr.strip()}")
+            continue
+        lines = [line.split(" ", 2) for line in listing.stdout.splitlines()]
+        keys = [entry for entry in lines if entry[2].endswith(".bin")]
+        if not any(entry[2].endswith("privkey.bin") for entry in keys):
+            problems.append(f"{directory}/privkey.bin missing")
+        for owner, mode, path in lines:
+            wanted = "700" if path == directory else "600"
+            if owner != plan["user"] or mode != wanted:
+                problems.append(f"{path}: owner {owner} mode {mode}, not {plan['user']} {wanted}")
+    assert not problems, "; ".join(problems)
