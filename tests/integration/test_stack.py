@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.helpers import assert_no_secret_in_files, cli, vault_secrets
+from tests.integration.helpers import EXE, assert_no_secret_in_files, cli, vault_secrets
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
@@ -70,8 +70,9 @@ def lab(lab_factory: Any, state_home: Path) -> Any:
     for index, host in enumerate(lab.hosts, 1):
         hosts[host.name]["dspace_instances"] = _instances(lab, index)
     hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
-    code, document, stderr = cli("secrets", "sync", "-i", str(lab.inventory))
-    assert code == 0, json.dumps(document) + stderr
+    done = subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
     return lab
 
 
