@@ -53,13 +53,17 @@ def check(
     verbose: options.Verbose = 0,
     json_output: options.Json = False,
     vault_password_file: options.VaultPasswordFile = None,
+    artifacts: options.Artifacts = None,
 ) -> None:
-    """Validate the inventory, then check that hosts are reachable and fit (OS, memory,
-    disk, free ports). Changes nothing."""
+    """Validate the inventory (and the release bundles), then check that hosts are reachable
+    and fit (OS, memory, disk, free ports, runtimes). Changes nothing."""
+    from dspace_deploy.bundles import bundle_vars, resolve_bundles
     from dspace_deploy.runner import Job
 
     site = load(inventory, vault_password_file)
-    job = Job("check", "check.yml", site, limit=limit, verbosity=verbose)
+    bundles = resolve_bundles(site, artifacts)
+    job = Job("check", "check.yml", site, limit=limit, verbosity=verbose,
+              extravars=bundle_vars(bundles))
     execute(job, json_output)
 
 
