@@ -178,7 +178,8 @@ def test_verify_passes_including_the_probe_from_another_host(
         outcomes = {c["check"]: c["outcome"] for c in report["checks"]}
         probes = [c for c in outcomes if "test_exposure" in c]
         assert probes and all(outcomes[c] == "passed" for c in probes), (host, outcomes)
-        for role in ("dspace_backend", "dspace_ui", "proxy", "handle_server", "dspace_tasks"):
+        for role in ("dspace_backend", "dspace_ui", "proxy", "handle_server", "dspace_tasks",
+                     "site_https", "postgresql", "solr"):
             ran = [c for c, o in outcomes.items() if f"test_{role}" in c and o == "passed"]
             assert ran, f"no {role} check passed on {host}: {outcomes}"
 
