@@ -165,6 +165,8 @@ def effective_vars(site: Site, host: str, hosts: list[str] | None = None) -> dic
         # What site.yml passes to the host-level roles (the inventory's own value wins).
         if not values.get("solr_cores"):
             values["solr_cores"] = plan.solr_cores(plans)
+        if not site.hostvars.get(host, {}).get("solr_version"):
+            values["solr_version"] = plan.host_solr_version(plans)
         if not values.get("postgresql_databases"):
             values["postgresql_databases"] = [
                 {"name": p["db"]["name"], "owner": p["db"]["user"],

@@ -63,6 +63,11 @@ def test_check_variables_carry_the_plans_and_derived_role_parameters(tmp_path: P
     assert {d["name"] for d in values["postgresql_databases"]} == {"dspace_repo", "dspace_cris"}
     assert not any("password" in d for d in values["postgresql_databases"])
     assert "cris-dedup" in {c["name"] for c in values["solr_cores"]}
+    assert values["solr_version"] == "9.8.1"  # the line's Solr, as site.yml passes it
+    eight = Site(path=tmp_path, name="t", hosts=["c"], vault_file=tmp_path / "v",
+                 vault_password_file=tmp_path / "p", hostvars={"c": {"dspace_instances": [
+                     {**instances[0], "line": "8"}]}})
+    assert verify.effective_vars(eight, "c")["solr_version"] == "8.11.4"
     assert values["dspace_verify_address"] == "10.0.0.5"
     assert values["dspace_verify_peer"] == "ansible://b"
     alone = verify.effective_vars(site, "b", ["b"])
