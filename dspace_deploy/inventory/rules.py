@@ -104,7 +104,9 @@ def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root:
     value, problems = check_value(spec, entry.value, "dspace_instances", entry.line)
     if not isinstance(value, list):
         return found, instances
-    if not value and not problems:
+    # An empty list for one host (hosts.yml or host_vars/) deliberately gives that host the
+    # base system only; for a whole group it is a site that describes no repository.
+    if not value and not problems and "group_vars" in entry.path.parts:
         found.append(HostFinding(entry.location, "dspace_instances", "is an empty list",
                                  "describe at least one instance (name, hostname, admin_email)",
                                  host))

@@ -516,3 +516,18 @@ def test_example_password_is_labelled() -> None:
 
 
 
+
+
+def test_a_host_of_its_own_may_carry_no_instance(tmp_path: Path) -> None:
+    """An empty list for one host (hosts.yml) gives it the base system only; the site-wide
+    empty list stays an error (empty-instance-list above)."""
+    from tests.unit.fixtures.helpers import build
+
+    hosts = {"all": {"children": {"dspace": {"hosts": {
+        "repo": {"ansible_host": "192.0.2.10"},
+        "spare": {"ansible_host": "192.0.2.11", "dspace_instances": []},
+    }}}}}
+    inventory, password = build(tmp_path / "inv", {"hosts.yml": hosts})
+    site_ = load_site(inventory, password)
+    assert site_.hostvars["spare"]["dspace_instances"] == []
+    assert len(site_.hostvars["repo"]["dspace_instances"]) == 1
