@@ -52,3 +52,16 @@ def _leaves(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _leaves(v)]
     return [value] if isinstance(value, str) else []
+
+
+def without_instances(lab: Any) -> Any:
+    """Give every host of the lab an empty dspace_instances (base system only), for tests of
+    single roles: `up` then converges no DSpace instance and `verify` expects none."""
+    import yaml
+
+    hosts_yml = lab.inventory / "hosts.yml"
+    data = yaml.safe_load(hosts_yml.read_text())
+    for host_vars in data["all"]["children"]["dspace"]["hosts"].values():
+        host_vars["dspace_instances"] = []
+    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
+    return lab

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.helpers import assert_no_secret_in_files, vault_secrets
+from tests.integration.helpers import assert_no_secret_in_files, vault_secrets, without_instances
 
 pytestmark = pytest.mark.lab
 
@@ -42,7 +42,8 @@ MAJORS = {"debian12": "15", "debian13": "17"}
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    lab = lab_factory("pg", hosts=2, oses=("debian12", "debian13"))
+    # the role alone: no DSpace instance, so verify expects none of the instance roles
+    lab = without_instances(lab_factory("pg", hosts=2, oses=("debian12", "debian13")))
     write_databases(lab.inventory)
     set_extra_secret(lab, "first-" + os.urandom(12).hex())
     return lab

@@ -20,20 +20,21 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.helpers import assert_no_secret_in_files, cli, vault_secrets
+from tests.integration.helpers import (
+    assert_no_secret_in_files,
+    cli,
+    vault_secrets,
+    without_instances,
+)
 
 pytestmark = pytest.mark.lab
 
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    lab = lab_factory("site", hosts=2, oses=("debian12", "debian13"), connection="ssh")
-    hosts_yml = lab.inventory / "hosts.yml"
-    data = yaml.safe_load(hosts_yml.read_text())
-    for host_vars in data["all"]["children"]["dspace"]["hosts"].values():
-        host_vars["dspace_instances"] = []  # base system only (see the module docstring)
-    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
-    return lab
+    # base system only (see the module docstring)
+    return without_instances(
+        lab_factory("site", hosts=2, oses=("debian12", "debian13"), connection="ssh"))
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from dspace_deploy.runner import Job, RunResult, run
+from tests.integration.helpers import without_instances
 
 pytestmark = pytest.mark.lab
 
@@ -56,7 +57,8 @@ def cores_source(release: Any, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any) -> Any:
-    return lab_factory("solr", hosts=1, oses=("debian13",), connection="ssh")
+    # the role alone: no DSpace instance, so verify expects none of the instance roles
+    return without_instances(lab_factory("solr", hosts=1, oses=("debian13",), connection="ssh"))
 
 
 @pytest.fixture(scope="module")
