@@ -176,11 +176,11 @@ def test_verify_passes_including_the_probe_from_another_host(
     assert code == 0 and document["ok"], json.dumps(problems, indent=1) + stderr[-2000:]
     for host, report in document["hosts"].items():
         outcomes = {c["check"]: c["outcome"] for c in report["checks"]}
-        probes = [c for c in outcomes if "test_exposure" in c]
+        probes = [c for c in outcomes if c.startswith("exposure::")]
         assert probes and all(outcomes[c] == "passed" for c in probes), (host, outcomes)
         for role in ("dspace_backend", "dspace_ui", "proxy", "handle_server", "dspace_tasks",
                      "site_https", "postgresql", "solr"):
-            ran = [c for c, o in outcomes.items() if f"test_{role}" in c and o == "passed"]
+            ran = [c for c, o in outcomes.items() if c.startswith(f"{role}::") and o == "passed"]
             assert ran, f"no {role} check passed on {host}: {outcomes}"
 
 
