@@ -43,3 +43,13 @@ def in_container(host: Any) -> bool:
     """True on container hosts, where clock and kernel settings belong to the machine."""
     result = host.run("systemd-detect-virt --container")
     return result.rc == 0
+
+
+@pytest.fixture(scope="module")
+def plans(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
+    """The host's instance plans (computed by verify as site.yml does); skips the module on
+    hosts that run no DSpace instance."""
+    found = list(hostvars.get("dspace_plans") or [])
+    if not found:
+        pytest.skip("dspace_plans is empty: the host runs no DSpace instance")
+    return found

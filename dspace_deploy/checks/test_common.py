@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from dspace_deploy import resources
-from dspace_deploy.checks.support import service_state
+from dspace_deploy.checks.support import as_root, service_state
 
 CA_DIR = "/usr/local/share/ca-certificates/dspace-deploy"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -33,14 +33,6 @@ def _role_vars() -> dict[str, Any]:
     path = resources.roles_dir() / "common" / "vars" / "main.yml"
     data: dict[str, Any] = yaml.safe_load(path.read_text())
     return data
-
-
-def _as_root(host: Any, command: str, *args: Any) -> Any:
-    """Run a command as root: directly when connected as root, else through sudo."""
-    if host.user().uid == 0:
-        return host.run(command, *args)
-    with host.sudo():
-        return host.run(command, *args)
 
 
 def _pem_bodies(text: str) -> set[str]:
@@ -167,7 +159,7 @@ def test_firewall(host: Any, hostvars: dict[str, Any]) -> None:
     assert enabled, "nftables.service is not enabled"
     assert running, "nftables.service is not active"
     family, name = NFT_TABLE
-    result = _as_root(host, "nft -j list table %s %s", family, name)
+    result = as_root(host, "nft -j list table %s %s", family, name)
     assert result.rc == 0, f"table {family} {name} not loaded: {result.stderr.strip()}"
     objects = json.loads(result.stdout)["nftables"]
     chains = [o["chain"] for o in objects if "chain" in o and o["chain"].get("hook") == "input"]

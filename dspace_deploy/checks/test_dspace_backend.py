@@ -11,27 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-from dspace_deploy.checks.support import service_state
+from dspace_deploy.checks.support import as_root, listening_addresses, service_state
 
 HEALTHY = ("UP", "UP_WITH_ISSUES")
 _LOOPBACK = {"127.0.0.1", "[::ffff:127.0.0.1]", "::ffff:127.0.0.1"}
 
-
-@pytest.fixture(scope="module")
-def plans(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
-    found = list(hostvars.get("dspace_plans") or [])
-    if not found:
-        pytest.skip("dspace_plans is empty on this host: it runs no DSpace backend")
-    return found
-
-
-def _as_root(host: Any, command: str, *args: Any) -> Any:
-    if host.user().uid == 0:
-        return host.run(command, *args)
-    with host.sudo():
-        return host.run(command, *args)
 
 
 def _unit(plan: dict[str, Any]) -> str:
@@ -72,24 +56,12 @@ def test_backend_unit_enabled_and_active(host: Any, plans: list[dict[str, Any]])
     assert not problems, "; ".join(problems)
 
 
-def _listening_addresses(ss_output: str, port: int) -> list[str]:
-    found = []
-    for line in ss_output.splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        address, _, local_port = fields[3].rpartition(":")
-        if local_port == str(port):
-            found.append(address.split("%")[0])
-    return found
-
-
 def test_backend_listens_on_loopback_only(host: Any, plans: list[dict[str, Any]]) -> None:
     output = host.check_output("ss -Hltn")
     problems = []
     for plan in plans:
         port = int(plan["ports"]["backend"])
-        addresses = _listening_addresses(output, port)
+        addresses = listening_addresses(output, port)
         if not addresses:
             problems.append(f"{plan['name']}: nothing listens on TCP port {port}")
         others = sorted(set(addresses) - _LOOPBACK)
@@ -137,7 +109,7 @@ def test_local_cfg_readable_by_the_service_user_only(host: Any,
     problems = []
     for plan in plans:
         path = f"{plan['dspace_dir']}/config/local.cfg"
-        result = _as_root(host, "stat -c '%%U %%a' %s", path)
+        result = as_root(host, "stat -c '%%U %%a' %s", path)
         if result.rc != 0:
             problems.append(f"{path}: {result.stderr.strip()}")
             continue
@@ -160,7 +132,7 @@ def test_administrator_exists(host: Any, plans: list[dict[str, Any]]) -> None:
                "JOIN epersongroup2eperson m ON m.eperson_id = e.uuid "
                "JOIN epersongroup g ON g.uuid = m.eperson_group_id "
                f"WHERE lower(e.email) = lower({literal}) AND g.name = 'Administrator'")
-        result = _as_root(host, "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s",
+        result = as_root(host, "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s",
                           plan["db"]["name"], sql)
         if result.rc != 0:
             problems.append(f"{plan['name']}: psql failed: {result.stderr.strip()}")

@@ -13,44 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-from dspace_deploy.checks.support import service_state
+from dspace_deploy.checks.support import as_root, listening_addresses, service_state
 
 _LOOPBACK = {"127.0.0.1", "[::ffff:127.0.0.1]"}
 
 
-@pytest.fixture(scope="module")
-def plans(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
-    """The host's instance plans; skips the module on hosts that run no instance."""
-    found = list(hostvars.get("dspace_plans") or [])
-    if not found:
-        pytest.skip("dspace_plans is empty: the host runs no DSpace instance")
-    return found
-
-
-def _as_root(host: Any, command: str, *args: Any) -> Any:
-    if host.user().uid == 0:
-        return host.run(command, *args)
-    with host.sudo():
-        return host.run(command, *args)
-
 
 def _unit(plan: dict[str, Any]) -> str:
     return f"dspace-{plan['name']}-ui.service"
-
-
-def _listening_addresses(ss_output: str, port: int) -> list[str]:
-    """Local addresses of `ss -Hltn` lines listening on port (e.g. 127.0.0.1, [::])."""
-    found = []
-    for line in ss_output.splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        address, _, local_port = fields[3].rpartition(":")
-        if local_port == str(port):
-            found.append(address.split("%")[0])
-    return found
 
 
 def test_units_enabled_and_active(host: Any, plans: list[dict[str, Any]]) -> None:
@@ -69,7 +39,7 @@ def test_ui_ports_bound_to_loopback_only(host: Any, plans: list[dict[str, Any]])
     problems = []
     for plan in plans:
         port = int(plan["ports"]["ui"])
-        addresses = _listening_addresses(listening, port)
+        addresses = listening_addresses(listening, port)
         if not addresses:
             problems.append(f"nothing listens on TCP port {port} (UI of {plan['name']})")
         elif set(addresses) - _LOOPBACK:
@@ -101,7 +71,7 @@ def test_runtime_config_names_the_public_urls(host: Any, plans: list[dict[str, A
     problems = []
     for plan in plans:
         path = f"{plan['ui_dir']}/current/dist/browser/assets/config.json"
-        result = _as_root(host, "cat %s", path)
+        result = as_root(host, "cat %s", path)
         if result.rc != 0:
             problems.append(f"{path} unreadable: {result.stderr.strip()}")
             continue

@@ -11,28 +11,7 @@ import json
 import shlex
 from typing import Any
 
-import pytest
-
-from dspace_deploy.checks.support import service_state
-from dspace_deploy.plans import plan_module
-
-
-@pytest.fixture(scope="module")
-def plans(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
-    """The host's instance plans; skips the module on hosts without DSpace instances."""
-    instances = hostvars.get("dspace_instances") or []
-    if not instances:
-        pytest.skip("dspace_instances is empty on this host: no handle server runs here")
-    user = str(hostvars.get("common_service_user") or "dspace")
-    result: list[dict[str, Any]] = plan_module().instance_plan(instances, user)
-    return result
-
-
-def _as_root(host: Any, command: str, *args: Any) -> Any:
-    if host.user().uid == 0:
-        return host.run(command, *args)
-    with host.sudo():
-        return host.run(command, *args)
+from dspace_deploy.checks.support import as_root, service_state
 
 
 def _handle_dir(plan: dict[str, Any]) -> str:
@@ -63,8 +42,8 @@ def test_units_enabled_and_running(host: Any, plans: list[dict[str, Any]]) -> No
 
 
 def test_ports_listening(host: Any, plans: list[dict[str, Any]]) -> None:
-    tcp = _listening_ports(_as_root(host, "ss -Hltn").stdout)
-    udp = _listening_ports(_as_root(host, "ss -Hlun").stdout)
+    tcp = _listening_ports(as_root(host, "ss -Hltn").stdout)
+    udp = _listening_ports(as_root(host, "ss -Hlun").stdout)
     missing = []
     for plan in plans:
         ports = plan["ports"]
@@ -100,7 +79,7 @@ def test_keys_private(host: Any, plans: list[dict[str, Any]]) -> None:
     problems = []
     for plan in plans:
         directory = _handle_dir(plan)
-        listing = _as_root(
+        listing = as_root(
             host,
             "stat -c '%U %a %n' " + shlex.quote(directory) + " "
             + shlex.quote(directory) + "/*.bin",

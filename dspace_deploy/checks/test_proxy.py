@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from dspace_deploy.checks.support import service_state
+from dspace_deploy.checks.support import as_root, service_state
 
 VHOST = "/etc/nginx/sites-available/dspace-{name}.conf"
 WARN_DAYS = 14
@@ -38,13 +38,6 @@ def sites(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
         pytest.skip("no DSpace instance on this host: the proxy serves no site here")
     return [{"name": str(p["name"]), "hostname": str(p["hostname"]),
              "tls_mode": str(p.get("tls_mode", "selfsigned"))} for p in plans]
-
-
-def _as_root(host: Any, command: str, *args: Any) -> Any:
-    if host.user().uid == 0:
-        return host.run(command, *args)
-    with host.sudo():
-        return host.run(command, *args)
 
 
 def parse_not_after(text: str) -> dt.datetime | None:
@@ -135,13 +128,13 @@ def test_private_keys_root_only(host: Any, sites: list[dict[str, Any]]) -> None:
     problems = []
     for site in sites:
         vhost = VHOST.format(name=site["name"])
-        content = _as_root(host, "cat %s", vhost)
+        content = as_root(host, "cat %s", vhost)
         keys = re.findall(r"^\s*ssl_certificate_key\s+([^;\s]+);", content.stdout, re.MULTILINE)
         if content.rc != 0 or not keys:
             problems.append(f"{vhost}: missing or names no ssl_certificate_key")
             continue
         for key in keys:
-            result = _as_root(host, "stat -L -c '%%a %%U' %s", key)
+            result = as_root(host, "stat -L -c '%%a %%U' %s", key)
             if result.rc != 0:
                 problems.append(f"{key} (site {site['name']}): {result.stderr.strip()}")
             elif result.stdout.split() != ["600", "root"]:

@@ -13,16 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-
-@pytest.fixture(scope="module")
-def plans(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
-    found = list(hostvars.get("dspace_plans") or [])
-    if not found:
-        pytest.skip("the host runs no DSpace instance")
-    return found
-
 
 def _get(host: Any, hostname: str, path: str) -> tuple[int, str]:
     result = host.run(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dspace_deploy.checks.support import service_state
+from dspace_deploy.checks.support import as_root, listening_addresses, service_state
 
 INCLUDE_FILE = "/etc/default/solr.in.sh"
 SOLR_USER = "solr"
@@ -33,13 +33,6 @@ def solr(hostvars: dict[str, Any]) -> dict[str, Any]:
         "home": str(hostvars["solr_home"]),
         "version": str(hostvars["solr_version"]),
     }
-
-
-def _as_root(host: Any, command: str, *args: Any) -> Any:
-    if host.user().uid == 0:
-        return host.run(command, *args)
-    with host.sudo():
-        return host.run(command, *args)
 
 
 def _url(solr: dict[str, Any], path: str) -> str:
@@ -67,21 +60,8 @@ def test_service_enabled_and_running(host: Any, solr: dict[str, Any]) -> None:
     assert running, "solr.service is not running"
 
 
-def _listening_addresses(ss_output: str, port: int) -> list[str]:
-    """Local addresses of `ss -Hltn` lines listening on port (e.g. 127.0.0.1, [::1])."""
-    found = []
-    for line in ss_output.splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        address, _, local_port = fields[3].rpartition(":")
-        if local_port == str(port):
-            found.append(address.split("%")[0])
-    return found
-
-
 def test_listens_on_solr_host_only(host: Any, solr: dict[str, Any]) -> None:
-    addresses = _listening_addresses(host.check_output("ss -Hltn"), solr["port"])
+    addresses = listening_addresses(host.check_output("ss -Hltn"), solr["port"])
     assert addresses, f"nothing listens on TCP port {solr['port']}"
     wanted = {solr["host"], f"[{solr['host']}]", f"[::ffff:{solr['host']}]"}
     others = sorted(set(addresses) - wanted)
@@ -91,7 +71,7 @@ def test_listens_on_solr_host_only(host: Any, solr: dict[str, Any]) -> None:
 
 
 def test_include_file_binds_loopback(host: Any, solr: dict[str, Any]) -> None:
-    result = _as_root(host, "cat %s", INCLUDE_FILE)
+    result = as_root(host, "cat %s", INCLUDE_FILE)
     assert result.rc == 0, f"{INCLUDE_FILE} unreadable: {result.stderr.strip()}"
     values = {}
     for line in result.stdout.splitlines():
@@ -136,7 +116,7 @@ def test_release_in_place(host: Any, solr: dict[str, Any]) -> None:
 
 def test_home_owned_by_solr(host: Any, solr: dict[str, Any]) -> None:
     paths = [solr["home"], *(f"{solr['home']}/{core}" for core in solr["cores"])]
-    result = _as_root(
+    result = as_root(
         host, "find " + " ".join(shlex.quote(p) for p in paths) + " ! -user %s -print", SOLR_USER
     )
     assert result.rc == 0, f"cannot list {solr['home']}: {result.stderr.strip()}"
