@@ -274,6 +274,9 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
         "title": _text(inst.get("title"), hostname),
         "dspace_dir": f"{DSPACE_ROOT}/{name}",
         "ui_dir": f"{UI_ROOT}/{name}",
+        # Scheduled tasks take a lock file here per task (dspace_tasks); a backup takes the
+        # cleanup task's lock so no bitstream file is deleted while it runs (dspace_backup).
+        "task_lock_dir": f"{DSPACE_ROOT}/{name}/var/tasks",
         "user": user,
         "db": {
             "name": f"dspace_{name}",

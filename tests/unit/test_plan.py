@@ -59,6 +59,7 @@ def test_one_instance_plan_matches_the_design() -> None:
         "title": "repo.example.edu",
         "dspace_dir": "/srv/dspace/repo",
         "ui_dir": "/srv/dspace-ui/repo",
+        "task_lock_dir": "/srv/dspace/repo/var/tasks",
         "user": "dspace",
         "db": {"name": "dspace_repo", "user": "dspace_repo", "host": "127.0.0.1", "port": 5432,
                "extensions": []},
