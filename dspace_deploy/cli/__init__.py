@@ -13,7 +13,15 @@ import sys
 import typer
 
 from dspace_deploy import __version__
-from dspace_deploy.cli import build_cmd, handle_cmds, lab_cmds, run_cmds, site_cmds, status_cmd
+from dspace_deploy.cli import (
+    backup_cmds,
+    build_cmd,
+    handle_cmds,
+    lab_cmds,
+    run_cmds,
+    site_cmds,
+    status_cmd,
+)
 
 app = typer.Typer(
     name="dspace-deploy",
@@ -45,6 +53,7 @@ def _root(
 site_cmds.register(app)
 run_cmds.register(app)
 status_cmd.register(app)
+backup_cmds.register(app)
 build_cmd.register(app)
 handle_cmds.register(app)
 lab_cmds.register(app)

@@ -52,9 +52,84 @@ def check_site(inv: InventoryData, effective: dict[str, dict[str, VarEntry]], ca
         instances_by_host[host] = instances
     findings.extend(_site_name_consistency(effective))
     findings.extend(_duplicate_hostnames(instances_by_host))
+    for host, entries in effective.items():
+        findings.extend(_backup_targets(host, entries.get("dspace_backup_targets")))
     if vault_checked:
         findings.extend(_secrets(effective, instances_by_host, inv, secrets_command))
+        findings.extend(_backup_secrets(effective, instances_by_host, inv, secrets_command))
     return _merge_hosts(findings)
+
+
+# What each kind of backup target needs (the dspace_backup role's spec declares the keys).
+BACKUP_TARGET_NEEDS = {
+    "local": ("path",),
+    "sftp": ("host", "path"),
+    "s3": ("bucket",),
+}
+
+
+def _backup_targets(host: str, entry: VarEntry | None) -> list[HostFinding]:
+    """Backup targets: unique names, and the keys their type needs, well-formed."""
+    if entry is None or not isinstance(entry.value, list):
+        return []
+    found = []
+    seen: set[str] = set()
+    for index, target in enumerate(entry.value):
+        if not isinstance(target, dict):
+            continue  # the spec check reports it
+        name = str(target.get("name", ""))
+        key = f"dspace_backup_targets[{index}]"
+        if name in seen:
+            found.append(HostFinding(entry.location, f"{key}.name",
+                                     f"{name!r} names two targets", "give each target its own "
+                                     "name (it keys the target's secrets in the vault)", host))
+        seen.add(name)
+        kind = str(target.get("type", "local"))
+        for needed in BACKUP_TARGET_NEEDS.get(kind, ()):
+            if not target.get(needed):
+                found.append(HostFinding(entry.location, f"{key}.{needed}",
+                                         f"is not set, and a {kind} target needs it",
+                                         "see docs/backup.md, \"Targets\"", host))
+        path = str(target.get("path") or "")
+        if kind in ("local", "sftp") and path and not path.startswith("/"):
+            found.append(HostFinding(entry.location, f"{key}.path",
+                                     f"is {path!r}, not an absolute path",
+                                     "give the directory from / (e.g. /var/backups/dspace)",
+                                     host))
+        endpoint = str(target.get("endpoint") or "")
+        if endpoint and not endpoint.startswith(("http://", "https://")):
+            found.append(HostFinding(entry.location, f"{key}.endpoint",
+                                     f"is {endpoint!r}, not an http(s):// URL",
+                                     "give the S3 endpoint as a URL, e.g. "
+                                     "https://s3.eu-central-1.wasabisys.com", host))
+    return found
+
+
+def _backup_secrets(effective: dict[str, dict[str, VarEntry]],
+                    instances_by_host: dict[str, list[Instance]], inv: InventoryData,
+                    command: str) -> list[HostFinding]:
+    """Every backup target of a host with instances has its password in the vault."""
+    from dspace_deploy.inventory.loader import VAULT_REL, display_path
+    from dspace_deploy.inventory.vault import backup_target_names
+
+    vault_location = display_path(inv.root / VAULT_REL)
+    found = []
+    for host, instances in instances_by_host.items():
+        if not instances:
+            continue
+        entry = effective[host].get("vault_backup_secrets")
+        table = entry.value if entry is not None and isinstance(entry.value, dict) else {}
+        targets = effective[host].get("dspace_backup_targets")
+        names = backup_target_names(
+            {host: {"dspace_backup_targets": targets.value} if targets is not None else {}})
+        for name in names:
+            secret = table.get(name)
+            if not isinstance(secret, dict) or not secret.get("password"):
+                found.append(HostFinding(
+                    vault_location, f"vault_backup_secrets.{name}.password",
+                    f"backup target {name} has no repository password", f"run `{command}` to "
+                    "generate it (existing secrets are kept)", host))
+    return found
 
 
 @dataclass

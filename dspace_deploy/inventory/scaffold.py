@@ -203,6 +203,8 @@ def create_site(target: Path, answers: SiteAnswers, hosts: list[HostEntry], *,
     if not password_file.exists():
         vault.write_password_file(password_file)
     added = vault.fill_secrets(data, _instance_names(answers, hosts))
+    added += vault.fill_backup_secrets(
+        data, vault.backup_target_names({host.name: host.vars for host in hosts} or {"": {}}))
     if added or rewrite_vault:  # an unchanged vault keeps its bytes (and its Git history)
         vault.write_vault(vault_path, data, vault.read_password(password_file),
                           answers.site_name)

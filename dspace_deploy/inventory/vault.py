@@ -269,6 +269,55 @@ def fill_secrets(data: dict[str, Any], instances: list[str]) -> list[str]:
     return added
 
 
+def fill_backup_secrets(data: dict[str, Any], targets: list[str]) -> list[str]:
+    """Give each backup target a generated restic repository password, in place; never
+    change existing ones (a changed password would lock the site out of its backups).
+    Returns the dotted names of what was added."""
+    table = data.get("vault_backup_secrets")
+    if table is None:
+        if not targets:
+            return []
+        table = data["vault_backup_secrets"] = {}
+    if not isinstance(table, dict):
+        raise InputError("vault_backup_secrets in the vault is not a mapping.",
+                         hint="Fix it with `ansible-vault edit` (target name -> {password, "
+                              "...}).")
+    added = []
+    for name in targets:
+        entry = table.get(name)
+        if entry is None:
+            entry = table[name] = {}
+        if not isinstance(entry, dict):
+            raise InputError(f"vault_backup_secrets.{name} in the vault is not a mapping.",
+                             hint="Fix it with `ansible-vault edit`.")
+        if entry.get("password") in (None, ""):
+            entry["password"] = generate_secret()
+            added.append(f"vault_backup_secrets.{name}.password")
+    return added
+
+
+def backup_target_names(hostvars: dict[str, dict[str, Any]]) -> list[str]:
+    """Every backup target name of the site (dspace_backup_targets of each host, or the
+    role's default target), in order of appearance."""
+    names: list[str] = []
+    for vars_ in hostvars.values():
+        targets = vars_.get("dspace_backup_targets", default_backup_targets())
+        for target in targets if isinstance(targets, list) else []:
+            name = target.get("name") if isinstance(target, dict) else None
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+    return names
+
+
+def default_backup_targets() -> list[dict[str, Any]]:
+    """The dspace_backup role's default targets (its spec's default)."""
+    from dspace_deploy.inventory.specs import load_catalog
+
+    opt = load_catalog().get("dspace_backup_targets")
+    default = opt.default if opt is not None else None
+    return list(default) if isinstance(default, list) else []
+
+
 def ensure_secrets(site_dir: Path, password_file: Path | None = None) -> list[str]:
     """Give every instance of the site its secrets in the vault, keeping existing ones;
     encrypt the vault (creating it, and the password file, when missing).
@@ -299,6 +348,7 @@ def ensure_secrets(site_dir: Path, password_file: Path | None = None) -> list[st
         if not password_file.exists():
             write_password_file(password_file)
     added = fill_secrets(data, instance_names(checked.hostvars))
+    added += fill_backup_secrets(data, backup_target_names(checked.hostvars))
     if added or rewrite:
         write_vault(vault_path, data, read_password(password_file), site_name)
     return added

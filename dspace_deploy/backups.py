@@ -1,0 +1,238 @@
+"""Backups and restores, controller side: what `backup`, `backup list|verify`, `restore` and
+`drill` read from their runs (docs/backup.md).
+
+The work on the hosts is done by the dspace_backup role's program `dspace-backup`, which the
+playbooks `backup.yml` and `restore.yml` run; each reports the program's JSON answers in one
+task result (`dspace_backup_report`, `dspace_restore_report`). Everything here is pure: it
+turns those events (and the unreachable and failed ones) into reports, and reports into lines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dspace_deploy.events import Event, failure_message
+
+if TYPE_CHECKING:
+    from dspace_deploy.site import Site
+
+BACKUP_KEY = "dspace_backup_report"
+RESTORE_KEY = "dspace_restore_report"
+REFUSED_RC = 3  # dspace-backup: the snapshot does not fit the instance; nothing was changed
+
+
+@dataclass
+class InstanceAnswer:
+    """One instance's answer to `dspace-backup ACTION NAME --json`."""
+
+    host: str
+    instance: str
+    ok: bool
+    data: Any = None  # the program's JSON document
+    error: str = ""  # its one-line error (stderr), when not ok
+    refused: bool = False
+
+
+@dataclass
+class BackupReport:
+    action: str
+    answers: list[InstanceAnswer] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # host -> why it gave no answer
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.answers) and all(a.ok for a in self.answers)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "action": self.action,
+                "instances": [asdict(a) for a in self.answers], "problems": self.problems}
+
+
+def _answer(host: str, instance: str, raw: dict[str, Any]) -> InstanceAnswer:
+    rc = int(raw.get("rc", 1) if raw.get("rc") is not None else 1)
+    stdout = str(raw.get("stdout") or "")
+    data: Any = None
+    if stdout.strip():
+        try:
+            data = json.loads(stdout)
+        except ValueError:
+            data = None
+    error = str(raw.get("stderr") or "").strip()
+    if rc != 0 and not error:
+        error = f"dspace-backup exited with status {rc}"
+    if rc == 0 and data is None:
+        return InstanceAnswer(host, instance, False, None,
+                              "dspace-backup printed no JSON document (is the program of "
+                              "another dspace-deploy version? run `up`)")
+    return InstanceAnswer(host, instance, rc == 0, data, "" if rc == 0 else _last_line(error),
+                          refused=rc == REFUSED_RC)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else text
+
+
+def parse_backup_events(events: list[Event], action: str) -> BackupReport:
+    """The report of a backup.yml run (any action)."""
+    report = BackupReport(action)
+    reported: set[str] = set()
+    for event in events:
+        kind, host, res, data = _parts(event)
+        if kind == "runner_on_ok" and isinstance(res.get(BACKUP_KEY), dict):
+            raw = res[BACKUP_KEY]
+            reported.add(host)
+            if not raw.get("installed", True) and raw.get("instances"):
+                report.problems[host] = ("the backup program is not installed: run `dspace-deploy "
+                                         "up` first (it installs the dspace_backup role)")
+                continue
+            names = list(raw.get("instances") or [])
+            for name, result in zip(names, raw.get("results") or [], strict=False):
+                report.answers.append(_answer(host, str(name), result or {}))
+        else:
+            _note_problem(report.problems, kind, host, res, data)
+    report.problems = {h: p for h, p in report.problems.items() if h not in reported}
+    return report
+
+
+def parse_restore_events(events: list[Event]) -> BackupReport:
+    """The report of a restore.yml run (one host, one instance)."""
+    report = BackupReport("restore")
+    reported: set[str] = set()
+    for event in events:
+        kind, host, res, data = _parts(event)
+        if kind == "runner_on_ok" and isinstance(res.get(RESTORE_KEY), dict):
+            raw = res[RESTORE_KEY]
+            reported.add(host)
+            report.answers.append(_answer(host, str(raw.get("instance", "")), raw))
+        else:
+            _note_problem(report.problems, kind, host, res, data)
+    report.problems = {h: p for h, p in report.problems.items() if h not in reported}
+    return report
+
+
+def _parts(event: Event) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    data = event.get("event_data") or {}
+    return (str(event.get("event", "")), str(data.get("host", "")), data.get("res") or {},
+            data)
+
+
+def _note_problem(problems: dict[str, str], kind: str, host: str, res: dict[str, Any],
+                  data: dict[str, Any]) -> None:
+    if kind == "runner_on_unreachable":
+        problems.setdefault(host, f"unreachable: {failure_message(res)}")
+    elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+        problems.setdefault(host, f"{data.get('task', '')}: {failure_message(res)}")
+
+
+# --- reading the site ----------------------------------------------------------------------
+
+
+def instance_hosts(site: Site, instance: str) -> list[str]:
+    """The hosts whose dspace_instances include `instance`."""
+    hosts = []
+    for host, vars_ in site.hostvars.items():
+        items = vars_.get("dspace_instances")
+        if isinstance(items, list) and any(
+                isinstance(i, dict) and i.get("name") == instance for i in items):
+            hosts.append(host)
+    return hosts
+
+
+def site_instances(site: Site) -> list[str]:
+    names: list[str] = []
+    for vars_ in site.hostvars.values():
+        for item in vars_.get("dspace_instances") or []:
+            if isinstance(item, dict) and item.get("name") not in names:
+                names.append(str(item.get("name")))
+    return names
+
+
+def host_targets(site: Site, host: str) -> list[dict[str, Any]]:
+    """The host's backup targets (dspace_backup_targets, or the role's default)."""
+    from dspace_deploy.inventory.vault import default_backup_targets
+
+    targets = site.hostvars.get(host, {}).get("dspace_backup_targets")
+    if not isinstance(targets, list):
+        targets = default_backup_targets()
+    return [t for t in targets if isinstance(t, dict)]
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def human_bytes(value: Any) -> str:
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"  # pragma: no cover
+
+
+def describe(answer: InstanceAnswer, action: str) -> list[str]:
+    """Printable lines for one instance's answer."""
+    head = f"{answer.host} · {answer.instance}"
+    if not answer.ok:
+        return [f"{head}: {'REFUSED' if answer.refused else 'FAILED'}: {answer.error}"]
+    data = answer.data if isinstance(answer.data, dict) else {}
+    describers = {"run": _describe_run, "list": _describe_list, "check": _describe_check,
+                  "restore": _describe_restore}
+    if action not in describers:  # pragma: no cover - the CLI knows these four
+        return [f"{head}: {json.dumps(data)}"]
+    return [f"{head}:", *describers[action](data)]
+
+
+def _describe_run(data: dict[str, Any]) -> list[str]:
+    manifest = data.get("manifest") or {}
+    counts = manifest.get("counts") or {}
+    lines = [f"  DSpace {manifest.get('dspace_version', '?')}, schema "
+             f"{manifest.get('schema_version', '?')}: {counts.get('items', '?')} items, "
+             f"{counts.get('bitstreams', '?')} bitstreams"]
+    for snap in data.get("snapshots") or []:
+        if snap.get("ok", True):
+            lines.append(f"  {snap.get('target')}: snapshot {snap.get('id', '?')[:8]} "
+                         f"(added {human_bytes(snap.get('added_bytes'))}, total "
+                         f"{human_bytes(snap.get('total_bytes'))})")
+        else:
+            lines.append(f"  {snap.get('target')}: FAILED: {snap.get('error', '')}")
+    return lines
+
+
+def _describe_list(data: Any) -> list[str]:
+    snapshots = data.get("snapshots") if isinstance(data, dict) else data
+    if not snapshots:
+        return ["  no snapshots"]
+    lines = []
+    for snap in snapshots:
+        tags = snap.get("tags") if isinstance(snap.get("tags"), dict) else {}
+        lines.append(f"  {snap.get('target', '?')}  {snap.get('short_id') or snap.get('id', '?')}"
+                     f"  {snap.get('time', '?')}  DSpace {tags.get('dspace', '?')}  schema "
+                     f"{tags.get('schema', '?')}")
+    return lines
+
+
+def _describe_check(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for result in data.get("targets") or [data]:
+        state = "ok" if result.get("ok") else "DAMAGED"
+        lines.append(f"  {result.get('target', '?')}: {state}")
+        lines += [f"    {error}" for error in result.get("errors") or []]
+    return lines
+
+
+def _describe_restore(data: dict[str, Any]) -> list[str]:
+    proof = data.get("proof") or {}
+    verdict = "proved complete" if proof.get("ok") else "NOT proved"
+    lines = [f"  snapshot {str(data.get('snapshot', '?'))[:8]} restored, {verdict} against its "
+             "manifest"]
+    checks = proof.get("checks") or []
+    for check in checks:
+        mark = "ok " if check.get("ok") else "BAD"
+        lines.append(f"    {mark} {check.get('name', '?')}: {check.get('detail', '')}")
+    return lines
