@@ -83,11 +83,11 @@ def parse_backup_events(events: list[Event], action: str) -> BackupReport:
         kind, host, res, data = _parts(event)
         if kind == "runner_on_ok" and isinstance(res.get(BACKUP_KEY), dict):
             raw = res[BACKUP_KEY]
-            reported.add(host)
             if not raw.get("installed", True) and raw.get("instances"):
                 report.problems[host] = ("the backup program is not installed: run `dspace-deploy "
                                          "up` first (it installs the dspace_backup role)")
                 continue
+            reported.add(host)
             names = list(raw.get("instances") or [])
             for name, result in zip(names, raw.get("results") or [], strict=False):
                 report.answers.append(_answer(host, str(name), result or {}))

@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
     backup_app.command("verify")(backup_verify)
     app.add_typer(backup_app, name="backup")
     app.command("restore")(restore)
+    app.command("drill")(drill)
 
 
 def backup(
@@ -258,6 +259,57 @@ def restore_proved(report: BackupReport) -> bool:
         if not (data.get("proof") or {}).get("ok"):
             return False
     return bool(report.answers)
+
+
+def drill(
+    inventory: options.Inventory = None,
+    instance: Annotated[str | None, typer.Option(
+        "--instance", help="The instance to drill (may be left out when the site has only "
+        "one).", show_default=False)] = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", "-t", help="The S3 or SFTP backup target to restore from (default: the "
+        "first such target).", show_default=False)] = None,
+    snapshot: Annotated[str, typer.Option(
+        "--snapshot", help="Snapshot id, or `latest`.")] = "latest",
+    os_name: Annotated[str, typer.Option(
+        "--os", help="Debian release of the lab host (debian12 or debian13).")] = "debian13",
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="Keep the lab host afterwards (remove it with `lab down`).")] = False,
+    artifacts: options.Artifacts = None,
+    json_output: options.Json = False,
+    vault_password_file: options.VaultPasswordFile = None,
+) -> None:
+    """The restore drill: restore a snapshot into a throw-away lab host, prove it against
+    its manifest, report pass or fail, and remove the lab host. Touches no host of the
+    site."""
+    from dspace_deploy.cli.run_cmds import load
+    from dspace_deploy.drill import plan_drill, run_drill
+
+    site = load(inventory, vault_password_file)
+    plan = plan_drill(site, instance, target, snapshot, os_name)
+    if json_output:
+        result = run_drill(site, plan, artifacts, keep, lambda _message: None)
+        sys.stdout.write(json.dumps({"verb": "drill", "site": site.name, **result.as_dict()},
+                                    indent=2, default=str) + "\n")
+        raise typer.Exit(0 if result.ok else 1)
+    console = _console()
+    with console.status(f"drill · {site.name}") as spinner:
+        result = run_drill(site, plan, artifacts, keep,
+                           lambda message: spinner.update(f"drill · {site.name}: {message}"))
+    if result.report is not None:
+        from dspace_deploy.backups import describe
+
+        for answer in result.report.answers:
+            for line in describe(answer, "restore"):
+                console.print(line, markup=False, highlight=False)
+    verdict = "PASSED" if result.ok else f"FAILED at {result.stage}: {result.error}"
+    console.print(f"drill of {plan.instance} from {plan.target.get('name')} "
+                  f"({plan.snapshot}): {verdict} in {result.seconds.get('total', 0):.0f} s",
+                  markup=False, highlight=False)
+    if result.kept:
+        console.print(f"the lab host is kept: `dspace-deploy lab down {result.lab}` removes "
+                      "it", markup=False, highlight=False)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 # --- running and rendering -------------------------------------------------------------------
