@@ -193,46 +193,67 @@ def _describe_run(data: dict[str, Any]) -> list[str]:
     counts = manifest.get("counts") or {}
     lines = [f"  DSpace {manifest.get('dspace_version', '?')}, schema "
              f"{manifest.get('schema_version', '?')}: {counts.get('items', '?')} items, "
-             f"{counts.get('bitstreams', '?')} bitstreams"]
-    for snap in data.get("snapshots") or []:
-        if snap.get("ok", True):
-            lines.append(f"  {snap.get('target')}: snapshot {snap.get('id', '?')[:8]} "
-                         f"(added {human_bytes(snap.get('added_bytes'))}, total "
-                         f"{human_bytes(snap.get('total_bytes'))})")
+             f"{counts.get('bitstreams', '?')} bitstreams, assetstore "
+             f"{human_bytes(manifest.get('assetstore_bytes'))}"]
+    for result in data.get("targets") or []:
+        if result.get("ok"):
+            lines.append(f"  {result.get('target')}: snapshot "
+                         f"{str(result.get('snapshot') or '?')[:8]} (added "
+                         f"{human_bytes(result.get('added_bytes'))}, "
+                         f"{result.get('files_new', '?')} new files)")
         else:
-            lines.append(f"  {snap.get('target')}: FAILED: {snap.get('error', '')}")
+            lines.append(f"  {result.get('target')}: FAILED: {result.get('error', '')}")
     return lines
 
 
-def _describe_list(data: Any) -> list[str]:
-    snapshots = data.get("snapshots") if isinstance(data, dict) else data
+def _describe_list(data: dict[str, Any]) -> list[str]:
+    snapshots = data.get("snapshots") or []
+    lines = [f"  {error.get('target')}: FAILED: {error.get('error')}"
+             for error in data.get("errors") or []]
     if not snapshots:
-        return ["  no snapshots"]
-    lines = []
+        return [*lines, "  no snapshots"]
     for snap in snapshots:
-        tags = snap.get("tags") if isinstance(snap.get("tags"), dict) else {}
-        lines.append(f"  {snap.get('target', '?')}  {snap.get('short_id') or snap.get('id', '?')}"
-                     f"  {snap.get('time', '?')}  DSpace {tags.get('dspace', '?')}  schema "
-                     f"{tags.get('schema', '?')}")
+        counts = snap.get("counts") or {}
+        lines.append(f"  {snap.get('target', '?'):<10} {snap.get('short_id', '?')}  "
+                     f"{str(snap.get('time', '?'))[:19]}  DSpace {snap.get('dspace_version', '?')}"
+                     f"  schema {snap.get('schema', '?')}  {counts.get('items', '?')} items, "
+                     f"{counts.get('bitstreams', '?')} bitstreams")
     return lines
 
 
 def _describe_check(data: dict[str, Any]) -> list[str]:
-    lines = []
-    for result in data.get("targets") or [data]:
-        state = "ok" if result.get("ok") else "DAMAGED"
-        lines.append(f"  {result.get('target', '?')}: {state}")
-        lines += [f"    {error}" for error in result.get("errors") or []]
-    return lines
+    return [f"  {result.get('target', '?')}: "
+            f"{'ok' if result.get('ok') else 'DAMAGED'} ({result.get('detail', '')})"
+            for result in data.get("targets") or []]
 
 
 def _describe_restore(data: dict[str, Any]) -> list[str]:
     proof = data.get("proof") or {}
     verdict = "proved complete" if proof.get("ok") else "NOT proved"
-    lines = [f"  snapshot {str(data.get('snapshot', '?'))[:8]} restored, {verdict} against its "
-             "manifest"]
-    checks = proof.get("checks") or []
-    for check in checks:
+    lines = [f"  snapshot {str(data.get('snapshot', '?'))[:8]} from "
+             f"{data.get('target', '?')} restored{' and migrated' if data.get('migrated') else ''}"
+             f", {verdict} against its manifest"]
+    for name, check in proof_checks(proof):
         mark = "ok " if check.get("ok") else "BAD"
-        lines.append(f"    {mark} {check.get('name', '?')}: {check.get('detail', '')}")
+        detail = (f"{check.get('actual')} (manifest: {check.get('expected')})"
+                  if "expected" in check else check.get("detail", ""))
+        lines.append(f"    {mark} {name}: {detail}")
+    if data.get("config_differs"):
+        lines.append(f"  configuration that differs from the live one (kept in "
+                     f"{data.get('restored_config')}): {', '.join(data['config_differs'])}")
     return lines
+
+
+def proof_checks(proof: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The proof's checks as (name, {ok, expected, actual | detail}), flattened."""
+    checks = proof.get("checks") or {}
+    flat: list[tuple[str, dict[str, Any]]] = []
+    for group, value in checks.items():
+        if not isinstance(value, dict):
+            continue
+        if "ok" in value:
+            flat.append((group, value))
+        else:
+            flat += [(f"{group} {key}", item) for key, item in value.items()
+                     if isinstance(item, dict)]
+    return flat

@@ -146,6 +146,10 @@ def restore(
         "--to", help="Restore onto this host of the inventory (disaster recovery: it is "
         "converged with `up` first; its dspace_instances must include the instance).",
         show_default=False)] = None,
+    source: Annotated[str | None, typer.Option(
+        "--from", help="Restore the snapshots of another instance, named by its public "
+        "hostname (e.g. production into a staging instance). Default: the instance's own.",
+        show_default=False)] = None,
     allow_older_schema: Annotated[bool, typer.Option(
         "--allow-older-schema", help="Accept a snapshot of an older database schema: restore "
         "it, then migrate the database to the installed release.")] = False,
@@ -166,7 +170,7 @@ def restore(
         _confirm(host, name, snapshot, json_output)
     report, artifact_dir = run_restore(site, host, name, target_name, snapshot,
                                        allow_older_schema, artifacts, converge=to is not None,
-                                       json_output=json_output)
+                                       json_output=json_output, source=source)
     _render(report, site, json_output, "restore", artifact_dir)
     raise typer.Exit(0 if report.ok and restore_proved(report) else 1)
 
@@ -230,7 +234,7 @@ def _confirm(host: str, instance: str, snapshot: str, json_output: bool) -> None
 
 def run_restore(site: Site, host: str, instance: str, target: str, snapshot: str,
                 allow_older_schema: bool, artifacts: str | None, *, converge: bool,
-                json_output: bool) -> tuple[BackupReport, str]:
+                json_output: bool, source: str | None = None) -> tuple[BackupReport, str]:
     """Converge the host first when asked (a new host), then restore on it. Returns the
     report and the last run's artifact directory."""
     from dspace_deploy import runner
@@ -248,7 +252,8 @@ def run_restore(site: Site, host: str, instance: str, target: str, snapshot: str
             return report, str(converged.artifact_dir)
     job = runner.Job("restore", "restore.yml", site, limit=host, extravars={
         "restore_instance": instance, "restore_target": target,
-        "restore_snapshot": snapshot, "restore_allow_older_schema": allow_older_schema})
+        "restore_snapshot": snapshot, "restore_allow_older_schema": allow_older_schema,
+        **({"restore_from": source} if source else {})})
     events, result = _run(job, json_output, f"restoring {instance} on {host}")
     return parse_restore_events(events), str(result.artifact_dir)
 

@@ -37,10 +37,10 @@ def _ok(host: str, key: str, value: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_backup_run_answers_are_parsed_per_instance() -> None:
-    run = {"snapshots": [{"target": "local", "id": "a1b2c3d4e5f6", "added_bytes": 2048,
-                          "total_bytes": 4096, "ok": True}],
-           "manifest": {"dspace_version": "9.3", "schema_version": "9.3.2025.01.01",
-                        "counts": {"items": 12, "bitstreams": 30}}}
+    run = {"ok": True, "targets": [{"target": "local", "snapshot": "a1b2c3d4e5f6",
+                                    "added_bytes": 2048, "files_new": 3, "ok": True}],
+           "manifest": {"dspace_version": "9.3", "schema_version": "9.0.2025.03.12",
+                        "counts": {"items": 12, "bitstreams": 30}, "assetstore_bytes": 4096}}
     events = [_ok("h1", backups.BACKUP_KEY, {
         "action": "run", "installed": True, "instances": ["repo", "other"],
         "results": [{"rc": 0, "stdout": json.dumps(run), "stderr": ""},
@@ -53,7 +53,8 @@ def test_backup_run_answers_are_parsed_per_instance() -> None:
     assert report.answers[1].error.startswith("dspace-backup: target offsite")  # last line
     assert not report.ok
     lines = backups.describe(report.answers[0], "run")
-    assert "12 items, 30 bitstreams" in lines[1] and "snapshot a1b2c3d4" in lines[2]
+    assert "12 items, 30 bitstreams, assetstore 4.0 KiB" in lines[1]
+    assert "snapshot a1b2c3d4 (added 2.0 KiB, 3 new files)" in lines[2]
     assert "FAILED" in backups.describe(report.answers[1], "run")[0]
 
 
@@ -94,15 +95,16 @@ def test_restore_refusal_is_marked() -> None:
 
 
 def test_restore_proof_lines() -> None:
-    proof = {"ok": False, "checks": [
-        {"name": "items", "ok": True, "detail": "12 = 12"},
-        {"name": "bitstreams", "ok": False, "detail": "1 file with another MD5"}]}
+    proof = {"ok": False, "checks": {
+        "counts": {"items": {"ok": True, "expected": 12, "actual": 12}},
+        "bitstreams": {"ok": False, "detail": "1 file with another MD5"}}}
     events = [_ok("h1", backups.RESTORE_KEY, {
         "instance": "repo", "rc": 0, "stdout": json.dumps({"snapshot": "abcdef123456",
                                                            "proof": proof})})]
     lines = backups.describe(backups.parse_restore_events(events).answers[0], "restore")
     assert "NOT proved" in lines[1]
-    assert lines[2].strip().startswith("ok  items") and "BAD bitstreams" in lines[3]
+    assert lines[2].strip() == "ok  counts items: 12 (manifest: 12)"
+    assert lines[3].strip() == "BAD bitstreams: 1 file with another MD5"
 
 
 def test_restore_selection(tmp_path: Path) -> None:
@@ -224,7 +226,7 @@ def test_restore_without_a_terminal_needs_yes(cli_site: dict[str, Any]) -> None:
 
 
 def test_restore_reports_the_proof(cli_site: dict[str, Any]) -> None:
-    proof = {"ok": True, "checks": [{"name": "bitstreams", "ok": True, "detail": "2 of 2"}]}
+    proof = {"ok": True, "checks": {"bitstreams": {"ok": True, "detail": "2 of 2"}}}
     cli_site["events"] = [_ok("h1", backups.RESTORE_KEY, {
         "instance": "repo", "rc": 0, "stdout": json.dumps({"snapshot": "ab12", "proof": proof})})]
     result = CliRunner().invoke(app, ["restore", "--snapshot", "ab12", "--yes",

@@ -1,0 +1,458 @@
+"""Backups and restores, proven on lab hosts with a real S3 server (docs/backup.md).
+
+One lab of two Debian 13 hosts, converged by one `up` from look-alike bundles:
+
+  bk-1  repo  DSpace 9   the production instance: content goes in here
+  bk-2  lib   DSpace 10  another institution (newer schema), for the older-schema refusal
+
+Backup targets: `local` (a directory on each host) and `offsite`, a bucket on a moto S3
+server on the controller that checks signatures and IAM permissions (tests/integration/
+s3server.py). The module then, in order: puts content into repo (database rows, assetstore
+files of varied sizes including two large ones, statistics and authority documents); backs
+up to both targets, lists, verifies, backs up again (incremental); restores repo on its own
+host after damage and compares byte for byte; injects faults (target unreachable, wrong S3
+credentials, an interrupted backup, a corrupted pack) and checks that each is reported and
+that good snapshots survive; destroys bk-1 and runs the drill (a new lab host converged and
+restored from S3, kept for a byte-for-byte comparison); and restores repo's snapshot into lib
+(`--from`), refused for its older schema, then accepted with --allow-older-schema.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration import s3server
+from tests.integration.helpers import EXE, assert_no_secret_in_files, cli, vault_secrets
+
+pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
+
+BUCKET = "dspace-backups"
+# Sizes of the assetstore files put into repo: many small, some medium, two large.
+FILE_SIZES = [0, 1, 700, 4096, 65_536] * 4 + [1_500_000] * 3 + [24_000_000, 40_000_000]
+STATISTICS_DOCS = 400
+AUTHORITY_DOCS = 25
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.lookalike import build_release
+
+    root = tmp_path_factory.mktemp("artifacts")
+    for line in ("9", "10"):
+        build_release(line, root / f"{line}-dspace")
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory: Any, state_home: Path) -> Any:
+    return lab_factory("bk", hosts=2, oses=("debian13", "debian13"), connection="ssh")
+
+
+@pytest.fixture(scope="module")
+def s3(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    server = s3server.start(log=tmp_path_factory.mktemp("s3") / "moto.log")
+    server.create_bucket(BUCKET)
+    yield server
+    server.stop()
+
+
+def _hostname(lab: Any, index: int, name: str) -> str:
+    return f"{name}.{lab.hosts[index].name}.lab.test"
+
+
+@pytest.fixture(scope="module")
+def site(lab: Any, s3: Any) -> Path:
+    """The lab's inventory with the two instances, both backup targets and the S3 keys."""
+    from dspace_deploy.inventory.vault import read_password, read_vault, write_vault
+
+    hosts_yml = lab.inventory / "hosts.yml"
+    data = yaml.safe_load(hosts_yml.read_text())
+    hosts = data["all"]["children"]["dspace"]["hosts"]
+    for index, (name, line) in enumerate((("repo", "9"), ("lib", "10"))):
+        hosts[lab.hosts[index].name]["dspace_instances"] = [{
+            "name": name, "hostname": _hostname(lab, index, name), "line": line,
+            "admin_email": f"admin@{_hostname(lab, index, name)}"}]
+    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
+    (lab.inventory / "group_vars/all/backup.yml").write_text(yaml.safe_dump({
+        "dspace_backup_targets": [
+            {"name": "local", "type": "local", "path": "/var/backups/dspace-deploy"},
+            {"name": "offsite", "type": "s3", "bucket": BUCKET, "path": "lab",
+             "endpoint": s3.endpoint},
+        ]}))
+    done = subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    vault_file = lab.inventory / "group_vars/all/vault.yml"
+    secrets = read_vault(vault_file, lab.vault_password_file)
+    assert set(secrets["vault_backup_secrets"]) == {"local", "offsite"}  # generated passwords
+    secrets["vault_backup_secrets"]["offsite"].update(
+        aws_access_key_id=s3.access_key_id, aws_secret_access_key=s3.secret_access_key)
+    write_vault(vault_file, secrets, read_password(lab.vault_password_file), f"lab-{lab.name}")
+    return lab.inventory
+
+
+@pytest.fixture(scope="module")
+def converged(site: Path, artifacts: Path) -> dict[str, Any]:
+    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts))
+    assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
+    return document
+
+
+def _exec(host: Any, script: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["podman", "exec", host.container, "bash", "-ec", script],
+                          capture_output=True, text=True, check=False)
+    if check:
+        assert done.returncode == 0, f"{script}\n{done.stdout}{done.stderr}"
+    return done
+
+
+def _psql(host: Any, database: str, sql: str) -> str:
+    return _exec(host, f"runuser -u postgres -- psql -d {database} -Atqc {_q(sql)}").stdout
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+# --- content ---------------------------------------------------------------------------------
+
+SEED = r"""
+import hashlib, json, os, random, subprocess, urllib.request, uuid
+sizes = json.loads(os.environ["SIZES"])
+rnd = random.Random(20261122)
+store = "/srv/dspace/repo/assetstore"
+rows, files = [], {}
+for n, size in enumerate(sizes):
+    iid = str(rnd.randrange(10**37, 10**38))
+    rel = f"{iid[0:2]}/{iid[2:4]}/{iid[4:6]}/{iid}"
+    path = os.path.join(store, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    data = rnd.randbytes(size)
+    with open(path, "wb") as out:
+        out.write(data)
+    files[rel] = hashlib.sha256(data).hexdigest()
+    rows.append((str(uuid.UUID(int=rnd.getrandbits(128))), n, size,
+                 hashlib.md5(data).hexdigest(), iid))
+subprocess.run(["chown", "-R", "dspace:dspace", store], check=True)
+sql = ["BEGIN;"]
+for u, n, size, md5, iid in rows:
+    item = str(uuid.UUID(int=rnd.getrandbits(128)))
+    sql.append(f"INSERT INTO dspaceobject VALUES ('{u}'), ('{item}');")
+    sql.append(f"INSERT INTO item (uuid, item_id) VALUES ('{item}', {n});")
+    sql.append("INSERT INTO bitstream (uuid, bitstream_id, size_bytes, checksum, "
+               f"checksum_algorithm, internal_id, store_number) VALUES ('{u}', {n}, {size}, "
+               f"'{md5}', 'MD5', '{iid}', 0);")
+sql.append("COMMIT;")
+subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-q",
+                "-d", "dspace_repo"], input="\n".join(sql), text=True, check=True)
+def post(core, docs):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:8983/solr/repo-{core}/update?commit=true",
+        data=json.dumps(docs).encode(), headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=60).read()
+post("statistics", [{"id": f"stat-{i}", "type": 2, "owningItem": rows[i % len(rows)][0],
+                     "time": f"2026-{1 + i % 11:02d}-15T10:00:00Z", "ip": f"10.0.0.{i % 250}"}
+                    for i in range(int(os.environ["STATS"]))])
+post("authority", [{"id": f"auth-{i}", "value": f"Author {i}"}
+                   for i in range(int(os.environ["AUTH"]))])
+print(json.dumps(files))
+"""
+
+
+@pytest.fixture(scope="module")
+def seeded(lab: Any, converged: dict[str, Any]) -> dict[str, Any]:
+    """Content in repo on bk-1; returns what a byte-for-byte comparison needs."""
+    host = lab.hosts[0]
+    done = subprocess.run(
+        ["podman", "exec", "-i", "-e", f"SIZES={json.dumps(FILE_SIZES)}",
+         "-e", f"STATS={STATISTICS_DOCS}", "-e", f"AUTH={AUTHORITY_DOCS}", host.container,
+         "python3", "-"], input=SEED, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return {"files": json.loads(done.stdout.strip().splitlines()[-1]),
+            "state": _content_state(host)}
+
+
+def _content_state(host: Any, instance: str = "repo") -> dict[str, Any]:
+    """Everything a restore must bring back, as comparable values."""
+    database = f"dspace_{instance}"
+    hashes = _exec(host, f"cd /srv/dspace/{instance}/assetstore && "
+                   "find . -type f -print0 | sort -z | xargs -0 -r sha256sum").stdout
+    handle = _exec(host, f"cd /srv/dspace/{instance}/handle-server && "
+                   "sha256sum *priv*.bin *pub*.bin config.dct").stdout
+    return {
+        "assetstore": hashes,
+        "handle_keys": handle,
+        "items": _psql(host, database, "SELECT uuid, item_id FROM item ORDER BY uuid"),
+        "bitstreams": _psql(host, database, "SELECT uuid, size_bytes, checksum, internal_id "
+                            "FROM bitstream ORDER BY uuid"),
+        "statistics": _solr_ids(host, f"{instance}-statistics"),
+        "authority": _solr_ids(host, f"{instance}-authority"),
+    }
+
+
+def _solr_ids(host: Any, core: str) -> list[str]:
+    body = _exec(host, f"curl -sf 'http://127.0.0.1:8983/solr/{core}/select?q=*:*&rows=100000"
+                 "&fl=id&wt=json'").stdout
+    return sorted(doc["id"] for doc in json.loads(body)["response"]["docs"])
+
+
+def _backup(site: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    code, document, stderr = cli("backup", "-i", str(site), *args)
+    assert "Traceback" not in stderr
+    return code, document
+
+
+def _answer(document: dict[str, Any], instance: str = "repo") -> dict[str, Any]:
+    (answer,) = [a for a in document["instances"] if a["instance"] == instance]
+    return answer
+
+
+# --- backups ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def first_backup(site: Path, seeded: dict[str, Any]) -> dict[str, Any]:
+    code, document = _backup(site)
+    assert code == 0, json.dumps(document, indent=1)
+    return document
+
+
+def test_backup_saves_the_instance_to_both_targets(first_backup: dict[str, Any],
+                                                   seeded: dict[str, Any]) -> None:
+    answer = _answer(first_backup)
+    data = answer["data"]
+    assert answer["ok"] and data["ok"]
+    assert {t["target"] for t in data["targets"] if t["ok"] and t["snapshot"]} == {
+        "local", "offsite"}
+    manifest = data["manifest"]
+    assert manifest["counts"]["bitstreams"] == len(FILE_SIZES)
+    assert manifest["counts"]["items"] >= len(FILE_SIZES)
+    assert manifest["solr"]["statistics"] == STATISTICS_DOCS
+    assert manifest["solr"]["authority"] == AUTHORITY_DOCS
+    assert manifest["assetstore_bytes"] >= sum(FILE_SIZES)
+    assert manifest["schema_version"].startswith("9.")
+    assert _answer(first_backup, "lib")["ok"]  # the other host's instance too
+
+
+def test_the_s3_bucket_holds_only_encrypted_data(first_backup: dict[str, Any], s3: Any,
+                                                 seeded: dict[str, Any]) -> None:
+    keys = [o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert any(k.startswith("lab/") and "/data/" in k for k in keys), keys[:20]
+    small = [k for k in keys if "/data/" in k][:20]
+    for key in small:
+        body = s3.client().get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        assert b"Author 1" not in body and b"dspace_repo" not in body, key
+
+
+def test_list_shows_the_snapshots_of_each_target(first_backup: dict[str, Any],
+                                                 site: Path) -> None:
+    code, document = _backup(site, "list", "--instance", "repo")
+    assert code == 0, json.dumps(document, indent=1)
+    snapshots = _answer(document)["data"]["snapshots"]
+    assert {s["target"] for s in snapshots} == {"local", "offsite"}
+    assert all(s["counts"]["bitstreams"] == len(FILE_SIZES) for s in snapshots)
+
+
+def test_an_unchanged_instance_backs_up_incrementally(first_backup: dict[str, Any],
+                                                      site: Path) -> None:
+    code, document = _backup(site, "--instance", "repo", "--target", "local")
+    assert code == 0, json.dumps(document, indent=1)
+    (result,) = _answer(document)["data"]["targets"]
+    # The assetstore (66 MB) is unchanged: only the new dump and exports may be added.
+    assert result["added_bytes"] < 2_000_000, result
+
+
+def test_verify_reads_the_stored_data_back(first_backup: dict[str, Any], site: Path) -> None:
+    code, document = _backup(site, "verify", "--instance", "repo", "--read-data")
+    assert code == 0, json.dumps(document, indent=1)
+    assert all(t["ok"] for t in _answer(document)["data"]["targets"])
+
+
+def test_verify_check_sees_a_recent_backup(first_backup: dict[str, Any], site: Path,
+                                           lab: Any) -> None:
+    code, document, stderr = cli("verify", "-i", str(site), "--limit", lab.hosts[0].name)
+    outcomes = {c["check"]: c for c in document["hosts"][lab.hosts[0].name]["checks"]}
+    backup_checks = {k: v["outcome"] for k, v in outcomes.items()
+                     if k.startswith("dspace_backup::")}
+    assert backup_checks and set(backup_checks.values()) == {"passed"}, backup_checks
+    assert code == 0, json.dumps([c for c in outcomes.values() if c["outcome"] != "passed"],
+                                 indent=1) + stderr[-2000:]
+
+
+# --- restore on the same host ----------------------------------------------------------------
+
+def test_restore_on_the_same_host_brings_everything_back(
+        first_backup: dict[str, Any], seeded: dict[str, Any], site: Path, lab: Any) -> None:
+    host = lab.hosts[0]
+    some = sorted(seeded["files"])[:3]
+    _exec(host, "cd /srv/dspace/repo/assetstore && rm -f " + " ".join(some)
+          + " && echo stray > stray.bin")
+    _psql(host, "dspace_repo", "DELETE FROM bitstream WHERE bitstream_id < 5")
+    _exec(host, "curl -sf 'http://127.0.0.1:8983/solr/repo-statistics/update?commit=true' "
+          "-H 'Content-Type: application/json' -d '{\"delete\":{\"query\":\"*:*\"}}'")
+    assert _content_state(host) != seeded["state"]
+    code, document, stderr = cli("restore", "-i", str(site), "--instance", "repo",
+                                 "--target", "local", "--snapshot", "latest", "--yes")
+    assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
+    assert document["instances"][0]["data"]["proof"]["ok"]
+    assert _content_state(host) == seeded["state"]  # byte for byte, stray file gone
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+def _snapshot_ids(site: Path, target: str) -> set[str]:
+    code, document = _backup(site, "list", "--instance", "repo", "--target", target)
+    assert code == 0, json.dumps(document, indent=1)
+    return {s["id"] for s in _answer(document)["data"]["snapshots"]}
+
+
+def test_an_unreachable_target_fails_loudly_and_harms_nothing(
+        first_backup: dict[str, Any], site: Path, lab: Any, s3: Any) -> None:
+    host = lab.hosts[0]
+    before = _snapshot_ids(site, "offsite")
+    port = s3.endpoint.rsplit(":", 1)[1]
+    _exec(host, "nft add table inet faulttest && nft 'add chain inet faulttest out "
+          "{ type filter hook output priority 0; }' && nft add rule inet faulttest out "
+          f"tcp dport {port} reject with tcp reset")
+    try:
+        code, document = _backup(site, "--instance", "repo")
+    finally:
+        _exec(host, "nft delete table inet faulttest")
+    answer = _answer(document)
+    assert code == 1 and not answer["ok"]
+    assert "offsite" in answer["error"], answer["error"]
+    results = {t["target"]: t["ok"] for t in answer["data"]["targets"]}
+    assert results == {"local": True, "offsite": False}  # the other target still ran
+    assert _exec(host, "systemctl is-failed dspace-repo-backup.service", check=False
+                 ).stdout.strip() != "active"
+    assert before <= _snapshot_ids(site, "offsite")
+    code, document = _backup(site, "--instance", "repo", "--target", "offsite")
+    assert code == 0, json.dumps(document, indent=1)  # the next backup succeeds
+
+
+def test_wrong_s3_credentials_are_named(first_backup: dict[str, Any], site: Path,
+                                        lab: Any) -> None:
+    host = lab.hosts[0]
+    env = "/etc/dspace-deploy/backup/offsite.env"
+    _exec(host, f"cp -p {env} {env}.good && sed -i "
+          "'s/^AWS_SECRET_ACCESS_KEY=.*/AWS_SECRET_ACCESS_KEY=not-the-key/' " + env)
+    try:
+        code, document = _backup(site, "--instance", "repo", "--target", "offsite")
+    finally:
+        _exec(host, f"mv {env}.good {env}")
+    answer = _answer(document)
+    assert code == 1 and not answer["ok"]
+    assert "signature" in answer["error"].lower() or "credential" in answer["error"].lower(), \
+        answer["error"]
+    assert "not-the-key" not in json.dumps(document)
+
+
+def test_an_interrupted_backup_leaves_earlier_snapshots_and_the_next_one_works(
+        first_backup: dict[str, Any], site: Path, lab: Any) -> None:
+    host = lab.hosts[0]
+    before = _snapshot_ids(site, "local")
+    # Grow the assetstore so that restic is still busy when it is killed.
+    _exec(host, "head -c 120000000 /dev/urandom > /srv/dspace/repo/assetstore/big-new.bin")
+    _exec(host, "systemd-run --unit=interrupted-backup /usr/local/sbin/dspace-backup run repo "
+          "--target local; for i in $(seq 1 300); do pgrep -x restic && break; sleep 0.1; "
+          "done; sleep 1; pkill -KILL -x restic || true; "
+          "systemctl kill -s KILL interrupted-backup || true; sleep 1; "
+          "systemctl reset-failed interrupted-backup || true")
+    assert _snapshot_ids(site, "local") == before  # nothing half-written became a snapshot
+    code, document = _backup(site, "--instance", "repo", "--target", "local")
+    assert code == 0, json.dumps(document, indent=1)
+    assert len(_snapshot_ids(site, "local") - before) == 1
+    code, document = _backup(site, "verify", "--instance", "repo", "--target", "local")
+    assert code == 0, json.dumps(document, indent=1)
+    _exec(host, "rm -f /srv/dspace/repo/assetstore/big-new.bin")
+
+
+def test_a_corrupted_pack_is_found_and_other_targets_stay_good(
+        first_backup: dict[str, Any], site: Path, lab: Any) -> None:
+    host = lab.hosts[0]
+    repository = f"/var/backups/dspace-deploy/{_hostname(lab, 0, 'repo')}"
+    pack = _exec(host, f"find {repository}/data -type f -size +1M | sort | head -1").stdout.strip()
+    assert pack, "no pack file to corrupt"
+    _exec(host, f"printf 'garbage-garbage-garbage' | dd of={pack} bs=1 seek=4096 conv=notrunc")
+    code, document = _backup(site, "verify", "--instance", "repo", "--target", "local",
+                             "--read-data")
+    answer = _answer(document)
+    assert code == 1 and not answer["ok"], json.dumps(document, indent=1)
+    assert "local" in answer["error"]
+    code, document = _backup(site, "verify", "--instance", "repo", "--target", "offsite",
+                             "--read-data")
+    assert code == 0, json.dumps(document, indent=1)
+
+
+# --- disaster: the host is gone --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def drilled(first_backup: dict[str, Any], seeded: dict[str, Any], site: Path, lab: Any,
+            artifacts: Path) -> dict[str, Any]:
+    """bk-1 destroyed; the drill restores repo from S3 onto a new lab host, kept for a look."""
+    from dspace_deploy.lab.labs import destroy_lab, list_labs
+
+    subprocess.run(["podman", "rm", "-f", lab.hosts[0].container], capture_output=True,
+                   check=True)
+    before = {existing.name for existing in list_labs()}
+    code, document, stderr = cli("drill", "-i", str(site), "--instance", "repo",
+                                 "--target", "offsite", "--artifacts", str(artifacts), "--keep")
+    made = [existing for existing in list_labs() if existing.name not in before]
+    state = _content_state(made[0].hosts[0]) if made and code == 0 else None
+    for lab_made in made:
+        destroy_lab(lab_made.name)
+    return {"code": code, "document": document, "stderr": stderr, "state": state,
+            "labs": [m.name for m in made]}
+
+
+def test_the_drill_restores_onto_a_new_host_byte_for_byte(drilled: dict[str, Any],
+                                                          seeded: dict[str, Any]) -> None:
+    document = drilled["document"]
+    assert drilled["code"] == 0, json.dumps(document, indent=1) + drilled["stderr"][-2000:]
+    assert document["ok"] and document["stage"] == "done" and document["kept"]
+    assert document["restore"]["instances"][0]["data"]["proof"]["ok"]
+    assert drilled["state"] == seeded["state"]
+
+
+def test_the_drill_removes_its_lab(drilled: dict[str, Any]) -> None:
+    from dspace_deploy.lab.labs import list_labs
+
+    assert drilled["labs"], "the drill made no lab"
+    assert not set(drilled["labs"]) & {existing.name for existing in list_labs()}
+
+
+def test_an_older_schema_is_refused_then_restored_with_upgrade(
+        drilled: dict[str, Any], seeded: dict[str, Any], site: Path, lab: Any) -> None:
+    host = lab.hosts[1]
+    source = _hostname(lab, 0, "repo")
+    before = _content_state(host, "lib")
+    code, document, stderr = cli("restore", "-i", str(site), "--instance", "lib",
+                                 "--from", source, "--target", "offsite", "--snapshot",
+                                 "latest", "--yes")
+    answer = document["instances"][0]
+    assert code == 1 and answer["refused"], json.dumps(document, indent=1) + stderr[-2000:]
+    assert "older" in answer["error"] and "--allow-older-schema" in answer["error"]
+    assert _content_state(host, "lib") == before  # refused: nothing changed
+    code, document, stderr = cli("restore", "-i", str(site), "--instance", "lib",
+                                 "--from", source, "--target", "offsite", "--snapshot",
+                                 "latest", "--yes", "--allow-older-schema")
+    assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
+    data = document["instances"][0]["data"]
+    assert data["migrated"] and data["proof"]["ok"]
+    schema = _psql(host, "dspace_lib", "SELECT version FROM schema_version WHERE success "
+                   "ORDER BY installed_rank DESC LIMIT 1").strip()
+    assert schema.startswith("10."), schema
+    state = _content_state(host, "lib")
+    for key in ("assetstore", "bitstreams", "statistics", "authority"):
+        assert state[key] == seeded["state"][key], key
+
+
+def test_no_secret_in_any_run_artifact(drilled: dict[str, Any], lab: Any,
+                                       state_home: Path) -> None:
+    assert_no_secret_in_files(state_home, vault_secrets(lab))
+
