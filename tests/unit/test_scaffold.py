@@ -58,7 +58,7 @@ def test_create_site_writes_a_valid_inventory(tmp_path: Path) -> None:
     readme = (target / "README.md").read_text()
     assert "dspace-deploy up -i" in readme and str(password) in readme
     loaded = load_site(target, password)
-    assert len(loaded.secrets) == 2
+    assert len(loaded.secrets) == 3  # db and admin passwords, the local backup target's
 
 
 def test_written_inventory_works_with_ansible(tmp_path: Path) -> None:

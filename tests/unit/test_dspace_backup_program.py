@@ -1,0 +1,379 @@
+"""The dspace_backup role's host program (roles/dspace_backup/files/dspace-backup), its pure
+parts: repository URLs and restic command lines (no secret in argv), retention flags, schema
+comparison, manifest checks and the proof against a manifest (missing file, wrong MD5, wrong
+size, wrong count)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PROGRAM = REPO / "roles" / "dspace_backup" / "files" / "dspace-backup"
+
+
+def _load() -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader("dspace_backup_under_test", str(PROGRAM))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+prog = _load()
+
+SECRET = "s3cr3t-Repo-Password"
+AWS_SECRET = "AKIAsecretKEY/xyz"
+
+
+def _config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    config = {
+        "instance": "repo",
+        "site": {"site_name": "uni", "line": "9", "flavor": "dspace", "version": "9.3"},
+        "state_dir": str(tmp_path / "state"),
+        "targets": [
+            {"name": "local", "type": "local", "path": "/var/backups/dspace-deploy",
+             "password_file": "/etc/dspace-deploy/backup/targets/local.password",
+             "env_file": "/etc/dspace-deploy/backup/targets/local.env"},
+            {"name": "offsite", "type": "s3", "bucket": "dspace", "path": "prod",
+             "endpoint": "http://10.88.0.1:9000", "region": "eu-west-1",
+             "password_file": "/etc/dspace-deploy/backup/targets/offsite.password",
+             "env_file": str(tmp_path / "offsite.env")},
+        ],
+        "scheduled_targets": ["offsite"],
+        "retention": {"daily": 7, "weekly": 4, "monthly": 12},
+    }
+    config.update(extra)
+    return config
+
+
+def _manifest(**extra: Any) -> dict[str, Any]:
+    manifest = {"format": 1, "instance": "repo", "line": "9", "flavor": "dspace",
+                "schema_version": "9.0.2025.03.12", "dspace_version": "9.3",
+                "counts": {"items": 2, "bitstreams": 2}, "solr": {"statistics": 5},
+                "bitstreams": [], "files": {}}
+    manifest.update(extra)
+    return manifest
+
+
+# --- repositories and restic command lines ------------------------------------------------------
+
+def test_repository_urls_per_target_type() -> None:
+    url = prog.repository_url
+    assert url({"type": "local", "path": "/var/backups/dspace-deploy/"}, "repo") == \
+        "/var/backups/dspace-deploy/repo"
+    assert url({"type": "sftp", "host": "bk.example.org", "user": "restic", "port": 2222,
+                "path": "/srv/restic"}, "repo") == "sftp://restic@bk.example.org:2222//srv/restic/repo"
+    assert url({"type": "s3", "bucket": "dspace", "path": "/prod/",
+                "endpoint": "http://10.88.0.1:9000/"}, "repo") == \
+        "s3:http://10.88.0.1:9000/dspace/prod/repo"
+    assert url({"type": "s3", "bucket": "dspace"}, "cris") == "s3:s3.amazonaws.com/dspace/cris"
+    with pytest.raises(prog.BackupError):
+        url({"type": "ftp", "name": "x"}, "repo")
+
+
+def test_sftp_target_uses_the_key_file_not_the_key(tmp_path: Path) -> None:
+    key = tmp_path / "bk.ssh_key"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nSECRETKEY\n")
+    target = prog.resolve_target({"name": "bk", "type": "sftp", "host": "h", "user": "u",
+                                  "path": "/b", "ssh_key_file": str(key)}, "repo",
+                                 known_hosts="/etc/dspace-deploy/backup/known_hosts")
+    command = [o for o in target["options"] if o.startswith("sftp.command=")]
+    assert len(command) == 1
+    assert f"-i {key}" in command[0] and "u@h -s sftp" in command[0]
+    assert "SECRETKEY" not in " ".join(prog.restic_argv(target, "snapshots"))
+
+
+def test_secrets_travel_in_the_environment_never_in_argv(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    (tmp_path / "offsite.env").write_text(
+        f"# comment\nAWS_ACCESS_KEY_ID=AKIA123\nAWS_SECRET_ACCESS_KEY={AWS_SECRET}\n")
+    target = prog.select_targets(config, ["offsite"])[0]
+    argv = prog.backup_argv(target, "repo", ["/a", "/b"], _manifest())
+    forget = prog.forget_argv(target, "repo", config["retention"])
+    env = prog.restic_env(target, base={"RESTIC_PASSWORD": SECRET, "PATH": "/usr/bin"})
+    for line in (argv, forget):
+        assert not any(SECRET in a or AWS_SECRET in a or "AKIA" in a for a in line)
+    assert env["RESTIC_PASSWORD_FILE"] == target["password_file"]
+    assert "RESTIC_PASSWORD" not in env  # an inherited password never wins over the file
+    assert env["AWS_SECRET_ACCESS_KEY"] == AWS_SECRET
+    assert env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert env["RESTIC_REPOSITORY"] == "s3:http://10.88.0.1:9000/dspace/prod/repo"
+    assert argv[:2] == ["restic", "backup"]
+    assert argv[argv.index("--host") + 1] == "repo"
+    tags = [argv[i + 1] for i, a in enumerate(argv) if a == "--tag"]
+    assert {"dspace-deploy", "instance=repo", "schema=9.0.2025.03.12", "dspace=9.3"} <= set(tags)
+    assert argv[-2:] == ["/a", "/b"]
+
+
+def test_forget_keeps_the_retention_per_instance(tmp_path: Path) -> None:
+    target = prog.select_targets(_config(tmp_path), ["local"])[0]
+    argv = prog.forget_argv(target, "repo", {"daily": 7, "weekly": 4, "monthly": 12})
+    assert argv[:3] == ["restic", "forget", "--prune"]
+    assert argv[argv.index("--keep-daily") + 1] == "7"
+    assert argv[argv.index("--keep-weekly") + 1] == "4"
+    assert argv[argv.index("--keep-monthly") + 1] == "12"
+    assert argv[argv.index("--host") + 1] == "repo"
+    assert argv[argv.index("--tag") + 1] == "dspace-deploy"
+    assert argv[argv.index("--group-by") + 1] == "host"
+
+
+def test_repositories_are_named_by_the_public_hostname(tmp_path: Path) -> None:
+    """Two hosts of a site may both run an instance `repo`; their backups must never mix,
+    and a moved instance (same hostname, new host) must find its own."""
+    config = _config(tmp_path, hostname="repositorio.uni.edu")
+    local, offsite = prog.select_targets(config, None)
+    assert local["repository"] == "/var/backups/dspace-deploy/repositorio.uni.edu"
+    assert offsite["repository"] == "s3:http://10.88.0.1:9000/dspace/prod/repositorio.uni.edu"
+    other = prog.select_targets(config, ["offsite"], source="staging.uni.edu")[0]
+    assert other["repository"].endswith("/prod/staging.uni.edu")
+    manifest = prog.build_manifest(
+        config=config, created="2026-11-22T00:00:00Z", host="h1", schema_version="9.0",
+        counts={}, bitstreams=[], staged={}, solr_counts={}, assetstore_bytes=0,
+        dspace_version="9.3")
+    assert manifest["hostname"] == "repositorio.uni.edu"
+    assert "hostname=repositorio.uni.edu" in prog.snapshot_tags("repo", manifest)
+
+
+def test_retention_flags() -> None:
+    assert prog.retention_flags({"daily": 7, "weekly": 0, "monthly": 12}) == \
+        ["--keep-daily", "7", "--keep-monthly", "12"]
+    # Nothing to keep would let forget remove every snapshot: keep the newest at least.
+    assert prog.retention_flags({}) == ["--keep-last", "1"]
+
+
+def test_target_selection(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    assert [t["name"] for t in prog.select_targets(config, None)] == ["local", "offsite"]
+    assert [t["name"] for t in prog.select_targets(config, None, scheduled=True)] == ["offsite"]
+    with pytest.raises(prog.BackupError, match="unknown target nope"):
+        prog.select_targets(config, ["nope"])
+
+
+def test_timer_listing_parse() -> None:
+    listing = ("dspace-repo-backup.timer loaded active waiting DSpace repo: schedule\n"
+               "dspace-repo-checker.timer loaded inactive dead DSpace repo: checker\n")
+    assert prog.parse_timer_units(listing) == ["dspace-repo-backup.timer"]
+
+
+def test_restic_errors_are_told_apart() -> None:
+    assert "password" in prog.restic_error("Fatal: wrong password or no key found")[0]
+    assert "credentials" in prog.restic_error("Access Denied. (403)")[0]
+    assert "full" in prog.restic_error("write: no space left on device")[0]
+    assert "unreachable" in prog.restic_error("dial tcp 10.0.0.9:9000: connect: "
+                                              "connection refused")[0]
+
+
+# --- schema comparison ---------------------------------------------------------------------------
+
+def test_schema_versions_compare_numerically() -> None:
+    assert prog.parse_schema_version("9.0.2025.03.12") == (9, 0, 2025, 3, 12)
+    assert prog.compare_schema("8.4.2026.03.28", "9.0.2025.03.12") == "older"
+    assert prog.compare_schema("10.0.2026.02.18", "9.0.2025.03.12") == "newer"
+    assert prog.compare_schema("9.0.2025.03.12", "9.0.2025.03.12") == "equal"
+    assert prog.compare_schema("7.6.2026.03.25", "7.10.2020.01.01") == "older"
+    assert prog.compare_schema(None, "9.0") == "unknown"
+
+
+def test_schema_decision() -> None:
+    go, migrate, _ = prog.schema_decision("9.0.2025.03.12", "9.0.2025.03.12", False)
+    assert (go, migrate) == (True, False)
+    go, migrate, message = prog.schema_decision("8.4.2026.03.28", "9.0.2025.03.12", False)
+    assert (go, migrate) == (False, False) and "older" in message
+    go, migrate, _ = prog.schema_decision("8.4.2026.03.28", "9.0.2025.03.12", True)
+    assert (go, migrate) == (True, True)
+    go, _, message = prog.schema_decision("10.0.2026.02.18", "9.0.2025.03.12", True)
+    assert not go and "newer" in message
+
+
+# --- manifest -------------------------------------------------------------------------------------
+
+def test_bitstream_paths_follow_dspace() -> None:
+    assert prog.bitstream_relpath("12345678901234567890") == "12/34/56/12345678901234567890"
+    assert prog.bitstream_relpath("abcde") == "ab/cd/e/abcde"
+    assert prog.bitstream_relpath("ab") == "ab/ab"
+    assert prog.bitstream_relpath("../../etc/12345678") == "12/34/56/12345678"
+
+
+def test_manifest_and_its_summary(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    manifest = prog.build_manifest(
+        config=config, created="2026-11-22T02:30:00Z", host="h1", schema_version="9.0",
+        counts={"items": 1, "bitstreams": 1}, bitstreams=[{"internal_id": "1"}],
+        staged={"database.dump": {"sha256": "0" * 64, "size": 3}},
+        solr_counts={"statistics": 4, "authority": 0}, assetstore_bytes=10,
+        dspace_version="9.3")
+    assert manifest["format"] == 1 and manifest["instance"] == "repo"
+    assert (manifest["line"], manifest["flavor"], manifest["site"]["site_name"]) == \
+        ("9", "dspace", "uni")
+    json.dumps(manifest)
+    summary = prog.manifest_summary(manifest)
+    assert "bitstreams" not in summary and summary["counts"]["items"] == 1
+
+
+def test_instance_mismatch_is_reported(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    assert prog.check_instance_match(_manifest(), config) == []
+    problems = prog.check_instance_match(_manifest(instance="cris", flavor="cris"), config)
+    assert len(problems) == 2 and "instance cris" in problems[0]
+
+
+def test_restore_from_another_instance_and_an_older_line(tmp_path: Path) -> None:
+    config = _config(tmp_path, site={"line": "10", "flavor": "dspace"}, instance="lib")
+    prod = _manifest(hostname="repo.uni.edu")  # line 9, instance repo
+    assert prog.check_instance_match(prod, config, "repo.uni.edu", allow_older=True) == []
+    without = prog.check_instance_match(prod, config, "repo.uni.edu")
+    assert without == ["the snapshot's line is '9', the host's '10' (an older line needs "
+                       "--allow-older-schema)"]
+    assert prog.check_instance_match(prod, config, "other.uni.edu", allow_older=True) == [
+        "the snapshot is of repo.uni.edu, not other.uni.edu"]
+    newer = _manifest(line="11", hostname="repo.uni.edu")
+    assert prog.check_instance_match(newer, config, "repo.uni.edu", allow_older=True)
+
+
+def test_staged_files_are_verified(tmp_path: Path) -> None:
+    (tmp_path / "database.dump").write_bytes(b"dump")
+    good = {"database.dump": {"sha256": hashlib.sha256(b"dump").hexdigest(), "size": 4}}
+    assert prog.verify_staged(_manifest(files=good), tmp_path) == []
+    bad = {"database.dump": {"sha256": hashlib.sha256(b"pmud").hexdigest(), "size": 4},
+           "solr/statistics/x.csv": {"sha256": "0", "size": 1}}
+    problems = prog.verify_staged(_manifest(files=bad), tmp_path)
+    assert problems == ["database.dump does not match its sha256",
+                        "solr/statistics/x.csv is missing"]
+
+
+# --- proof ----------------------------------------------------------------------------------------
+
+def _assetstore(tmp_path: Path, files: dict[str, bytes]) -> tuple[Path, list[dict[str, Any]]]:
+    store = tmp_path / "assetstore"
+    rows = []
+    for internal_id, content in files.items():
+        path = store / prog.bitstream_relpath(internal_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        rows.append({"internal_id": internal_id, "store_number": 0, "size_bytes": len(content),
+                     "checksum": hashlib.md5(content).hexdigest()})
+    return store, rows
+
+
+def test_proof_passes_on_a_complete_restore(tmp_path: Path) -> None:
+    store, rows = _assetstore(tmp_path, {"11111111111111": b"alpha", "22222222222222": b"beta"})
+    rows.append({"internal_id": "33333333", "store_number": 1, "size_bytes": 1, "checksum": "x"})
+    manifest = _manifest(bitstreams=rows)
+    bits = prog.prove_bitstreams(manifest, store)
+    assert bits["ok"] and bits["checked"] == 2 and bits["skipped_not_local"] == 1
+    proof = prog.build_proof(manifest, {"items": 2, "bitstreams": 2}, {"statistics": 5}, bits,
+                             "9.0.2025.03.12")
+    assert proof["ok"], proof
+
+
+def test_proof_fails_on_missing_file_wrong_md5_wrong_size(tmp_path: Path) -> None:
+    store, rows = _assetstore(tmp_path, {"11111111111111": b"alpha", "22222222222222": b"beta",
+                                         "44444444444444": b"gamma"})
+    (store / prog.bitstream_relpath("11111111111111")).unlink()
+    (store / prog.bitstream_relpath("22222222222222")).write_bytes(b"BETA")  # same size
+    (store / prog.bitstream_relpath("44444444444444")).write_bytes(b"gam")
+    bits = prog.prove_bitstreams(_manifest(bitstreams=rows), store)
+    assert not bits["ok"]
+    assert bits["missing"] == ["11111111111111"]
+    assert bits["wrong_md5"] == ["22222222222222"]
+    assert bits["wrong_size"] == ["44444444444444"]
+    assert bits["failures"] == 3
+
+
+def test_proof_fails_on_wrong_counts_and_solr(tmp_path: Path) -> None:
+    bits = prog.prove_bitstreams(_manifest(), tmp_path)
+    proof = prog.build_proof(_manifest(), {"items": 1, "bitstreams": 2}, {"statistics": None},
+                             bits, "9.0.2025.03.12")
+    assert not proof["ok"]
+    assert proof["checks"]["counts"]["items"] == {"ok": False, "expected": 2, "actual": 1}
+    assert proof["checks"]["counts"]["bitstreams"]["ok"]
+    assert not proof["checks"]["solr"]["statistics"]["ok"]
+
+
+def test_proof_accepts_a_migrated_schema_but_not_an_older_one(tmp_path: Path) -> None:
+    bits = prog.prove_bitstreams(_manifest(), tmp_path)
+    counts = {"items": 2, "bitstreams": 2}
+    migrated = prog.build_proof(_manifest(schema_version="8.4.2026.03.28"), counts,
+                                {"statistics": 5}, bits, "9.0.2025.03.12")
+    assert migrated["ok"]
+    behind = prog.build_proof(_manifest(), counts, {"statistics": 5}, bits, "8.4.2026.03.28")
+    assert not behind["ok"] and not behind["checks"]["schema"]["ok"]
+
+
+def test_alert_mail_names_the_failure(tmp_path: Path) -> None:
+    config = _config(tmp_path, alert_email="ops@example.org")
+    message = prog.alert_message(config, {"ok": False, "error": "pg_dump failed; fix it",
+                                          "targets": []}, "h1")
+    assert message.startswith("To: ops@example.org\n")
+    assert "FAILED" in message and "pg_dump failed" in message
+
+
+def test_errors_are_one_line_with_a_fix(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prog.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(prog, "CONFIG_DIR", Path("/nonexistent"))
+    assert prog.main(["status", "Bad-Name", "--json"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dspace-backup: ") and "; " in err and "\n" not in err
+
+
+def test_restic_subcommand_skips_options() -> None:
+    argv = ["restic", "-o", "sftp.command=ssh -p 22 u@h -s sftp", "snapshots", "--json"]
+    assert prog.restic_subcommand(argv) == "snapshots"
+    assert prog.restic_subcommand(["restic"]) == "restic"
+
+
+def test_check_problems_name_the_damaged_packs() -> None:
+    output = ("pack bb03b340fe33aaaa contains 2 errors: [blob 89d1: decrypting failed]\n"
+              "The repository contains damaged pack files.\n"
+              "restic repair packs bb03b340fe335a7323e6\nrestic repair snapshots --forget\n"
+              "Fatal: repository contains errors\n")
+    assert prog.check_problems(output) == "damaged pack files bb03b340fe33"
+    assert prog.check_problems("error: load <index/1234>: EOF\nFatal: x\n") == \
+        "error: load <index/1234>: EOF"
+
+
+def test_missing_repository_is_told_from_an_unreachable_one() -> None:
+    missing_local = ("Fatal: unable to open config file: stat /b/repo/config: no such file or "
+                     "directory\nIs there a repository at the following location?\n/b/repo\n")
+    assert prog.repository_missing(missing_local)
+    refused = ('Fatal: unable to open config file: Stat: Get "http://127.0.0.1:9/bucket/?'
+               'location=": dial tcp 127.0.0.1:9: connect: connection refused\n'
+               "Is there a repository at the following location?\n")
+    assert not prog.repository_missing(refused)
+    assert "unreachable" in prog.restic_error(refused)[0]
+    denied = "Fatal: unable to open config file: Stat: Access Denied.\n"
+    assert not prog.repository_missing(denied)
+    assert not prog.repository_missing("Fatal: wrong password or no key found\n")
+    sftp = ("subprocess ssh: ssh: connect to host 10.88.1.250 port 22: No route to host\n"
+            "Fatal: unable to open repository at sftp://root@h:22//x: unable to start the "
+            "sftp session, error: EOF\n")
+    assert "unreachable" in prog.restic_error(sftp)[0]
+
+
+def test_exported_solr_documents_are_counted_from_the_csv(tmp_path: Path) -> None:
+    (tmp_path / "statistics_export_2026-01_0.csv").write_text(
+        'uid,time,referrer\ns1,2026-01-01T00:00:00Z,"a\nmultiline, quoted"\n'
+        "s2,2026-01-02T00:00:00Z,\n")
+    (tmp_path / "statistics_export_2026-02_0.csv").write_text("uid,time\ns3,2026-02-01T00:00:00Z\n")
+    assert prog.count_csv_records(tmp_path) == 3
+    assert prog.count_csv_records(tmp_path / "none") == 0
+
+
+def test_the_lock_is_held_and_waited_for(tmp_path: Path) -> None:
+    import fcntl
+
+    lock = tmp_path / "tasks" / "cleanup.lock"
+    with prog.task_lock(lock), lock.open("a") as other, pytest.raises(BlockingIOError):
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with lock.open("a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
