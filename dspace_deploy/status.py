@@ -43,6 +43,8 @@ class InstanceStatus:
     services: dict[str, str] = field(default_factory=dict)  # backend/ui/handle -> state
     failed_timers: list[str] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
+    last_backup: str | None = None  # time of the last successful backup (host clock, UTC)
+    backup_age_hours: float | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -179,12 +181,38 @@ def host_status(host: str, raw: dict[str, Any]) -> HostStatus:
     names = [str(p.get("name", "")) for p in plans]
     root = list(raw.get("root") or [])
     health = list(raw.get("health") or [])
+    backup = list(raw.get("backup") or [])
     for index, plan in enumerate(plans):
-        status.instances.append(instance_status(
+        inst = instance_status(
             plan, _unit_subset(units, str(plan.get("name", "")), names),
             root[index] if index < len(root) else {},
-            health[index] if index < len(health) else {}))
+            health[index] if index < len(health) else {})
+        backup_status(inst, backup[index] if index < len(backup) else None)
+        status.instances.append(inst)
     return status
+
+
+def backup_status(inst: InstanceStatus, answer: Any) -> None:
+    """The last successful backup from `dspace-backup status --json`; a backup older than
+    the instance's policy (dspace_backup_max_age_hours) is a problem. No answer (a host
+    converged before backups existed) adds nothing: `verify` judges that."""
+    if not isinstance(answer, dict) or answer.get("rc") != 0:
+        return
+    try:
+        document = json.loads(str(answer.get("stdout") or ""))
+    except json.JSONDecodeError:
+        return
+    last = document.get("last_success") if isinstance(document, dict) else None
+    if not isinstance(last, dict):
+        return
+    inst.last_backup = str(last.get("time") or "") or None
+    age = last.get("age_hours")
+    inst.backup_age_hours = float(age) if isinstance(age, int | float) else None
+    limit = document.get("max_age_hours")
+    if inst.backup_age_hours is not None and isinstance(limit, int | float) \
+            and inst.backup_age_hours > limit:
+        inst.problems.append(f"last backup {inst.backup_age_hours:.0f} h ago (policy: "
+                             f"{limit:g} h)")
 
 
 def instance_status(plan: dict[str, Any], units: dict[str, str], root: Any,
@@ -280,25 +308,28 @@ def print_report(console: Console, report: StatusReport) -> None:
     from rich.table import Table
 
     table = Table(title="Status", title_justify="left")
-    for column in ("host", "instance", "version", "health", "services", "problems"):
+    for column in ("host", "instance", "version", "health", "services", "backup",
+                   "problems"):
         table.add_column(column)
     for name, host in sorted(report.hosts.items()):
         if not host.reachable or host.error is not None:
             what = "unreachable" if not host.reachable else "error"
-            table.add_row(name, "", "", what, "", host.error or "", style="red")
+            table.add_row(name, "", "", what, "", "", host.error or "", style="red")
             continue
         host_services = " ".join(f"{s}:{_short(v)}" for s, v in host.services.items())
-        table.add_row(name, "(host)", "", "", host_services, "; ".join(host.problems),
+        table.add_row(name, "(host)", "", "", host_services, "", "; ".join(host.problems),
                       style=None if not host.problems else "red")
         for inst in host.instances:
             version = inst.version or "?"
             if inst.cris_version:
                 version += f" ({inst.cris_version})"
             services = " ".join(f"{s}:{_short(v)}" for s, v in inst.services.items())
-            table.add_row("", inst.name, version, inst.health or "?", services,
+            backup = ("never" if inst.backup_age_hours is None
+                      else f"{inst.backup_age_hours:.1f} h ago")
+            table.add_row("", inst.name, version, inst.health or "?", services, backup,
                           "; ".join(inst.problems), style=None if inst.ok else "red")
         if not host.instances:
-            table.add_row("", "(no instance)", "", "", "", "")
+            table.add_row("", "(no instance)", "", "", "", "", "")
     console.print(table)
     for name, host in sorted(report.hosts.items()):
         for inst in host.instances:

@@ -53,7 +53,10 @@ def test_program_and_root_only_configuration(host: Any, plans: list[dict[str, An
     program = host.file(PROGRAM)
     if not program.exists or program.user != "root" or not program.mode & 0o100:
         problems.append(f"{PROGRAM} is missing, not root's or not executable")
-    listing = as_root(host, "find %s -type f -printf '%%m %%u %%p\\n'", CONFIG_DIR)
+    # The instances' configurations and the targets' secret files (a known_hosts file of
+    # SFTP targets may be readable).
+    listing = as_root(host, "find %s \\( -name '*.json' -o -path '*/targets/*' \\) "
+                      "-type f -printf '%%m %%u %%p\\n'", CONFIG_DIR)
     files = dict((line.split(" ", 2)[2], line.split(" ", 2)[:2])
                  for line in listing.stdout.splitlines() if line.count(" ") >= 2)
     for plan in plans:

@@ -58,8 +58,9 @@ REFUSED = {"status": -1, "msg": "Status code was -1 and not [200]: Request faile
 
 
 def _report_event(host: str, units: list[str] | None = None, plans: Any = None,
-                  root: Any = None, health: Any = None) -> dict[str, Any]:
+                  root: Any = None, health: Any = None, backup: Any = None) -> dict[str, Any]:
     status = {
+        "backup": backup or [],
         "units": UNITS if units is None else units,
         "plans": [_plan()] if plans is None else plans,
         "root": [_answer({"dspaceVersion": "DSpace 9.3", "type": "root"})]
@@ -202,8 +203,29 @@ def test_json_shape() -> None:
     (inst,) = host["instances"]
     assert set(inst) == {"name", "line", "flavor", "planned_version", "version",
                          "cris_version", "health", "services", "failed_timers", "urls",
-                         "problems", "ok"}
+                         "last_backup", "backup_age_hours", "problems", "ok"}
     json.dumps(document)  # serialisable as is
+
+
+def _backup_answer(age: float | None, limit: float = 36) -> dict[str, Any]:
+    last = None if age is None else {"time": "2026-11-22T02:30:00Z", "age_hours": age}
+    return {"rc": 0, "stdout": json.dumps({"instance": "repo", "max_age_hours": limit,
+                                           "last_success": last, "fresh": bool(last)})}
+
+
+def test_backup_age_is_shown_and_an_overdue_backup_is_a_problem() -> None:
+    fresh = collect([_report_event("web1", backup=[_backup_answer(3.5)]), _stats("web1")])
+    (inst,) = fresh.hosts["web1"].instances
+    assert fresh.ok and inst.backup_age_hours == 3.5
+    assert inst.last_backup == "2026-11-22T02:30:00Z"
+    late = collect([_report_event("web1", backup=[_backup_answer(50.0)]), _stats("web1")])
+    (inst,) = late.hosts["web1"].instances
+    assert not late.ok and inst.problems == ["last backup 50 h ago (policy: 36 h)"]
+    never = collect([_report_event("web1", backup=[_backup_answer(None)]), _stats("web1")])
+    assert never.ok and never.hosts["web1"].instances[0].backup_age_hours is None
+    console = Console(record=True, width=200, color_system=None)
+    print_report(console, fresh)
+    assert "3.5 h ago" in console.export_text()
 
 
 def test_table_rendering() -> None:
