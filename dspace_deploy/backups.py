@@ -150,6 +150,22 @@ def site_instances(site: Site) -> list[str]:
     return names
 
 
+def choose_instance(site: Site, instance: str | None, purpose: str) -> str:
+    """The instance named, or the site's only one; an InputError before anything runs."""
+    from dspace_deploy.errors import InputError
+
+    names = site_instances(site)
+    if instance is None:
+        if len(names) != 1:
+            raise InputError(f"Which instance should {purpose}? The site has {len(names)} "
+                             f"({', '.join(names) or 'none'}).", hint="Name it with --instance.")
+        return names[0]
+    if instance not in names:
+        raise InputError(f"The site has no instance {instance!r} (its instances: "
+                         f"{', '.join(names) or 'none'}).", hint="Name one with --instance.")
+    return instance
+
+
 def host_targets(site: Site, host: str) -> list[dict[str, Any]]:
     """The host's backup targets (dspace_backup_targets, or the role's default)."""
     from dspace_deploy.inventory.vault import default_backup_targets

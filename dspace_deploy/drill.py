@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from dspace_deploy import resources
-from dspace_deploy.backups import BackupReport, host_targets, instance_hosts, site_instances
+from dspace_deploy.backups import BackupReport, choose_instance, host_targets, instance_hosts
 from dspace_deploy.errors import InputError
 from dspace_deploy.site import Site
 
@@ -71,16 +71,7 @@ def plan_drill(site: Site, instance: str | None, target: str | None, snapshot: s
     """What the drill restores, from where; InputError before anything is created."""
     from dspace_deploy.lab.labs import LINE_FOR_OS
 
-    names = site_instances(site)
-    if instance is None:
-        if len(names) != 1:
-            raise InputError(f"Which instance should the drill restore? The site has "
-                             f"{len(names)} ({', '.join(names) or 'none'}).",
-                             hint="Name it with --instance.")
-        instance = names[0]
-    if instance not in names:
-        raise InputError(f"The site has no instance {instance!r} (its instances: "
-                         f"{', '.join(names) or 'none'}).", hint="Name one with --instance.")
+    instance = choose_instance(site, instance, "the drill restore")
     if os_name not in LINE_FOR_OS:
         raise InputError(f"Lab hosts run {', '.join(LINE_FOR_OS)}, not {os_name!r}.",
                          hint="Choose one with --os.")

@@ -178,19 +178,10 @@ def restore(
 def restore_selection(site: Site, instance: str | None, target: str | None,
                       to: str | None) -> tuple[str, str, str]:
     """(host, instance, target) of a restore, or an InputError before anything runs."""
-    from dspace_deploy.backups import host_targets, instance_hosts, site_instances
+    from dspace_deploy.backups import choose_instance, host_targets, instance_hosts
     from dspace_deploy.errors import InputError
 
-    names = site_instances(site)
-    if instance is None:
-        if len(names) != 1:
-            raise InputError(f"Which instance? The site has {len(names)} "
-                             f"({', '.join(names) or 'none'}).",
-                             hint="Name it with --instance.")
-        instance = names[0]
-    if instance not in names:
-        raise InputError(f"The site has no instance {instance!r} (its instances: "
-                         f"{', '.join(names) or 'none'}).", hint="Name one with --instance.")
+    instance = choose_instance(site, instance, "be restored")
     hosts = instance_hosts(site, instance)
     if to is not None:
         if to not in site.hostvars:

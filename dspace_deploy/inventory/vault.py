@@ -244,24 +244,32 @@ def secret_keys() -> list[str]:
     return list(opt.values.options)
 
 
+def _entries(data: dict[str, Any], variable: str, names: list[str],
+             shape: str) -> dict[str, dict[str, Any]]:
+    """The vault mapping `variable` (name -> secrets), with an entry for each name."""
+    table = data.get(variable)
+    if table is None:
+        table = data[variable] = {}
+    if not isinstance(table, dict):
+        raise InputError(f"{variable} in the vault is not a mapping.",
+                         hint=f"Fix it with `ansible-vault edit` ({shape}).")
+    for name in names:
+        if table.get(name) is None:
+            table[name] = {}
+        if not isinstance(table[name], dict):
+            raise InputError(f"{variable}.{name} in the vault is not a mapping.",
+                             hint="Fix it with `ansible-vault edit`.")
+    return table
+
+
 def fill_secrets(data: dict[str, Any], instances: list[str]) -> list[str]:
     """Add missing per-instance secrets to vault data in place; never change existing ones.
     Returns the dotted names of what was added."""
-    table = data.get("vault_instance_secrets")
-    if table is None:
-        table = data["vault_instance_secrets"] = {}
-    if not isinstance(table, dict):
-        raise InputError("vault_instance_secrets in the vault is not a mapping.",
-                         hint="Fix it with `ansible-vault edit` (instance name -> "
-                              "{db_password, admin_password}).")
+    table = _entries(data, "vault_instance_secrets", instances,
+                     "instance name -> {db_password, admin_password}")
     added = []
     for name in instances:
-        entry = table.get(name)
-        if entry is None:
-            entry = table[name] = {}
-        if not isinstance(entry, dict):
-            raise InputError(f"vault_instance_secrets.{name} in the vault is not a mapping.",
-                             hint="Fix it with `ansible-vault edit`.")
+        entry = table[name]
         for key in secret_keys():
             if entry.get(key) in (None, ""):
                 entry[key] = generate_secret()
@@ -273,23 +281,12 @@ def fill_backup_secrets(data: dict[str, Any], targets: list[str]) -> list[str]:
     """Give each backup target a generated restic repository password, in place; never
     change existing ones (a changed password would lock the site out of its backups).
     Returns the dotted names of what was added."""
-    table = data.get("vault_backup_secrets")
-    if table is None:
-        if not targets:
-            return []
-        table = data["vault_backup_secrets"] = {}
-    if not isinstance(table, dict):
-        raise InputError("vault_backup_secrets in the vault is not a mapping.",
-                         hint="Fix it with `ansible-vault edit` (target name -> {password, "
-                              "...}).")
+    if not targets and "vault_backup_secrets" not in data:
+        return []
+    table = _entries(data, "vault_backup_secrets", targets, "target name -> {password, ...}")
     added = []
     for name in targets:
-        entry = table.get(name)
-        if entry is None:
-            entry = table[name] = {}
-        if not isinstance(entry, dict):
-            raise InputError(f"vault_backup_secrets.{name} in the vault is not a mapping.",
-                             hint="Fix it with `ansible-vault edit`.")
+        entry = table[name]
         if entry.get("password") in (None, ""):
             entry["password"] = generate_secret()
             added.append(f"vault_backup_secrets.{name}.password")
