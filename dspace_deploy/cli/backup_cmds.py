@@ -63,11 +63,24 @@ def backup(
     """Back up every instance now: one snapshot per instance and target; print what was
     saved. Subcommands: list, verify."""
     if ctx.invoked_subcommand is not None:
+        # `backup -i SITE list` as well as `backup list -i SITE`: the subcommand falls back
+        # on what was given before it.
+        ctx.obj = {"inventory": inventory, "limit": limit, "target": target,
+                   "instance": instance, "json_output": json_output,
+                   "vault_password_file": vault_password_file}
         return
     _run_action("run", inventory, limit, target, instance, json_output, vault_password_file)
 
 
+def _given_before(ctx: typer.Context, **given: Any) -> dict[str, Any]:
+    """The subcommand's options, each falling back on the group's when not given."""
+    before = ctx.obj if isinstance(ctx.obj, dict) else {}
+    return {key: value if value not in (None, False) else before.get(key, value)
+            for key, value in given.items()}
+
+
 def backup_list(
+    ctx: typer.Context,
     inventory: options.Inventory = None,
     limit: options.Limit = None,
     target: Targets = None,
@@ -76,10 +89,14 @@ def backup_list(
     vault_password_file: options.VaultPasswordFile = None,
 ) -> None:
     """List the snapshots stored for each instance, per target. Changes nothing."""
-    _run_action("list", inventory, limit, target, instance, json_output, vault_password_file)
+    o = _given_before(ctx, inventory=inventory, limit=limit, target=target, instance=instance,
+                      json_output=json_output, vault_password_file=vault_password_file)
+    _run_action("list", o["inventory"], o["limit"], o["target"], o["instance"],
+                o["json_output"], o["vault_password_file"])
 
 
 def backup_verify(
+    ctx: typer.Context,
     inventory: options.Inventory = None,
     limit: options.Limit = None,
     target: Targets = None,
@@ -91,8 +108,10 @@ def backup_verify(
     vault_password_file: options.VaultPasswordFile = None,
 ) -> None:
     """Check the integrity of the stored backups of each instance. Changes nothing."""
-    _run_action("check", inventory, limit, target, instance, json_output, vault_password_file,
-                {"backup_read_data": read_data})
+    o = _given_before(ctx, inventory=inventory, limit=limit, target=target, instance=instance,
+                      json_output=json_output, vault_password_file=vault_password_file)
+    _run_action("check", o["inventory"], o["limit"], o["target"], o["instance"],
+                o["json_output"], o["vault_password_file"], {"backup_read_data": read_data})
 
 
 def _run_action(action: str, inventory: Any, limit: str | None, target: list[str] | None,

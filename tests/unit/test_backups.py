@@ -278,3 +278,16 @@ def test_backup_passwords_are_generated_once() -> None:
     assert fill_backup_secrets(data, ["local", "offsite"]) == []
     assert data["vault_backup_secrets"]["offsite"] == {"password": first,
                                                        "aws_access_key_id": "AKIA"}
+
+
+def test_options_before_the_subcommand_count(cli_site: dict[str, Any]) -> None:
+    cli_site["events"] = [_ok("h1", backups.BACKUP_KEY, {
+        "action": "list", "installed": True, "instances": ["repo"],
+        "results": [{"rc": 0, "stdout": json.dumps({"ok": True, "snapshots": []})}]})]
+    result = CliRunner().invoke(app, ["backup", "--target", "offsite", "--json", "list",
+                                      "--instance", "repo"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["action"] == "list"
+    (job,) = cli_site["jobs"]
+    assert job.extravars["backup_targets"] == ["offsite"]
+    assert job.extravars["backup_instance"] == "repo"
