@@ -181,7 +181,8 @@ def seeded(lab: Any, converged: dict[str, Any]) -> dict[str, Any]:
 def _content_state(host: Any, instance: str = "repo") -> dict[str, Any]:
     """Everything a restore must bring back, as comparable values."""
     database = f"dspace_{instance}"
-    hashes = _exec(host, f"cd /srv/dspace/{instance}/assetstore && "
+    # A new instance has no assetstore directory until its first upload.
+    hashes = _exec(host, f"! cd /srv/dspace/{instance}/assetstore 2>/dev/null || "
                    "find . -type f -print0 | sort -z | xargs -0 -r sha256sum").stdout
     handle = _exec(host, f"cd /srv/dspace/{instance}/handle-server && "
                    "sha256sum *priv*.bin *pub*.bin config.dct").stdout
@@ -338,7 +339,7 @@ def test_an_unreachable_target_fails_loudly_and_harms_nothing(
 def test_wrong_s3_credentials_are_named(first_backup: dict[str, Any], site: Path,
                                         lab: Any) -> None:
     host = lab.hosts[0]
-    env = "/etc/dspace-deploy/backup/offsite.env"
+    env = "/etc/dspace-deploy/backup/targets/offsite.env"
     _exec(host, f"cp -p {env} {env}.good && sed -i "
           "'s/^AWS_SECRET_ACCESS_KEY=.*/AWS_SECRET_ACCESS_KEY=not-the-key/' " + env)
     try:
