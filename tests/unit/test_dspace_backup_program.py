@@ -342,6 +342,19 @@ def test_check_problems_name_the_damaged_packs() -> None:
         "error: load <index/1234>: EOF"
 
 
+def test_wrong_s3_keys_are_not_taken_for_a_missing_repository() -> None:
+    """What restic 0.18 prints for a moto or AWS store that rejects the key (seen on a lab
+    host): not a reason to `restic init`."""
+    stderr = ("Fatal: unable to open config file: Stat: The request signature we calculated "
+              "does not match the signature you provided. Check your key and signing method.\n"
+              "Is there a repository at the following location?\ns3:http://10.88.0.1:9000/b/x\n")
+    assert not prog.repository_missing(stderr)
+    assert prog.restic_error(stderr)[0] == "the S3 store refused the credentials"
+    unknown_key = ("Fatal: unable to open config file: Stat: The AWS Access Key Id you provided "
+                   "does not exist in our records.\n")
+    assert prog.restic_error(unknown_key)[0] == "the S3 store refused the credentials"
+
+
 def test_missing_repository_is_told_from_an_unreachable_one() -> None:
     missing_local = ("Fatal: unable to open config file: stat /b/repo/config: no such file or "
                      "directory\nIs there a repository at the following location?\n/b/repo\n")
