@@ -390,3 +390,28 @@ def test_the_lock_is_held_and_waited_for(tmp_path: Path) -> None:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with lock.open("a") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_store_that_keeps_refusing_is_named_when_restic_times_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """restic retries a store that rejects the keys until the program's timeout."""
+    def timeout(*_args: Any, **kwargs: Any) -> Any:
+        raise prog.subprocess.TimeoutExpired(
+            ["restic"], kwargs.get("timeout") or 1, stderr=(
+                b"Load(<config/0000000000>, 0, 0) returned error, retrying after 552ms: "
+                b"The request signature we calculated does not match the signature you "
+                b"provided.\n"))
+
+    target = prog.select_targets(_config(tmp_path), ["offsite"])[0]
+    monkeypatch.setattr(prog.subprocess, "run", timeout)
+    with pytest.raises(prog.BackupError) as caught:
+        prog.Restic(target).call("cat", "config", timeout=120)
+    assert "the S3 store refused the credentials (gave up after 120 s)" in caught.value.what
+
+
+def test_restore_finds_the_parts_of_another_instance(tmp_path: Path) -> None:
+    snap = {"paths": ["/srv/dspace/repo/assetstore",
+                      "/var/lib/dspace-deploy/dspace_backup/repo/staging"]}
+    assert str(prog.snapshot_staging(snap, tmp_path)) == \
+        "/var/lib/dspace-deploy/dspace_backup/repo/staging"
+    assert prog.snapshot_staging({"paths": []}, tmp_path) == tmp_path
