@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.lookalike
 
@@ -58,17 +59,23 @@ def _bench(args: argparse.Namespace) -> None:
         baseline = None
         for count in sorted(set(args.hosts)):
             limit = ",".join(h.name for h in lab.hosts[:count])
-            times, changed = [], []
+            times, changed, tasks = [], [], []
             for _ in range(args.runs):
+                events: list[str] = []
+
+                def observe(event: dict[str, Any], seen: list[str] = events) -> None:
+                    seen.append(str(event.get("event")))
+
                 start = time.perf_counter()
                 result = runner.run(runner.Job("up", "site.yml", site, limit=limit,
-                                                extravars=extravars))
+                                                extravars=extravars), observer=observe)
                 times.append(time.perf_counter() - start)
                 changed.append(result.summary.changed)
+                tasks.append(events.count("playbook_on_task_start"))
             median = statistics.median(times)
             baseline = baseline or median
             print(f"re-run on {count} host(s): median {median:.1f} s, min {min(times):.1f} s, "
-                  f"max {max(times):.1f} s, changed={max(changed)}, "
+                  f"max {max(times):.1f} s, changed={max(changed)}, tasks={max(tasks)}, "
                   f"ratio to 1 host {median / baseline:.2f} ({args.runs} runs, "
                   f"{args.connection}, {args.os})")
     finally:

@@ -1,7 +1,8 @@
 """Where the toolkit's Ansible content and the user's state live.
 
-Content (roles, playbooks, site templates, ansible.cfg) sits at the repository root in a
-checkout or editable install, and under `dspace_deploy/_content/` in a wheel.
+Content (roles, playbooks, the dspace.deploy collection, site templates, ansible.cfg) sits at
+the repository root in a checkout or editable install, and under `dspace_deploy/_content/` in
+a wheel.
 State follows the XDG base directories so that nothing is written next to the code.
 """
 
@@ -14,7 +15,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def content_root() -> Path:
-    """Directory holding roles/, playbooks/, templates/ and ansible.cfg."""
+    """Directory holding roles/, playbooks/, collections/, templates/ and ansible.cfg."""
     bundled = _PACKAGE_DIR / "_content"
     if (bundled / "roles").is_dir():
         return bundled
@@ -23,6 +24,11 @@ def content_root() -> Path:
 
 def roles_dir() -> Path:
     return content_root() / "roles"
+
+
+def collections_dir() -> Path:
+    """Directory holding ansible_collections/dspace/deploy (the converged-state stamps)."""
+    return content_root() / "collections"
 
 
 def playbooks_dir() -> Path:

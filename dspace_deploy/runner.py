@@ -131,6 +131,10 @@ def _environment(job: Job) -> dict[str, str]:
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_CONFIG": str(resources.ansible_cfg()),
         "ANSIBLE_ROLES_PATH": str(resources.roles_dir()),
+        # dspace.deploy first; the defaults stay (the venv's site-packages are searched too).
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+            [str(resources.collections_dir()), "~/.ansible/collections",
+             "/usr/share/ansible/collections"]),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(resources.cache_home() / "ssh"),
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",

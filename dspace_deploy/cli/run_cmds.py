@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,11 +26,23 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
 
 
+Full = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Run every task of every role, ignoring the converged-state stamps (the fast "
+        "path skips a role whose inputs, files and services are unchanged). Use it after "
+        "changes the stamps cannot see: packages removed, a database dropped by hand.",
+    ),
+]
+
+
 def up(
     inventory: options.Inventory = None,
     limit: options.Limit = None,
     check_mode: options.Check = False,
     diff: options.Diff = False,
+    full: Full = False,
     verbose: options.Verbose = 0,
     json_output: options.Json = False,
     vault_password_file: options.VaultPasswordFile = None,
@@ -42,8 +54,11 @@ def up(
 
     site = load(inventory, vault_password_file)
     bundles = resolve_bundles(site, artifacts)  # bad bundles stop here, before any host
+    extravars = bundle_vars(bundles)
+    if full:
+        extravars["dspace_converge_full"] = True
     job = Job("up", "site.yml", site, limit=limit, check=check_mode, diff=diff,
-              verbosity=verbose, extravars=bundle_vars(bundles))
+              verbosity=verbose, extravars=extravars)
     execute(job, json_output)
 
 

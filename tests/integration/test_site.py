@@ -87,6 +87,64 @@ def test_second_up_changes_nothing(converged: list[dict[str, Any]]) -> None:
         assert stats["ok"] > 0
 
 
+def _host_sh(host: Any, command: str) -> str:
+    done = subprocess.run(["podman", "exec", host.container, "sh", "-c", command],
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+JOURNALD_DROPIN = "/etc/systemd/journald.conf.d/50-dspace-deploy.conf"
+
+
+def test_converged_rerun_takes_the_fast_path(converged: list[dict[str, Any]], lab: Any) -> None:
+    """The second run skipped the deploy tasks (stamps unchanged): far fewer tasks than the
+    first, and `--full` runs them all again, still changing nothing."""
+    first, second = converged
+    host = lab.hosts[0].name
+    assert second["hosts"][host]["ok"] * 3 < first["hosts"][host]["ok"], (first, second)
+    code, full, _ = cli("up", "-i", str(lab.inventory), "--limit", host, "--full")
+    assert code == 0, full
+    assert full["hosts"][host]["changed"] == 0
+    assert full["hosts"][host]["ok"] > 3 * second["hosts"][host]["ok"], (full, second)
+
+
+def test_stamps_are_private_and_hold_no_secret(converged: list[dict[str, Any]],
+                                               lab: Any) -> None:
+    secrets = vault_secrets(lab)
+    for host in lab.hosts:
+        listing = _host_sh(host, "stat -c '%a %U %n' /var/lib/dspace-deploy/stamps/*.json")
+        assert "/common.json" in listing, listing
+        assert all(line.startswith("600 root ") for line in listing.splitlines()), listing
+        stamps = _host_sh(host, "cat /var/lib/dspace-deploy/stamps/*.json")
+        assert not any(secret in stamps for secret in secrets)
+
+
+def test_up_repairs_a_managed_file_edited_by_hand(converged: list[dict[str, Any]],
+                                                  lab: Any) -> None:
+    host = lab.hosts[0]
+    original = _host_sh(host, f"cat {JOURNALD_DROPIN}")
+    _host_sh(host, f"printf '[Journal]\\nSystemMaxUse=1M\\n' > {JOURNALD_DROPIN}")
+    code, document, _ = cli("up", "-i", str(lab.inventory), "--limit", host.name)
+    assert code == 0, document
+    assert document["hosts"][host.name]["changed"] > 0, "the stamp missed the edited file"
+    assert _host_sh(host, f"cat {JOURNALD_DROPIN}") == original
+    code, document, _ = cli("up", "-i", str(lab.inventory), "--limit", host.name)
+    assert code == 0, document
+    assert document["hosts"][host.name]["changed"] == 0
+
+
+def test_up_restarts_a_stopped_service(converged: list[dict[str, Any]], lab: Any) -> None:
+    host = lab.hosts[-1]
+    _host_sh(host, "systemctl stop nftables")
+    assert _host_sh(host, "systemctl is-active nftables || true").strip() == "inactive"
+    code, document, _ = cli("up", "-i", str(lab.inventory), "--limit", host.name)
+    assert code == 0, document
+    assert document["hosts"][host.name]["changed"] > 0
+    assert _host_sh(host, "systemctl is-active nftables").strip() == "active"
+    code, document, _ = cli("up", "-i", str(lab.inventory), "--limit", host.name)
+    assert code == 0 and document["hosts"][host.name]["changed"] == 0, document
+
+
 def test_verify_passes_on_every_host(converged: list[dict[str, Any]], lab: Any) -> None:
     code, document, stderr = cli("verify", "-i", str(lab.inventory))
     assert code == 0, json.dumps(document, indent=1) + stderr
