@@ -93,7 +93,8 @@ def _bench(args: argparse.Namespace, tmp: Path) -> None:
         extravars = bundles.bundle_vars(bundles.resolve_bundles(site, str(tmp / "artifacts")))
         result = runner.run(runner.Job("up", "site.yml", site, extravars=extravars))
         if not result.summary.ok:
-            raise SystemExit(f"up failed; artifacts in {result.artifact_dir}")
+            why = "; ".join(f"{f.host}: {f.task}: {f.message}" for f in result.summary.failures)
+            raise SystemExit(f"up failed ({why}); artifacts in {result.artifact_dir}")
         box = lab.hosts[0].container
         store = "/srv/dspace/repo/assetstore"
         total = int(args.gib * (1 << 30))
