@@ -482,7 +482,9 @@ def _remove_lab(name: str, directory: Path) -> list[str]:
     podman.remove(containers)
     if directory.exists():
         shutil.rmtree(directory)
-        lab_vault_password_file(name).unlink(missing_ok=True)
+    # Also when the directory is already gone: a half-made or half-removed lab must not
+    # leave its vault password behind.
+    lab_vault_password_file(name).unlink(missing_ok=True)
     return containers
 
 

@@ -51,7 +51,13 @@ def _leaves(value: Any) -> list[str]:
         return [s for v in value.values() for s in _leaves(v)]
     if isinstance(value, list):
         return [s for v in value for s in _leaves(v)]
-    return [value] if isinstance(value, str) else []
+    if not isinstance(value, str):
+        return []
+    # A multi-line secret (an SSH key) could leak as escaped JSON ("\\n"): search each of
+    # its long lines too.
+    lines = value.splitlines()
+    return [value] + [line for line in lines if len(lines) > 1 and len(line) >= 32
+                      and "-----" not in line]
 
 
 def without_instances(lab: Any) -> Any:

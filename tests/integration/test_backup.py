@@ -5,16 +5,19 @@ One lab of two Debian 13 hosts, converged by one `up` from look-alike bundles:
   bk-1  repo  DSpace 9   the production instance: content goes in here
   bk-2  lib   DSpace 10  another institution (newer schema), for the older-schema refusal
 
-Backup targets: `local` (a directory on each host) and `offsite`, a bucket on a moto S3
-server on the controller that checks signatures and IAM permissions (tests/integration/
-s3server.py). The module then, in order: puts content into repo (database rows, assetstore
-files of varied sizes including two large ones, statistics and authority documents); backs
-up to both targets, lists, verifies, backs up again (incremental); restores repo on its own
-host after damage and compares byte for byte; injects faults (target unreachable, wrong S3
-credentials, an interrupted backup, a corrupted pack) and checks that each is reported and
-that good snapshots survive; destroys bk-1 and runs the drill (a new lab host converged and
-restored from S3, kept for a byte-for-byte comparison); and restores repo's snapshot into lib
-(`--from`), refused for its older schema, then accepted with --allow-older-schema.
+Backup targets: `local` (a directory on each host), `offsite`, a bucket on a moto S3 server
+on the controller that checks signatures and IAM permissions (tests/integration/s3server.py),
+and `nearline`, an SFTP account on bk-2 reached with a key from the vault. The module then,
+in order: puts content into repo (database rows, assetstore files of varied sizes including
+two large ones, statistics and authority documents); backs up to the three targets, lists,
+verifies, backs up again (incremental); restores repo on its own host after damage and
+compares byte for byte; injects faults (target unreachable, wrong S3 credentials, an
+interrupted backup, a full target, a corrupted pack) and checks that each is reported and that
+good snapshots survive; destroys bk-1 and runs the drill (a new lab host converged and
+restored from S3, kept for a byte-for-byte comparison); rebuilds bk-1 as an empty machine and
+restores it with `restore --to` (converged first) from the SFTP target, byte for byte; and
+restores repo's snapshot into lib (`--from`), refused for its older schema, then accepted with
+--allow-older-schema.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from tests.integration.helpers import EXE, assert_no_secret_in_files, cli, vault
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
 BUCKET = "dspace-backups"
+TARGETS = {"local", "offsite", "nearline"}
+SFTP_USER, SFTP_PATH = "dspace-backups", "/srv/sftp-backups"
 # Sizes of the assetstore files put into repo: many small, some medium, two large.
 FILE_SIZES = [0, 1, 700, 4096, 65_536] * 4 + [1_500_000] * 3 + [24_000_000, 40_000_000]
 STATISTICS_DOCS = 400
@@ -67,8 +72,22 @@ def _hostname(lab: Any, index: int, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(lab: Any, s3: Any) -> Path:
-    """The lab's inventory with the two instances, both backup targets and the S3 keys."""
+def sftp_key(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An SFTP account on bk-2 that accepts a new key; returns the private key."""
+    key = tmp_path_factory.mktemp("sftp") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nearline",
+                    "-f", str(key)], check=True)
+    public = key.with_suffix(".pub").read_text().strip()
+    _exec(lab.hosts[1], f"useradd --create-home --shell /bin/sh {SFTP_USER} && "
+          f"install -d -m 0700 -o {SFTP_USER} -g {SFTP_USER} ~{SFTP_USER}/.ssh {SFTP_PATH} && "
+          f"echo {_q(public)} > ~{SFTP_USER}/.ssh/authorized_keys && "
+          f"chown {SFTP_USER}: ~{SFTP_USER}/.ssh/authorized_keys")
+    return key.read_text()
+
+
+@pytest.fixture(scope="module")
+def site(lab: Any, s3: Any, sftp_key: str) -> Path:
+    """The lab's inventory with the two instances, the three backup targets and their keys."""
     from dspace_deploy.inventory.vault import read_password, read_vault, write_vault
 
     hosts_yml = lab.inventory / "hosts.yml"
@@ -84,15 +103,18 @@ def site(lab: Any, s3: Any) -> Path:
             {"name": "local", "type": "local", "path": "/var/backups/dspace-deploy"},
             {"name": "offsite", "type": "s3", "bucket": BUCKET, "path": "lab",
              "endpoint": s3.endpoint},
+            {"name": "nearline", "type": "sftp", "host": lab.hosts[1].address,
+             "user": SFTP_USER, "path": SFTP_PATH},
         ]}))
     done = subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     vault_file = lab.inventory / "group_vars/all/vault.yml"
     secrets = read_vault(vault_file, lab.vault_password_file)
-    assert set(secrets["vault_backup_secrets"]) == {"local", "offsite"}  # generated passwords
+    assert set(secrets["vault_backup_secrets"]) == TARGETS  # generated passwords
     secrets["vault_backup_secrets"]["offsite"].update(
         aws_access_key_id=s3.access_key_id, aws_secret_access_key=s3.secret_access_key)
+    secrets["vault_backup_secrets"]["nearline"]["ssh_private_key"] = sftp_key
     write_vault(vault_file, secrets, read_password(lab.vault_password_file), f"lab-{lab.name}")
     return lab.inventory
 
@@ -223,13 +245,12 @@ def first_backup(site: Path, seeded: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def test_backup_saves_the_instance_to_both_targets(first_backup: dict[str, Any],
+def test_backup_saves_the_instance_to_every_target(first_backup: dict[str, Any],
                                                    seeded: dict[str, Any]) -> None:
     answer = _answer(first_backup)
     data = answer["data"]
     assert answer["ok"] and data["ok"]
-    assert {t["target"] for t in data["targets"] if t["ok"] and t["snapshot"]} == {
-        "local", "offsite"}
+    assert {t["target"] for t in data["targets"] if t["ok"] and t["snapshot"]} == TARGETS
     manifest = data["manifest"]
     assert manifest["counts"]["bitstreams"] == len(FILE_SIZES)
     assert manifest["counts"]["items"] >= len(FILE_SIZES)
@@ -250,12 +271,20 @@ def test_the_s3_bucket_holds_only_encrypted_data(first_backup: dict[str, Any], s
         assert b"Author 1" not in body and b"dspace_repo" not in body, key
 
 
+def test_the_sftp_account_holds_the_repository(first_backup: dict[str, Any],
+                                               lab: Any) -> None:
+    repository = f"{SFTP_PATH}/{_hostname(lab, 0, 'repo')}"
+    owners = _exec(lab.hosts[1], f"test -f {repository}/config && "
+                   f"find {repository}/data -type f -printf '%u\\n' | sort -u").stdout.split()
+    assert owners == [SFTP_USER]  # written through the account, not as root
+
+
 def test_list_shows_the_snapshots_of_each_target(first_backup: dict[str, Any],
                                                  site: Path) -> None:
     code, document = _backup(site, "list", "--instance", "repo")
     assert code == 0, json.dumps(document, indent=1)
     snapshots = _answer(document)["data"]["snapshots"]
-    assert {s["target"] for s in snapshots} == {"local", "offsite"}
+    assert {s["target"] for s in snapshots} == TARGETS
     assert all(s["counts"]["bitstreams"] == len(FILE_SIZES) for s in snapshots)
 
 
@@ -328,7 +357,7 @@ def test_an_unreachable_target_fails_loudly_and_harms_nothing(
     assert code == 1 and not answer["ok"]
     assert "offsite" in answer["error"], answer["error"]
     results = {t["target"]: t["ok"] for t in answer["data"]["targets"]}
-    assert results == {"local": True, "offsite": False}  # the other target still ran
+    assert results == {"local": True, "offsite": False, "nearline": True}  # the others ran
     assert _exec(host, "systemctl is-failed dspace-repo-backup.service", check=False
                  ).stdout.strip() != "active"
     assert before <= _snapshot_ids(site, "offsite")
@@ -371,6 +400,44 @@ def test_an_interrupted_backup_leaves_earlier_snapshots_and_the_next_one_works(
     code, document = _backup(site, "verify", "--instance", "repo", "--target", "local")
     assert code == 0, json.dumps(document, indent=1)
     _exec(host, "rm -f /srv/dspace/repo/assetstore/big-new.bin")
+
+
+def _privileged(host: Any, script: str) -> None:
+    """Run as root with all capabilities (mount), as an administrator on a real host."""
+    done = subprocess.run(["podman", "exec", "--privileged", host.container, "bash", "-ec",
+                           script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{script}\n{done.stdout}{done.stderr}"
+
+
+def test_a_full_target_fails_loudly_and_harms_nothing(
+        first_backup: dict[str, Any], site: Path, lab: Any) -> None:
+    host = lab.hosts[0]
+    repository = f"/var/backups/dspace-deploy/{_hostname(lab, 0, 'repo')}"
+    before = _snapshot_ids(site, "local")
+    # The target's disk: a file system holding the repository with 8 MB to spare.
+    _privileged(host, f"used=$(du -sk {repository} | cut -f1); "
+                f"mv {repository} {repository}.disk && mkdir -m 0700 {repository} && "
+                f"mount -t tmpfs -o size=$((used + 8192))k,mode=0700 tmpfs {repository} && "
+                f"cp -a {repository}.disk/. {repository}/ && rm -rf {repository}.disk")
+    try:
+        _exec(host, "head -c 40000000 /dev/urandom > /srv/dspace/repo/assetstore/new-40mb.bin")
+        code, document = _backup(site, "--instance", "repo", "--target", "local")
+        answer = _answer(document)
+        assert code == 1 and not answer["ok"], json.dumps(document, indent=1)
+        assert "local" in answer["error"] and "full" in answer["error"], answer["error"]
+        # The administrator grows the disk: the earlier snapshots are all there and whole,
+        # and the next backup succeeds.
+        _privileged(host, f"mount -o remount,size=2g {repository}")
+        assert before <= _snapshot_ids(site, "local")
+        code, document = _backup(site, "verify", "--instance", "repo", "--target", "local")
+        assert code == 0, json.dumps(document, indent=1)
+        code, document = _backup(site, "--instance", "repo", "--target", "local")
+        assert code == 0, json.dumps(document, indent=1)
+    finally:
+        _exec(host, "rm -f /srv/dspace/repo/assetstore/new-40mb.bin")
+        _privileged(host, f"mkdir -m 0700 {repository}.disk && "
+                    f"cp -a {repository}/. {repository}.disk/ && umount {repository} && "
+                    f"rmdir {repository} && mv {repository}.disk {repository}")
 
 
 def test_a_corrupted_pack_is_found_and_other_targets_stay_good(
@@ -425,6 +492,23 @@ def test_the_drill_removes_its_lab(drilled: dict[str, Any]) -> None:
 
     assert drilled["labs"], "the drill made no lab"
     assert not set(drilled["labs"]) & {existing.name for existing in list_labs()}
+
+
+def test_restore_to_a_rebuilt_host_converges_it_first_and_proves_everything(
+        drilled: dict[str, Any], seeded: dict[str, Any], site: Path, lab: Any,
+        lab_factory: Any, artifacts: Path) -> None:
+    """Disaster recovery by hand: bk-1 comes back as an empty machine of the same name (a new
+    SSH host key, maybe a new address); `restore --to` converges it with `up`, then restores
+    from the SFTP target on bk-2."""
+    rebuilt = lab_factory("bk", hosts=2, oses=("debian13", "debian13"), connection="ssh")
+    host = rebuilt.hosts[0]
+    assert _exec(host, "test -d /srv/dspace/repo", check=False).returncode != 0  # empty
+    code, document, stderr = cli("restore", "-i", str(site), "--instance", "repo", "--to",
+                                 host.name, "--target", "nearline", "--snapshot", "latest",
+                                 "--artifacts", str(artifacts), "--yes")
+    assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
+    assert document["instances"][0]["data"]["proof"]["ok"]
+    assert _content_state(host) == seeded["state"]
 
 
 def test_an_older_schema_is_refused_then_restored_with_upgrade(

@@ -415,3 +415,55 @@ def test_restore_finds_the_parts_of_another_instance(tmp_path: Path) -> None:
     assert str(prog.snapshot_staging(snap, tmp_path)) == \
         "/var/lib/dspace-deploy/dspace_backup/repo/staging"
     assert prog.snapshot_staging({"paths": []}, tmp_path) == tmp_path
+
+
+def _staging_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                  export: Any) -> dict[str, Any]:
+    """stage() with the host's database and DSpace replaced at their boundaries."""
+    monkeypatch.setattr(prog, "db_schema_version", lambda config: "9.0.2025.03.12")
+    monkeypatch.setattr(prog, "db_counts", lambda config: {"items": 1, "bitstreams": 1})
+    monkeypatch.setattr(prog, "db_bitstreams", lambda config: [])
+    monkeypatch.setattr(prog, "dump_database",
+                        lambda config, dump: dump.write_bytes(b"PGDMP-fake"))
+    monkeypatch.setattr(prog, "solr_count", lambda config, core: 99)
+    monkeypatch.setattr(prog.shutil, "chown", lambda *args: None)
+    monkeypatch.setattr(prog, "dspace", export)
+    (tmp_path / "assetstore").mkdir()
+    return _config(tmp_path, user="dspace", assetstore_dir=str(tmp_path / "assetstore"),
+                   config_dir=str(tmp_path / "config"), handle_dir=str(tmp_path / "handle"),
+                   solr={"prefix": "repo-", "url": "http://127.0.0.1:8983/solr",
+                         "export_cores": ["statistics", "authority"]})
+
+
+def test_the_solr_exports_run_side_by_side(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    """Both exports must be running at once: each waits at a barrier for the other (a serial
+    run would break the barrier), then writes its CSV; the manifest counts the CSV rows."""
+    import threading
+
+    both_running = threading.Barrier(2, timeout=30)
+
+    def export(config: dict[str, Any], *args: str, **kwargs: Any) -> None:
+        both_running.wait()
+        core, directory = args[args.index("-i") + 1], Path(args[args.index("-d") + 1])
+        rows = {"statistics": 3, "authority": 2}[core]
+        (directory / f"{core}_export_0.csv").write_text(
+            "id\n" + "".join(f"{core}-{n}\n" for n in range(rows)))
+
+    config = _staging_host(monkeypatch, tmp_path, export)
+    manifest = prog.stage(config, tmp_path / "state" / "staging")
+    assert manifest["solr"] == {"statistics": 3, "authority": 2}
+    assert set(manifest["files"]) == {"database.dump", "solr/statistics/statistics_export_0.csv",
+                                      "solr/authority/authority_export_0.csv"}
+
+
+def test_a_failed_export_fails_the_backup(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    def export(config: dict[str, Any], *args: str, **kwargs: Any) -> None:
+        if "authority" in args:
+            raise prog.BackupError("solr-export-statistics -i authority failed: exit 1",
+                                   "see dspace-cli.log")
+
+    config = _staging_host(monkeypatch, tmp_path, export)
+    with pytest.raises(prog.BackupError, match="authority failed"):
+        prog.stage(config, tmp_path / "state" / "staging")

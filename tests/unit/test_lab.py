@@ -613,3 +613,24 @@ def test_missing_debootstrap_says_how_to_install(
     monkeypatch.setattr(images, "DEBOOTSTRAP_FALLBACK", tmp_path / "nowhere")
     with pytest.raises(EnvironmentProblem, match="sudo apt-get install -y debootstrap"):
         images._require_build_tools()
+
+
+def test_removing_a_lab_removes_its_vault_password_even_without_its_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A lab whose directory is already gone (a half-removed lab, a drill's kept lab removed by
+    hand) still loses its vault password file: no password outlives its lab."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    removed: list[list[str]] = []
+    monkeypatch.setattr(podman, "podman_path", lambda: "/usr/bin/podman")
+    monkeypatch.setattr(podman, "lab_containers",
+                        lambda lab=None: [{"Names": ["dspace-lab-drill1-1"]}])
+    monkeypatch.setattr(podman, "remove", lambda names: removed.append(list(names)))
+    password = labs.lab_vault_password_file("drill1")
+    password.parent.mkdir(parents=True)
+    password.write_text("secret\n")
+    assert not labs.lab_dir("drill1").exists()
+    assert labs.destroy_lab("drill1") == ["dspace-lab-drill1-1"]
+    assert removed == [["dspace-lab-drill1-1"]]
+    assert not password.exists()
