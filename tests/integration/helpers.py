@@ -56,8 +56,9 @@ def _leaves(value: Any) -> list[str]:
     # A multi-line secret (an SSH key) could leak as escaped JSON ("\\n"): search each of
     # its long lines too.
     lines = value.splitlines()
-    return [value] + [line for line in lines if len(lines) > 1 and len(line) >= 32
-                      and "-----" not in line]
+    if len(lines) == 1:
+        return [value]
+    return [value] + [line for line in lines if len(line) >= 32 and "-----" not in line]
 
 
 def without_instances(lab: Any) -> Any:

@@ -126,8 +126,12 @@ def converged(site: Path, artifacts: Path) -> dict[str, Any]:
     return document
 
 
-def _exec(host: Any, script: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["podman", "exec", host.container, "bash", "-ec", script],
+def _exec(host: Any, script: str, check: bool = True,
+          privileged: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run as root on the host; privileged: with every capability (mount), as an
+    administrator on a real machine."""
+    done = subprocess.run(["podman", "exec", *(["--privileged"] if privileged else []),
+                           host.container, "bash", "-ec", script],
                           capture_output=True, text=True, check=False)
     if check:
         assert done.returncode == 0, f"{script}\n{done.stdout}{done.stderr}"
@@ -279,6 +283,22 @@ def test_the_sftp_account_holds_the_repository(first_backup: dict[str, Any],
     assert owners == [SFTP_USER]  # written through the account, not as root
 
 
+def test_up_again_changes_nothing_and_repairs_a_lost_sftp_key(
+        first_backup: dict[str, Any], site: Path, lab: Any, artifacts: Path) -> None:
+    """Idempotence with every target type; the SFTP key file is part of the backup role's
+    converged state, so a key file deleted on the host is written again by the next `up`."""
+    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts))
+    assert code == 0, stderr[-2000:]
+    changed = {h: s["changed"] for h, s in document["hosts"].items() if s["changed"]}
+    assert not changed, f"second run changed something: {changed}"
+    key = "/etc/dspace-deploy/backup/targets/nearline.ssh_key"
+    _exec(lab.hosts[0], f"rm {key}")
+    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts))
+    assert code == 0, stderr[-2000:]
+    assert document["hosts"][lab.hosts[0].name]["changed"] > 0
+    assert _exec(lab.hosts[0], f"stat -c %a {key}").stdout.strip() == "600"
+
+
 def test_list_shows_the_snapshots_of_each_target(first_backup: dict[str, Any],
                                                  site: Path) -> None:
     code, document = _backup(site, "list", "--instance", "repo")
@@ -402,20 +422,13 @@ def test_an_interrupted_backup_leaves_earlier_snapshots_and_the_next_one_works(
     _exec(host, "rm -f /srv/dspace/repo/assetstore/big-new.bin")
 
 
-def _privileged(host: Any, script: str) -> None:
-    """Run as root with all capabilities (mount), as an administrator on a real host."""
-    done = subprocess.run(["podman", "exec", "--privileged", host.container, "bash", "-ec",
-                           script], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"{script}\n{done.stdout}{done.stderr}"
-
-
 def test_a_full_target_fails_loudly_and_harms_nothing(
         first_backup: dict[str, Any], site: Path, lab: Any) -> None:
     host = lab.hosts[0]
     repository = f"/var/backups/dspace-deploy/{_hostname(lab, 0, 'repo')}"
     before = _snapshot_ids(site, "local")
     # The target's disk: a file system holding the repository with 8 MB to spare.
-    _privileged(host, f"used=$(du -sk {repository} | cut -f1); "
+    _exec(host, privileged=True, script=f"used=$(du -sk {repository} | cut -f1); "
                 f"mv {repository} {repository}.disk && mkdir -m 0700 {repository} && "
                 f"mount -t tmpfs -o size=$((used + 8192))k,mode=0700 tmpfs {repository} && "
                 f"cp -a {repository}.disk/. {repository}/ && rm -rf {repository}.disk")
@@ -427,7 +440,7 @@ def test_a_full_target_fails_loudly_and_harms_nothing(
         assert "local" in answer["error"] and "full" in answer["error"], answer["error"]
         # The administrator grows the disk: the earlier snapshots are all there and whole,
         # and the next backup succeeds.
-        _privileged(host, f"mount -o remount,size=2g {repository}")
+        _exec(host, f"mount -o remount,size=2g {repository}", privileged=True)
         assert before <= _snapshot_ids(site, "local")
         code, document = _backup(site, "verify", "--instance", "repo", "--target", "local")
         assert code == 0, json.dumps(document, indent=1)
@@ -435,7 +448,7 @@ def test_a_full_target_fails_loudly_and_harms_nothing(
         assert code == 0, json.dumps(document, indent=1)
     finally:
         _exec(host, "rm -f /srv/dspace/repo/assetstore/new-40mb.bin")
-        _privileged(host, f"mkdir -m 0700 {repository}.disk && "
+        _exec(host, privileged=True, script=f"mkdir -m 0700 {repository}.disk && "
                     f"cp -a {repository}/. {repository}.disk/ && umount {repository} && "
                     f"rmdir {repository} && mv {repository}.disk {repository}")
 
