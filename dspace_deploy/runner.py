@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dspace_deploy import resources
-from dspace_deploy.errors import EnvironmentProblem
+from dspace_deploy.errors import EnvironmentProblem, InputError
 from dspace_deploy.events import Event, RunSummary, SummaryBuilder
 from dspace_deploy.redact import Redactor
 from dspace_deploy.site import Site
@@ -63,6 +63,10 @@ def run(job: Job, observer: EventObserver | None = None) -> RunResult:
     """Execute a job; never raises for host failures (they are in the summary)."""
     import ansible_runner  # heavy: imported only when something runs
 
+    if job.limit is not None and not job.limit.strip():
+        # Ansible reads an empty limit as "every host"; the verbs refuse it earlier.
+        raise InputError(f"The {job.verb} run got an empty --limit.",
+                         hint="Give a host or group pattern, or no --limit.")
     playbook = resources.playbooks_dir() / job.playbook
     private_dir = runs_dir(job.site.name)
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -215,7 +215,8 @@ def hostname_problem(value: str) -> tuple[str, str] | None:
     text = value.strip()
     if "://" in text or "/" in text:
         bare = text.split("://", 1)[-1].split("/", 1)[0]
-        return (f"{value!r} is a URL, not a host name", f"write only the host name: {bare}")
+        if hostname_problem(bare) is None:
+            return (f"{value!r} is a URL, not a host name", f"write only the host name: {bare}")
     if ":" in text and not text.count(":") > 1:
         return (f"{value!r} includes a port", f"write only the host name: {text.split(':')[0]}")
     if text != text.lower() and _DNS.fullmatch(text.lower()):
