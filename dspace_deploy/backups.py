@@ -10,9 +10,11 @@ turns those events (and the unreachable and failed ones) into reports, and repor
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dspace_deploy.errors import InputError
 from dspace_deploy.events import Event, failure_message
 
 if TYPE_CHECKING:
@@ -273,3 +275,34 @@ def proof_checks(proof: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             flat += [(f"{group} {key}", item) for key, item in value.items()
                      if isinstance(item, dict)]
     return flat
+
+
+# --- what `restore` and `drill` are asked for, checked on the controller -----------------------
+
+_SNAPSHOT_ID = re.compile(r"latest|[0-9a-f]{8,64}")
+
+
+def check_snapshot_id(value: str) -> str:
+    """A snapshot id as restic prints it (`short_id`: 8 hex digits, `id`: 64, or a prefix
+    in between) or `latest`; InputError otherwise. The id travels to the host's
+    dspace-backup command line, which would take an empty one for any snapshot."""
+    if not _SNAPSHOT_ID.fullmatch(value):
+        raise InputError(
+            f"--snapshot {value!r} is not a snapshot id.",
+            hint="Give `latest`, or an id that `dspace-deploy backup list` shows (8 to 64 "
+                 "lowercase hexadecimal digits).")
+    return value
+
+
+def check_source_hostname(value: str) -> str:
+    """`restore --from`: the public host name of another instance; InputError otherwise."""
+    from dspace_deploy.inventory.validate import hostname_problem
+
+    problem = hostname_problem(value) if value.strip() else (f"{value!r} is empty",
+                                                            "give a host name")
+    if problem is not None:
+        what, fix = problem
+        raise InputError(f"--from {what}.",
+                         hint=f"{fix[:1].upper()}{fix[1:]}: the public hostname of the "
+                              "instance whose backups to restore, e.g. repositorio.example.edu.")
+    return value

@@ -170,7 +170,7 @@ def plan_build(request: BuildRequest) -> BuildPlan:
     if request.source_mirror:
         sources = {k: SourceFile(s.role, _mirror(request.source_mirror, s.filename), s.filename)
                    for k, s in sources.items()}
-    out = request.out or Path("bundles") / f"{request.line}-{request.flavor}"
+    out = _checked_out(request.out or Path("bundles") / f"{request.line}-{request.flavor}")
     if request.ui_memory_mb < 1024:
         raise InputError("--ui-memory must be at least 1024 (MiB).",
                          hint="The Angular production build needs several GiB.")
@@ -180,6 +180,19 @@ def plan_build(request: BuildRequest) -> BuildPlan:
         out=out.expanduser().absolute(), sources=sources,
         package_manager=facts.ui_package_manager, java_min=facts.java_min,
         node_majors=tuple(facts.node_majors), ui_memory_mb=request.ui_memory_mb)
+
+
+def _checked_out(out: Path) -> Path:
+    """--out names a directory (existing or not), never a file: refused before anything is
+    downloaded or built."""
+    target = out.expanduser().absolute()
+    for path in (target, *target.parents):
+        if path.exists() and not path.is_dir():
+            what = "is a file" if path == target else f"is inside {path}, a file"
+            raise InputError(f"--out {target} {what}, not a directory.",
+                             hint="Give a directory for the bundle (created when missing) "
+                                  "with --out.")
+    return out
 
 
 def _mirror(mirror: str, filename: str) -> str:

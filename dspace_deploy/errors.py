@@ -26,7 +26,12 @@ class DeployError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}" if self.hint else self.message
+        if not self.hint:
+            return self.message
+        # After a list of problems the hint starts a line of its own, so that it never runs
+        # into the last item ("...expected 7418 Copy or rebuild").
+        separator = "\n" if "\n" in self.message else " "
+        return f"{self.message}{separator}{self.hint}"
 
 
 class InputError(DeployError):

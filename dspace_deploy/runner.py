@@ -3,26 +3,65 @@
 A verb describes its work as a `Job`; `run()` executes it with ansible-runner's Python API,
 streams every event (secrets masked) to an observer, builds the `RunSummary`, keeps the
 artifacts in a rotated run directory, and scrubs any secret that reached them.
+
+Ansible gets only the environment the run needs (`passed_environment`): ansible-runner would
+pass the caller's whole environment, and save it in every run's `command` artifact (and
+Ansible in the fact cache, for a local connection), so an exported AWS_SECRET_ACCESS_KEY or
+token would land on disk twenty runs deep. The state directory holding runs and facts is
+private to the user (directories 0700, files 0600).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dspace_deploy import resources
-from dspace_deploy.errors import EnvironmentProblem
+from dspace_deploy.errors import EnvironmentProblem, InputError
 from dspace_deploy.events import Event, RunSummary, SummaryBuilder
 from dspace_deploy.redact import Redactor
 from dspace_deploy.site import Site
 
 KEEP_RUNS = 20
+
+# What Ansible gets from the caller's environment; everything else stays out of the run.
+PASSED_VARIABLES = frozenset({
+    "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+    # SSH: the agent holding the keys; Kerberos (GSSAPI) credentials, a file name
+    "SSH_AUTH_SOCK", "KRB5CCNAME",
+    # the XDG directories this toolkit and podman (the lab's connection) use
+    "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+    "DBUS_SESSION_BUS_ADDRESS",
+    # a remote podman (its socket or connection, the path of its key; not CONTAINER_PASSPHRASE)
+    "CONTAINER_HOST", "CONTAINER_CONNECTION", "CONTAINER_SSHKEY",
+    # downloads from the controller: proxies (credentials in them are masked on disk) and CAs
+    "http_proxy", "https_proxy", "no_proxy", "all_proxy",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    # AWS: where the credential chain looks (a profile, its files, the region), never the
+    # keys themselves (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_REGION", "AWS_DEFAULT_REGION",
+})
+PASSED_PREFIXES = ("LC_", "CONTAINERS_")  # the locale; podman's configuration files
+# Variables ansible-runner sets for its own callback and fact cache (kept even when the
+# caller had set them).
+RUNNER_VARIABLES = frozenset({
+    "ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "ANSIBLE_RETRY_FILES_ENABLED",
+    "ANSIBLE_HOST_KEY_CHECKING", "ANSIBLE_CACHE_PLUGIN", "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+    "AWX_ISOLATED_DATA_DIR",
+})
+# More names to pass, for a site that needs them (space- or comma-separated). Their values
+# are saved in the run's artifacts like the rest of the environment.
+PASS_ENV = "DSPACE_DEPLOY_PASS_ENV"
+_PROXIES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 EventObserver = Callable[[Event], None]
 
@@ -61,13 +100,19 @@ def facts_dir(site_name: str) -> Path:
 
 def run(job: Job, observer: EventObserver | None = None) -> RunResult:
     """Execute a job; never raises for host failures (they are in the summary)."""
-    import ansible_runner  # heavy: imported only when something runs
+    # heavy: imported only when something runs
+    from ansible_runner.exceptions import ConfigurationError
+    from ansible_runner.interface import init_runner
 
+    if job.limit is not None and not job.limit.strip():
+        # Ansible reads an empty limit as "every host"; the verbs refuse it earlier.
+        raise InputError(f"The {job.verb} run got an empty --limit.",
+                         hint="Give a host or group pattern, or no --limit.")
     playbook = resources.playbooks_dir() / job.playbook
     private_dir = runs_dir(job.site.name)
-    private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_state(job.site.name)
     ident = f"{datetime.now():%Y%m%d-%H%M%S-%f}-{job.verb}"
-    redactor = Redactor(job.site.secrets)
+    redactor = Redactor([*job.site.secrets, *_proxy_passwords(os.environ)])
     builder = SummaryBuilder()
     lock = threading.Lock()
 
@@ -79,9 +124,10 @@ def run(job: Job, observer: EventObserver | None = None) -> RunResult:
                 observer(clean)
         return True  # keep ansible-runner's own event file (scrubbed after the run)
 
+    own = _environment(job)
     runner = None
     try:
-        runner = ansible_runner.run(
+        runner = init_runner(
             private_data_dir=str(private_dir),
             ident=ident,
             rotate_artifacts=KEEP_RUNS,
@@ -92,24 +138,91 @@ def run(job: Job, observer: EventObserver | None = None) -> RunResult:
             verbosity=job.verbosity or None,
             cmdline=_cmdline(job),
             extravars=job.extravars or None,
-            envvars=_environment(job),
+            envvars=own,
             fact_cache=str(facts_dir(job.site.name)),
             suppress_env_files=True,
             quiet=True,
             event_handler=on_event,
         )
-    except (OSError, RuntimeError, ValueError) as problem:
+        runner.config.env = passed_environment(runner.config.env, dict(os.environ), own)
+        runner.run()
+    except (OSError, RuntimeError, ValueError, ConfigurationError) as problem:
         raise EnvironmentProblem(
             f"ansible-runner could not start the {job.verb} run: {problem}.",
             hint="Check that dspace-deploy's Python environment is intact "
             "(reinstall with `pip install -e .`).",
         ) from problem
     finally:
-        redactor.scrub_tree(private_dir / "artifacts" / ident)
+        for written in (private_dir / "artifacts" / ident, facts_dir(job.site.name)):
+            redactor.scrub_tree(written)
+            _make_private(written)  # Ansible writes the fact cache with the umask
     artifact_dir = Path(runner.config.artifact_dir)
     if not builder.summary.stats_seen and runner.rc != 0:
         _explain_early_stop(artifact_dir, redactor, job)
     return RunResult(builder.summary, str(runner.status), int(runner.rc or 0), artifact_dir)
+
+
+def passed_environment(prepared: dict[str, str], caller: dict[str, str],
+                       own: dict[str, str]) -> dict[str, str]:
+    """The environment of the run: ansible-runner's `prepared` one (the caller's, with the
+    toolkit's `own` variables and ansible-runner's on top) without what the caller had that
+    the run does not need."""
+    extra = set(os.environ.get(PASS_ENV, "").replace(",", " ").split())
+
+    def needed(name: str) -> bool:
+        return (name in own or name in RUNNER_VARIABLES or name not in caller
+                or name in PASSED_VARIABLES or name.startswith(PASSED_PREFIXES)
+                or name in extra)
+
+    return {name: value for name, value in prepared.items() if needed(name)}
+
+
+def _proxy_passwords(environ: Mapping[str, str]) -> list[str]:
+    """Passwords inside proxy URLs (http://user:password@proxy:3128): passed to Ansible,
+    masked in the artifacts."""
+    from urllib.parse import urlsplit
+
+    found = []
+    for name in _PROXIES:
+        try:
+            password = urlsplit(environ.get(name, "")).password
+        except ValueError:
+            continue
+        if password:
+            found.append(password)
+    return found
+
+
+def make_private_state(site_name: str) -> None:
+    """The state directory and the site's run and fact directories exist and are private;
+    a state directory others could enter (made by an older dspace-deploy) is tightened
+    whole."""
+    state = resources.state_home()
+    opened = state.exists() and stat.S_IMODE(state.stat().st_mode) & 0o077
+    own = (state, state / site_name, runs_dir(site_name), runs_dir(site_name) / "artifacts",
+           facts_dir(site_name))
+    for directory in own:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if opened:
+        _make_private(state)
+    for directory in own:
+        directory.chmod(0o700)
+
+
+def _make_private(root: Path) -> None:
+    """Directories 0700 and files 0600 under `root` (symbolic links left alone)."""
+    if not root.is_dir():
+        return
+    root.chmod(0o700)
+    for top, directories, files in os.walk(root):
+        for name in directories:
+            path = os.path.join(top, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+        for name in files:
+            path = os.path.join(top, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
 
 
 def _cmdline(job: Job) -> str:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from dspace_deploy import resources
-from dspace_deploy.errors import EnvironmentProblem, InputError
+from dspace_deploy.errors import EnvironmentProblem
+from dspace_deploy.selection import select_hosts
 from dspace_deploy.site import Site
 
 _PODMAN_CONNECTIONS = {"containers.podman.podman", "podman"}
@@ -128,24 +129,6 @@ def run_checks(site: Site, limit: str | None = None, progress: bool = True) -> V
         if not any(r.host == host for r in report.results):
             report.results.append(CheckResult(host, "connect", "error", "no check ran"))
     return report
-
-
-def select_hosts(site: Site, limit: str | None) -> list[str]:
-    """Hosts of the site matching an Ansible-style limit (names, groups, globs, commas)."""
-    if not limit:
-        return list(site.hosts)
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-
-    manager = InventoryManager(loader=DataLoader(), sources=[str(site.path)])
-    wanted = {h.name for h in manager.list_hosts(limit)}
-    hosts = [h for h in site.hosts if h in wanted]
-    if not hosts:
-        raise InputError(
-            f"--limit {limit!r} matches no host of site {site.name}.",
-            hint=f"Hosts are: {', '.join(site.hosts)}.",
-        )
-    return hosts
 
 
 def effective_vars(site: Site, host: str, hosts: list[str] | None = None) -> dict[str, Any]:

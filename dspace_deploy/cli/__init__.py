@@ -60,38 +60,78 @@ lab_cmds.register(app)
 
 
 def main() -> None:
-    """Entry point: run the app; turn known errors into one paragraph and an exit code."""
-    from dspace_deploy.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, DeployError
+    """Entry point: run the app; turn known errors into one paragraph and an exit code.
+    With --json, every exit prints exactly one JSON document on stdout."""
+    from dspace_deploy.cli import output
+    from dspace_deploy.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, DeployError
 
+    output.reset()
+    as_json = output.json_requested(sys.argv[1:])
     try:
         # With standalone_mode=False, typer returns a verb's Exit code instead of raising.
         code = app(standalone_mode=False)
     except DeployError as error:
         _print_error(str(error))
-        if "--json" in sys.argv[1:]:
-            _print_json_error(error)
-        sys.exit(error.exit_code)
+        _fail(as_json, error.exit_code, str(error), _problems(error))
     except KeyboardInterrupt:
         _print_error("Interrupted.")
-        sys.exit(EXIT_INTERRUPTED)
+        _fail(as_json, EXIT_INTERRUPTED, "Interrupted.")
     except typer.Exit as done:
-        sys.exit(done.exit_code)
+        code = done.exit_code
     except typer.Abort:
         _print_error("Aborted.")
-        sys.exit(EXIT_INTERRUPTED)
+        _fail(as_json, EXIT_INTERRUPTED, "Aborted.")
     except _usage_errors() as usage:
         # Flag and argument mistakes: click's own message and usage line, exit 2.
         usage.show()  # type: ignore[attr-defined]
-        sys.exit(2)
+        _fail(as_json, EXIT_BAD_INPUT, usage.format_message(),  # type: ignore[attr-defined]
+              usage=_usage_line(usage))
     except Exception as bug:  # pragma: no cover - the last line of defence
         if os.environ.get("DSPACE_DEPLOY_DEBUG"):
             raise
-        _print_error(
-            f"Internal error ({type(bug).__name__}: {bug}). This is a bug in dspace-deploy; "
-            "rerun with DSPACE_DEPLOY_DEBUG=1 to see the traceback and report it."
-        )
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(code if isinstance(code, int) else 0)
+        message = (f"Internal error ({type(bug).__name__}: {bug}). This is a bug in "
+                   "dspace-deploy; rerun with DSPACE_DEPLOY_DEBUG=1 to see the traceback and "
+                   "report it.")
+        _print_error(message)
+        _fail(as_json, EXIT_INTERNAL, message)
+    code = code if isinstance(code, int) else 0
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C inside a verb into exit code 130
+        _print_error("Interrupted.")
+        _fail(as_json, code, "Interrupted.")
+    if code != 0:
+        _fail(as_json, code, f"dspace-deploy stopped with exit code {code}.")
+    sys.exit(code)
+
+
+def _fail(as_json: bool, code: int, error: str, problems: list[dict[str, str]] | None = None,
+          usage: str | None = None) -> None:
+    """Exit with `code`; with --json, print the error document unless the verb printed its
+    own."""
+    from dspace_deploy.cli import output
+
+    if as_json and not output.emitted():
+        document: dict[str, object] = {"ok": False, "exit_code": code, "error": error}
+        if problems is not None:
+            document["problems"] = problems
+        if usage:
+            document["usage"] = usage
+        output.emit(document)
+    sys.exit(code)
+
+
+def _problems(error: Exception) -> list[dict[str, str]] | None:
+    from dspace_deploy.errors import ValidationFailed
+
+    if isinstance(error, ValidationFailed):
+        return [p.as_dict() for p in error.problems]
+    return None
+
+
+def _usage_line(usage: Exception) -> str:
+    ctx = getattr(usage, "ctx", None)
+    if ctx is None:
+        return ""
+    return str(ctx.get_usage()).removeprefix("Usage:").strip()
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
@@ -107,17 +147,3 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 
 def _print_error(text: str) -> None:
     sys.stderr.write(f"error: {text}\n")
-
-
-def _print_json_error(error: Exception) -> None:
-    """With --json, stdout still carries exactly one JSON document, also on failure."""
-    import json
-
-    from dspace_deploy.errors import DeployError, ValidationFailed
-
-    document: dict[str, object] = {"ok": False, "error": str(error)}
-    if isinstance(error, DeployError):
-        document["exit_code"] = error.exit_code
-    if isinstance(error, ValidationFailed):
-        document["problems"] = [p.as_dict() for p in error.problems]
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")

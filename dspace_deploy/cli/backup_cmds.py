@@ -7,13 +7,13 @@ backup or check failed, or a restore failed, was refused or could not be proved;
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from dspace_deploy.cli import options
+from dspace_deploy.cli.output import emit
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -120,8 +120,10 @@ def _run_action(action: str, inventory: Any, limit: str | None, target: list[str
     from dspace_deploy import runner
     from dspace_deploy.backups import parse_backup_events
     from dspace_deploy.cli.run_cmds import load
+    from dspace_deploy.selection import checked_limit
 
     site = load(inventory, vault_password_file)
+    limit = checked_limit(site, limit)
     _check_selection(site, target, instance)
     extravars: dict[str, Any] = {"backup_action": action, "backup_targets": list(target or []),
                                  "backup_instance": instance or "", **(extra or {})}
@@ -181,8 +183,12 @@ def restore(
     """Restore one instance from a snapshot, rebuild its search and OAI indexes, and prove
     the result against the snapshot's manifest (counts and checksums). The content of the
     instance on that host is replaced."""
+    from dspace_deploy.backups import check_snapshot_id, check_source_hostname
     from dspace_deploy.cli.run_cmds import load
 
+    snapshot = check_snapshot_id(snapshot)
+    source = check_source_hostname(source) if source is not None else None
+    artifacts = options.checked_artifacts(artifacts)
     site = load(inventory, vault_password_file)
     host, name, target_name = restore_selection(site, instance, target, to)
     if not yes:
@@ -297,15 +303,17 @@ def drill(
     """The restore drill: restore a snapshot into a throw-away lab host, prove it against
     its manifest, report pass or fail, and remove the lab host. Touches no host of the
     site."""
+    from dspace_deploy.backups import check_snapshot_id
     from dspace_deploy.cli.run_cmds import load
     from dspace_deploy.drill import plan_drill, run_drill
 
+    snapshot = check_snapshot_id(snapshot)
+    artifacts = options.checked_artifacts(artifacts)
     site = load(inventory, vault_password_file)
     plan = plan_drill(site, instance, target, snapshot, os_name)
     if json_output:
         result = run_drill(site, plan, artifacts, keep, lambda _message: None)
-        sys.stdout.write(json.dumps({"verb": "drill", "site": site.name, **result.as_dict()},
-                                    indent=2, default=str) + "\n")
+        emit({"verb": "drill", "site": site.name, **result.as_dict()})
         raise typer.Exit(0 if result.ok else 1)
     console = _console()
     with console.status(f"drill · {site.name}") as spinner:
@@ -349,7 +357,7 @@ def _render(report: BackupReport, site: Site, json_output: bool, verb: str,
     if json_output:
         document = {"verb": verb, "site": site.name, "artifacts": artifact_dir,
                     **report.as_dict()}
-        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        emit(document)
         return
     console = _console()
     for answer in report.answers:

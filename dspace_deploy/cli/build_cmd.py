@@ -7,7 +7,6 @@ source with a wrong checksum; 3 a tool or the network is missing.
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Annotated
 import typer
 
 from dspace_deploy.cli import options
+from dspace_deploy.cli.output import emit
 
 
 class Flavor(StrEnum):
@@ -75,8 +75,7 @@ def build(
 
     result = run_build(request, log=say)
     if json_output:
-        sys.stdout.write(json.dumps({"verb": "build", "ok": True, **result.as_dict()},
-                                    indent=2) + "\n")
+        emit({"verb": "build", "ok": True, **result.as_dict()})
         return
     what = "already up to date" if result.reused else (
         f"built ({', '.join(result.built)}; the rest from the cache)" if result.built

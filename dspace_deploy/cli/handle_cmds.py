@@ -12,8 +12,6 @@ has no bundle yet (its handle server was never configured: run `up`); 2 bad inpu
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dspace_deploy.cli import options
+from dspace_deploy.cli.output import emit
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -143,10 +142,11 @@ def bundle(
     print how to register it with the Handle.Net Registry."""
     from dspace_deploy import runner
     from dspace_deploy.cli.run_cmds import load
+    from dspace_deploy.selection import checked_limit
 
     site = load(inventory, vault_password_file)
-    target = (dest or site.path / "handle-bundles").expanduser().absolute()
-    target.mkdir(parents=True, exist_ok=True)
+    limit = checked_limit(site, limit)
+    target = destination(dest or site.path / "handle-bundles")
     job = runner.Job("handle-bundle", "handle_bundle.yml", site, limit=limit,
                      extravars={"handle_bundle_dest": str(target)})
     events: list[Event] = []
@@ -164,10 +164,29 @@ def bundle(
                     "artifacts": str(result.artifact_dir),
                     "bundles": [asdict(b) for b in bundles], "problems": problems,
                     "instructions": instructions(bundles, site.path)}
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        emit(document)
     else:
         _print(console, bundles, problems, site.path)
     raise typer.Exit(0 if ok else 1)
+
+
+def destination(dest: Path) -> Path:
+    """The --dest directory, created when missing; InputError (before any host is
+    contacted) when it is a file or cannot be created."""
+    from dspace_deploy.errors import InputError
+
+    target = dest.expanduser().absolute()
+    hint = "Give a directory (it is created when missing) with --dest."
+    for path in (target, *target.parents):
+        if path.exists() and not path.is_dir():
+            what = "is a file" if path == target else f"is inside {path}, a file"
+            raise InputError(f"--dest {target} {what}, not a directory.", hint=hint)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--dest {target} cannot be created: {exc.strerror or exc}.",
+                         hint=hint) from exc
+    return target
 
 
 def _print(console: Console, bundles: list[HandleBundle], problems: dict[str, str],

@@ -7,7 +7,6 @@ into one paragraph (and, with --json, one JSON document) by the CLI's main().
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -162,7 +161,9 @@ def _progress(message: str) -> None:
 
 
 def _print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    from dspace_deploy.cli.output import emit
+
+    emit(document)
 
 
 def _print_hosts(labs: list[Lab]) -> None:

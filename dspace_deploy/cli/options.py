@@ -62,3 +62,36 @@ Artifacts = Annotated[
         show_default=False,
     ),
 ]
+
+
+def checked_artifacts(value: str | None) -> str | None:
+    """--artifacts as given, once it names an existing directory or an http(s):// or
+    file:// URL; InputError (exit 2, nothing contacted) otherwise. Every verb that takes
+    --artifacts checks it, whether or not the run needs the bundles."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    from dspace_deploy.bundles import URL_SCHEMES
+    from dspace_deploy.errors import InputError
+
+    hint = ("Give the directory that holds the bundles (LINE-FLAVOR/manifest.json, what "
+            "`dspace-deploy build` writes), or an http(s):// URL of it.")
+    text = value.strip()
+    if not text:
+        raise InputError("--artifacts is empty.", hint=hint)
+    if "://" in text:
+        scheme = urlsplit(text).scheme.lower()
+        if scheme not in URL_SCHEMES:
+            raise InputError(f"--artifacts {value}: the URL scheme {scheme!r} is not "
+                             "supported (http, https and file are).", hint=hint)
+        if scheme != "file":
+            return value
+        text = urlsplit(text).path
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise InputError(f"--artifacts {value} does not exist.", hint=hint)
+    if not path.is_dir():
+        raise InputError(f"--artifacts {value} is a file, not a directory.",
+                         hint=f"Give the directory that holds it: {path.absolute().parent}")
+    return value

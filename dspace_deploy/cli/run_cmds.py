@@ -6,8 +6,6 @@ then describes its work as a Job for the runner core, then renders the result.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -51,8 +49,11 @@ def up(
     """Converge the site: install and configure everything the inventory describes."""
     from dspace_deploy.bundles import bundle_vars, resolve_bundles
     from dspace_deploy.runner import Job
+    from dspace_deploy.selection import checked_limit
 
+    artifacts = options.checked_artifacts(artifacts)
     site = load(inventory, vault_password_file)
+    limit = checked_limit(site, limit)
     bundles = resolve_bundles(site, artifacts)  # bad bundles stop here, before any host
     extravars = bundle_vars(bundles)
     if full:
@@ -74,8 +75,11 @@ def check(
     and fit (OS, memory, disk, free ports, runtimes). Changes nothing."""
     from dspace_deploy.bundles import bundle_vars, resolve_bundles
     from dspace_deploy.runner import Job
+    from dspace_deploy.selection import checked_limit
 
+    artifacts = options.checked_artifacts(artifacts)
     site = load(inventory, vault_password_file)
+    limit = checked_limit(site, limit)
     bundles = resolve_bundles(site, artifacts)
     job = Job("check", "check.yml", site, limit=limit, verbosity=verbose,
               extravars=bundle_vars(bundles))
@@ -136,7 +140,9 @@ def _result_document(job: Job, result: RunResult) -> dict[str, Any]:
 
 
 def _emit_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    from dspace_deploy.cli.output import emit
+
+    emit(document)
 
 
 def _console() -> Any:

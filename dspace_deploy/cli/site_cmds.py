@@ -6,7 +6,6 @@ the inventory code is imported inside the verbs.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -232,4 +231,6 @@ def secrets_sync(
 
 
 def _emit(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    from dspace_deploy.cli.output import emit
+
+    emit(document)

@@ -7,13 +7,12 @@ health does not answer UP / UP_WITH_ISSUES; 2 bad input (nothing contacted).
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import TYPE_CHECKING
 
 import typer
 
 from dspace_deploy.cli import options
+from dspace_deploy.cli.output import emit
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,10 +32,11 @@ def status(
     Exit 0 when all is healthy, 1 when something is down or unreachable."""
     from dspace_deploy import runner
     from dspace_deploy.cli.run_cmds import load
+    from dspace_deploy.selection import checked_limit
     from dspace_deploy.status import StatusCollector
 
     site = load(inventory, vault_password_file)
-    job = runner.Job("status", "status.yml", site, limit=limit)
+    job = runner.Job("status", "status.yml", site, limit=checked_limit(site, limit))
     collector = StatusCollector()
     if json_output:
         result = runner.run(job, observer=collector)
@@ -48,7 +48,7 @@ def status(
     if json_output:
         document = {"verb": "status", "site": site.name, "inventory": str(site.path),
                     "artifacts": str(result.artifact_dir), **report.as_dict()}
-        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        emit(document)
     else:
         from dspace_deploy.status import print_report
 

@@ -53,8 +53,8 @@ def _default(opt: Option) -> str:
     return ""
 
 
-def _rows(opt: Option, name: str) -> list[str]:
-    choices = ", ".join(_value(c) for c in opt.choices) if opt.choices else ""
+def _checks(opt: Option) -> list[str]:
+    """The extension keys of an option (pattern, format, range) as sentences."""
     notes = []
     if opt.pattern_hint:
         notes.append(f"Format: {opt.pattern_hint}.")
@@ -64,6 +64,24 @@ def _rows(opt: Option, name: str) -> list[str]:
         notes.append("An e-mail address.")
     if opt.format == "hostname":
         notes.append("A DNS name (or IP address), no scheme or port.")
+    if opt.format == "calendar":
+        notes.append("A systemd calendar expression (OnCalendar=, `man systemd.time`), or "
+                     "\"\" for none.")
+    each = "Each: " if opt.type == "list" else ""
+    if opt.minimum is not None and opt.maximum is not None:
+        notes.append(f"{each}Range: {opt.minimum} to {opt.maximum}.")
+    elif opt.minimum is not None:
+        notes.append(f"{each}At least {opt.minimum}.")
+    elif opt.maximum is not None:
+        notes.append(f"{each}At most {opt.maximum}.")
+    return notes
+
+
+def _rows(opt: Option, name: str) -> list[str]:
+    choices = ", ".join(_value(c) for c in opt.choices) if opt.choices else ""
+    notes = _checks(opt)
+    if opt.values is not None and not opt.values.options:
+        notes += [f"Each value: {note[:1].lower()}{note[1:]}" for note in _checks(opt.values)]
     if opt.no_log:
         notes.append("Secret: only in the vault.")
     description = " ".join([opt.description, *notes]).strip()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy.errors import Problem
-from dspace_deploy.lines import LINES, PORT_SLOT_MAX, instance_ports
+from dspace_deploy.lines import LINES, instance_ports
 
 if TYPE_CHECKING:
     from dspace_deploy.inventory.loader import InventoryData, VarEntry
@@ -52,8 +52,11 @@ def check_site(inv: InventoryData, effective: dict[str, dict[str, VarEntry]], ca
         instances_by_host[host] = instances
     findings.extend(_site_name_consistency(effective))
     findings.extend(_duplicate_hostnames(instances_by_host))
+    tasks = _known_tasks()
     for host, entries in effective.items():
         findings.extend(_backup_targets(host, entries.get("dspace_backup_targets")))
+        findings.extend(_scheduled_targets(host, entries, catalog))
+        findings.extend(_task_names(host, entries, catalog, tasks))
     if vault_checked:
         findings.extend(_secrets(effective, instances_by_host, inv, secrets_command))
         findings.extend(_backup_secrets(effective, instances_by_host, inv, secrets_command))
@@ -102,6 +105,83 @@ def _backup_targets(host: str, entry: VarEntry | None) -> list[HostFinding]:
                                      f"is {endpoint!r}, not an http(s):// URL",
                                      "give the S3 endpoint as a URL, e.g. "
                                      "https://s3.eu-central-1.wasabisys.com", host))
+    return found
+
+
+def _entry_location(entry: VarEntry, line: int) -> str:
+    from dspace_deploy.inventory.loader import display_path
+
+    base = display_path(entry.path)
+    return f"{base}:{line or entry.line}" if line or entry.line else base
+
+
+def _scheduled_targets(host: str, entries: dict[str, VarEntry],
+                       catalog: Catalog) -> list[HostFinding]:
+    """Every name of dspace_backup_scheduled_targets is a target of the host."""
+    from dspace_deploy.inventory.loader import YamlList
+    from dspace_deploy.inventory.validate import is_template
+
+    entry = entries.get("dspace_backup_scheduled_targets")
+    if entry is None or not isinstance(entry.value, list):
+        return []
+    targets_entry = entries.get("dspace_backup_targets")
+    spec = catalog.get("dspace_backup_targets")
+    targets = (targets_entry.value if targets_entry is not None
+               else spec.default if spec is not None else None)
+    if not isinstance(targets, list):
+        return []  # broken targets are reported where they are written
+    names = [str(t.get("name")) for t in targets if isinstance(t, dict)]
+    lines = entry.value.lines if isinstance(entry.value, YamlList) else []
+    found = []
+    for index, name in enumerate(entry.value):
+        if not isinstance(name, str) or is_template(name) or name in names:
+            continue
+        line = lines[index] if index < len(lines) else 0
+        found.append(HostFinding(
+            _entry_location(entry, line), f"dspace_backup_scheduled_targets[{index}]",
+            f"{name!r} is not a backup target of the host",
+            f"use a name of dspace_backup_targets ({', '.join(names) or 'none'}), or remove "
+            "it", host))
+    return found
+
+
+# Variables keyed by the name of a scheduled task of the dspace_tasks role.
+TASK_KEYED = ("dspace_tasks_schedules", "dspace_tasks_schedule_overrides",
+              "dspace_tasks_java_opts_overrides")
+
+
+def _known_tasks() -> list[str] | None:
+    """The tasks of the dspace_tasks role (its constant dspace_tasks_catalog), if it is
+    there."""
+    from dspace_deploy.inventory.specs import role_constant
+
+    tasks = role_constant("dspace_tasks", "dspace_tasks_catalog")
+    return sorted(str(name) for name in tasks) if isinstance(tasks, dict) else None
+
+
+def _task_names(host: str, entries: dict[str, VarEntry], catalog: Catalog,
+                tasks: list[str] | None) -> list[HostFinding]:
+    """The keys of the task variables are tasks the dspace_tasks role knows: its precheck
+    refuses any other on the host."""
+    from dspace_deploy.inventory.loader import YamlDict
+    from dspace_deploy.inventory.validate import suggest
+
+    if tasks is None:
+        return []
+    found = []
+    for variable in TASK_KEYED:
+        entry = entries.get(variable)
+        if entry is None or not isinstance(entry.value, dict) or variable not in catalog.variables:
+            continue
+        lines = entry.value.lines if isinstance(entry.value, YamlDict) else {}
+        for key in entry.value:
+            if key in tasks:
+                continue
+            found.append(HostFinding(
+                _entry_location(entry, lines.get(key, 0)), f"{variable}.{key}",
+                f"{key!r} is not a task of the dspace_tasks role",
+                suggest(str(key), tasks, nested=True).replace("known options", "known tasks"),
+                host))
     return found
 
 
@@ -300,17 +380,8 @@ def not_publicly_certifiable(hostname: str) -> str | None:
     return None
 
 
-def _port_rules(v: dict[str, Any], _root: Path) -> list[Issue]:
-    slot = v.get("port_slot")
-    if isinstance(slot, int) and not 0 <= slot <= PORT_SLOT_MAX:
-        return [("port_slot", f"{slot} is outside 0..{PORT_SLOT_MAX}",
-                 f"use a number from 0 to {PORT_SLOT_MAX}, or remove port_slot (the default is "
-                 "the instance's position in the list)")]
-    return []
-
-
-INSTANCE_RULES: list[Callable[[dict[str, Any], Path], list[Issue]]] = [
-    _line_rules, _tls_rules, _port_rules]
+# port_slot's range (0..PORT_SLOT_MAX) is in the site spec (min, max).
+INSTANCE_RULES: list[Callable[[dict[str, Any], Path], list[Issue]]] = [_line_rules, _tls_rules]
 
 
 # --------------------------------------------------------------------------------------

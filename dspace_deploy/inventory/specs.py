@@ -5,6 +5,12 @@ Sources: `site_spec.yml` next to this module (site-level variables) and each rol
 variables come from its entry point `main`; options only other entry points declare are
 added too. The model keeps what validation and the docs need; `origin` says which file
 declared a variable.
+
+dspace-deploy's extension keys (pattern, pattern_hint, format, values, min, max) sit in the
+site spec itself. A role's spec is also read by Ansible and ansible-lint, whose schema allows
+no extra key, so a role keeps its extensions beside it in `meta/argument_checks.yml`
+(`checks:` mapping an option path such as `port`, `targets.port` or `schedules.*` to its
+extension keys); they are merged into the role's options here.
 """
 
 from __future__ import annotations
@@ -24,13 +30,15 @@ SITE_SPEC = Path(__file__).resolve().parent / "site_spec.yml"
 SITE_OWNER = "site"
 
 TYPES = ("str", "int", "bool", "float", "list", "dict", "path", "raw")
-FORMATS = ("email", "hostname")
+FORMATS = ("email", "hostname", "calendar")
+CHECKS_FILE = "argument_checks.yml"  # a role's extension keys, beside its argument_specs.yml
+# dspace-deploy extensions of a scalar (Ansible ignores them; see the module docstring)
+_EXTENSION_KEYS = {"pattern", "pattern_hint", "format", "min", "max"}
 _OPTION_KEYS = {
     "type", "required", "default", "choices", "elements", "options", "description", "no_log",
     "version_added", "aliases", "apply_defaults", "example", "mutually_exclusive",
     "required_together", "required_one_of", "required_if", "required_by", "fallback",
-    # dspace-deploy extensions (Ansible ignores them)
-    "pattern", "pattern_hint", "format", "values",
+    "values", *_EXTENSION_KEYS,
 }
 
 
@@ -55,7 +63,9 @@ class Option:
     no_log: bool = False
     pattern: str | None = None  # extension: full-match regular expression for str values
     pattern_hint: str | None = None
-    format: str | None = None  # extension: "email" or "hostname"
+    format: str | None = None  # extension: "email", "hostname" or "calendar"
+    minimum: int | float | None = None  # extension (`min`): of a number, or of each element
+    maximum: int | float | None = None  # extension (`max`)
     origin: Path = SITE_SPEC  # spec file that declares it
     owner: str = SITE_OWNER  # "site" or the role name
     entry_point: str = "main"
@@ -120,9 +130,7 @@ def parse_option(name: str, raw: Any, origin: Path, owner: str, entry_point: str
         raise SpecError(f"{where} has elements {elements!r}; supported: {', '.join(TYPES)}.")
     if elements is not None and type_ != "list":
         raise SpecError(f"{where} has elements but is not a list.")
-    fmt = raw.get("format")
-    if fmt is not None and fmt not in FORMATS:
-        raise SpecError(f"{where} has format {fmt!r}; supported: {', '.join(FORMATS)}.")
+    extensions = _extensions(raw, type_, elements, where)
     choices = raw.get("choices")
     if choices is not None and not isinstance(choices, list):
         raise SpecError(f"{where} has choices that are not a list.")
@@ -152,13 +160,73 @@ def parse_option(name: str, raw: Any, origin: Path, owner: str, entry_point: str
         values=values,
         description=_text(raw.get("description")),
         no_log=bool(raw.get("no_log", False)),
-        pattern=raw.get("pattern"),
-        pattern_hint=raw.get("pattern_hint"),
-        format=fmt,
+        **extensions,
         origin=origin,
         owner=owner,
         entry_point=entry_point,
     )
+
+
+def _extensions(raw: dict[str, Any], type_: str, elements: str | None,
+                where: str) -> dict[str, Any]:
+    """The extension keys of one option, checked against its type, as Option fields."""
+    scalar = elements if type_ == "list" and elements else type_
+    fmt = raw.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise SpecError(f"{where} has format {fmt!r}; supported: {', '.join(FORMATS)}.")
+    if (fmt is not None or raw.get("pattern") is not None) and scalar not in ("str", "path"):
+        raise SpecError(f"{where} has a format or pattern but holds no strings.")
+    bounds = {key: raw.get(key) for key in ("min", "max")}
+    for key, value in bounds.items():
+        if value is None:
+            continue
+        if scalar not in ("int", "float"):
+            raise SpecError(f"{where} has {key} but holds no numbers.")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SpecError(f"{where} has {key} {value!r}, which is not a number.")
+    low, high = bounds["min"], bounds["max"]
+    if low is not None and high is not None and low > high:
+        raise SpecError(f"{where} has max {high} below its min {low}.")
+    return {"pattern": raw.get("pattern"), "pattern_hint": raw.get("pattern_hint"),
+            "format": fmt, "minimum": bounds["min"], "maximum": bounds["max"]}
+
+
+def _apply_checks(options: dict[str, Option], path: Path) -> dict[str, Option]:
+    """The options with the extension keys of a role's meta/argument_checks.yml merged in."""
+    data = _read_yaml(path)
+    checks = data.get("checks") if isinstance(data, dict) else None
+    if not isinstance(checks, dict):
+        raise SpecError(f"{path} has no `checks:` mapping.")
+    result = dict(options)
+    for dotted, raw in checks.items():
+        where = f"{path}: {dotted}"
+        if not isinstance(raw, dict) or not raw or set(raw) - _EXTENSION_KEYS:
+            found = sorted(set(raw) - _EXTENSION_KEYS) if isinstance(raw, dict) else ["no mapping"]
+            raise SpecError(f"{where} must map to extension keys "
+                            f"({', '.join(sorted(_EXTENSION_KEYS))}); found "
+                            f"{', '.join(found) or 'nothing'}.")
+        name, *rest = str(dotted).split(".")
+        if name not in result:
+            raise SpecError(f"{where} names no option of the role's argument_specs.yml.")
+        result[name] = _with_checks(result[name], rest, raw, where)
+    return result
+
+
+def _with_checks(opt: Option, rest: list[str], raw: dict[str, Any], where: str) -> Option:
+    from dataclasses import replace
+
+    if not rest:
+        return replace(opt, **_extensions(raw, opt.type, opt.elements, where))
+    head, tail = rest[0], rest[1:]
+    if head == "*" and opt.type == "dict" and not opt.options:
+        values = opt.values or Option(name="*", type="str", origin=opt.origin,
+                                      owner=opt.owner, entry_point=opt.entry_point)
+        return replace(opt, values=_with_checks(values, tail, raw, where))
+    if head not in opt.options:
+        raise SpecError(f"{where} names no option of the role's argument_specs.yml.")
+    nested = dict(opt.options)
+    nested[head] = _with_checks(nested[head], tail, raw, where)
+    return replace(opt, options=nested)
 
 
 def _renamed(opt: Option, name: str) -> Option:
@@ -201,6 +269,9 @@ def load_spec_file(path: Path, owner: str, entry_points: Iterable[str] | None = 
         for name, raw in raw_options.items():
             if name not in options:
                 options[str(name)] = parse_option(str(name), raw, path, owner, entry)
+    checks = path.parent / CHECKS_FILE
+    if owner != SITE_OWNER and checks.is_file():
+        options = _apply_checks(options, checks)
     return SpecGroup(owner, path, short, description, options)
 
 
@@ -229,6 +300,18 @@ def _role_internal_vars(roles_dir: Path) -> dict[str, str]:
                 if isinstance(data, dict):
                     internal.update({str(key): role.name for key in data})
     return internal
+
+
+def role_constant(role: str, name: str, roles_dir: Path | None = None) -> Any:
+    """A constant of a role's vars/main.yml (e.g. dspace_tasks_catalog), None when the role
+    or the constant is missing."""
+    root = roles_dir if roles_dir is not None else resources.roles_dir()
+    for filename in ("main.yml", "main.yaml"):
+        path = root / role / "vars" / filename
+        if path.is_file():
+            data = _read_yaml(path)
+            return data.get(name) if isinstance(data, dict) else None
+    return None
 
 
 @functools.cache
@@ -264,7 +347,8 @@ def load_catalog(roles_dir: Path | None = None, site_spec: Path | None = None) -
 
 def _stamp(roles_dir: Path, site_spec: Path) -> tuple[float, ...]:
     """Modification times of the spec files, so that the cache follows edits."""
-    paths = [site_spec] + [p for _, p in role_spec_files(roles_dir)]
+    paths = [site_spec] + [q for _, p in role_spec_files(roles_dir)
+                           for q in (p, p.parent / CHECKS_FILE)]
     stamps = []
     for path in paths:
         try:

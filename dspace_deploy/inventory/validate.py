@@ -17,7 +17,7 @@ from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError, Problem, ValidationFailed
-from dspace_deploy.inventory import rules
+from dspace_deploy.inventory import calendar, rules
 from dspace_deploy.inventory.loader import (
     VAULT_REL,
     DiskTree,
@@ -71,9 +71,13 @@ def is_template(value: Any) -> bool:
 # One value against one option
 
 
-def check_value(opt: Option, value: Any, key: str, line: int) -> tuple[Any, list[Finding]]:
-    """The value converted as Ansible would (e.g. 9 -> "9" for a str), and what is wrong."""
+def check_value(opt: Option, value: Any, key: str, line: int,
+                secret: bool = False) -> tuple[Any, list[Finding]]:
+    """The value converted as Ansible would (e.g. 9 -> "9" for a str), and what is wrong.
+    A secret (an option with no_log, or anything inside one) is never quoted back: the
+    findings name the key and the rule only."""
     found: list[Finding] = []
+    secret = secret or opt.no_log
     if value is None:
         if opt.type == "raw":
             return None, found
@@ -91,16 +95,19 @@ def check_value(opt: Option, value: Any, key: str, line: int) -> tuple[Any, list
         return value, found
     ok, converted, fix = _convert(opt.type, value)
     if not ok:
+        shown = "" if secret else f" ({_short(value)})"
+        if secret:  # the usual fix may quote the value
+            fix = f"write {_a(_type_label(opt))}, in quotes"
         found.append(Finding(key, line,
                              f"must be {_a(_type_label(opt))}; found {_a(type_name(value))}"
-                             f" ({_short(value)})", fix))
+                             f"{shown}", fix))
         return value, found
     if opt.type == "list":
-        converted = _check_list(opt, converted, key, line, found)
+        converted = _check_list(opt, converted, key, line, found, secret)
     elif opt.type == "dict":
-        converted = _check_dict(opt, converted, key, line, found)
+        converted = _check_dict(opt, converted, key, line, found, secret)
     else:
-        _check_scalar(opt, converted, key, line, found)
+        _check_scalar(opt, converted, key, line, found, secret)
     return converted, found
 
 
@@ -182,26 +189,57 @@ def _convert(type_: str, value: Any) -> tuple[bool, Any, str]:
     return False, value, "see docs/variables.md"
 
 
-def _check_scalar(opt: Option, value: Any, key: str, line: int, found: list[Finding]) -> None:
+def _check_scalar(opt: Option, value: Any, key: str, line: int, found: list[Finding],
+                  secret: bool = False) -> None:
+    shown = "the secret value" if secret else repr(value)
     if opt.choices is not None:
         choices = [_choice(opt.type, c) for c in opt.choices]
         if value not in choices:
             listed = ", ".join(str(c) for c in choices)
-            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+            close = [] if secret else difflib.get_close_matches(
+                str(value), [str(c) for c in choices], n=1)
             fix = f"use one of {listed}" + (f" (did you mean {close[0]}?)" if close else "")
-            found.append(Finding(key, line, f"{value!r} is not allowed", fix))
+            found.append(Finding(key, line, f"{shown} is not allowed", fix))
             return
-    if isinstance(value, str) and opt.pattern and not re.fullmatch(opt.pattern, value):
-        hint = opt.pattern_hint or f"a value matching {opt.pattern}"
-        found.append(Finding(key, line, f"{value!r} is not valid", f"use {hint}"))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        problem = range_problem(opt, value)
+        if problem:
+            found.append(Finding(key, line, f"{shown} is {problem[0]}", problem[1]))
+            return
+    if not isinstance(value, str):
         return
-    if isinstance(value, str) and opt.format == "email" and not _EMAIL.fullmatch(value):
-        found.append(Finding(key, line, f"{value!r} is not an e-mail address",
+    if opt.pattern and not re.fullmatch(opt.pattern, value):
+        hint = opt.pattern_hint or f"a value matching {opt.pattern}"
+        found.append(Finding(key, line, f"{shown} is not valid", f"use {hint}"))
+        return
+    if opt.format == "email" and not _EMAIL.fullmatch(value):
+        found.append(Finding(key, line, f"{shown} is not an e-mail address",
                              "write an address such as repositorio@example.edu"))
-    if isinstance(value, str) and opt.format == "hostname":
+    if opt.format == "hostname":
         problem = hostname_problem(value)
         if problem:
-            found.append(Finding(key, line, problem[0], problem[1]))
+            what = f"{shown} is not a valid host name" if secret else problem[0]
+            found.append(Finding(key, line, what, problem[1]))
+    if opt.format == "calendar" and value:
+        why = calendar.problem(value)
+        if why:
+            found.append(Finding(key, line, f"{shown} is not a systemd calendar expression "
+                                 f"({why})", "write an OnCalendar= expression such as "
+                                 "\"*-*-* 02:30:00\" or \"Sun 04:00\", or \"\" for none; see "
+                                 "`man systemd.time`, \"Calendar Events\" (`systemd-analyze "
+                                 "calendar EXPRESSION` checks one)"))
+
+
+def range_problem(opt: Option, value: float) -> tuple[str, str] | None:
+    """(what, fix) when a number is outside the option's min..max."""
+    low, high = opt.minimum, opt.maximum
+    if (low is None or value >= low) and (high is None or value <= high):
+        return None
+    if low is not None and high is not None:
+        return (f"outside {low}..{high}", f"use a number from {low} to {high}")
+    if low is not None:
+        return (f"below {low}", f"use {low} or more")
+    return (f"above {high}", f"use {high} or less")
 
 
 def _choice(type_: str, choice: Any) -> Any:
@@ -215,7 +253,8 @@ def hostname_problem(value: str) -> tuple[str, str] | None:
     text = value.strip()
     if "://" in text or "/" in text:
         bare = text.split("://", 1)[-1].split("/", 1)[0]
-        return (f"{value!r} is a URL, not a host name", f"write only the host name: {bare}")
+        if hostname_problem(bare) is None:
+            return (f"{value!r} is a URL, not a host name", f"write only the host name: {bare}")
     if ":" in text and not text.count(":") > 1:
         return (f"{value!r} includes a port", f"write only the host name: {text.split(':')[0]}")
     if text != text.lower() and _DNS.fullmatch(text.lower()):
@@ -229,19 +268,20 @@ def hostname_problem(value: str) -> tuple[str, str] | None:
 
 
 def _check_list(opt: Option, value: list[Any], key: str, line: int,
-                found: list[Finding]) -> list[Any]:
+                found: list[Finding], secret: bool = False) -> list[Any]:
     if not opt.elements and not opt.options:
         return value
     element = Option(
         name=opt.name, type=opt.elements or ("dict" if opt.options else "raw"),
         choices=opt.choices, options=opt.options, pattern=opt.pattern,
-        pattern_hint=opt.pattern_hint, format=opt.format, origin=opt.origin, owner=opt.owner,
+        pattern_hint=opt.pattern_hint, format=opt.format, minimum=opt.minimum,
+        maximum=opt.maximum, origin=opt.origin, owner=opt.owner,
     )
     lines = value.lines if isinstance(value, YamlList) else []
     result = []
     for i, item in enumerate(value):
         item_line = lines[i] if i < len(lines) else line
-        converted, sub = check_value(element, item, f"{key}[{i}]", item_line)
+        converted, sub = check_value(element, item, f"{key}[{i}]", item_line, secret)
         if sub and any(f.what == "has no value" for f in sub):
             sub = [Finding(f"{key}[{i}]", item_line, "is an empty item",
                            "remove the lone `-`, or give the item its value")]
@@ -251,7 +291,7 @@ def _check_list(opt: Option, value: list[Any], key: str, line: int,
 
 
 def _check_dict(opt: Option, value: dict[Any, Any], key: str, line: int,
-                found: list[Finding]) -> dict[Any, Any]:
+                found: list[Finding], secret: bool = False) -> dict[Any, Any]:
     lines = value.lines if isinstance(value, YamlDict) else {}
     result: dict[Any, Any] = YamlDict()
     if opt.options:
@@ -264,7 +304,7 @@ def _check_dict(opt: Option, value: dict[Any, Any], key: str, line: int,
                                      suggest(str(sub_key), list(opt.options), nested=True)))
                 result[sub_key] = sub_value
                 continue
-            converted, sub = check_value(sub_opt, sub_value, path, sub_line)
+            converted, sub = check_value(sub_opt, sub_value, path, sub_line, secret)
             found.extend(sub)
             result[sub_key] = converted
         for name, sub_opt in opt.options.items():
@@ -274,7 +314,7 @@ def _check_dict(opt: Option, value: dict[Any, Any], key: str, line: int,
     elif opt.values is not None:
         for sub_key, sub_value in value.items():
             converted, sub = check_value(opt.values, sub_value, f"{key}.{sub_key}",
-                                         lines.get(sub_key, line))
+                                         lines.get(sub_key, line), secret)
             found.extend(sub)
             result[sub_key] = converted
     else:
@@ -433,7 +473,7 @@ def load_site(path: Path, vault_password_file: Path | None = None, *,
     checked = check_tree(DiskTree(root), vault_password_file=vault_password_file,
                          require_vault=require_vault)
     if checked.problems:
-        raise ValidationFailed(checked.problems)
+        raise ValidationFailed(_masked(checked.problems, checked.secrets))
     assert checked.site_name is not None
     password = checked.vault_password_file or resources.vault_password_file(checked.site_name)
     return Site(
@@ -445,6 +485,18 @@ def load_site(path: Path, vault_password_file: Path | None = None, *,
         vault_password_file=password,
         secrets=checked.secrets,
     )
+
+
+def _masked(problems: list[Problem], secrets: list[str]) -> list[Problem]:
+    """Second line of defence: no decrypted secret in a message, whatever the check (the
+    checks themselves never quote a no_log value)."""
+    from dspace_deploy.redact import Redactor
+
+    redactor = Redactor(secrets)
+    if not redactor:
+        return problems
+    return [Problem(redactor.text(p.location), redactor.text(p.key), redactor.text(p.what),
+                    redactor.text(p.fix)) for p in problems]
 
 
 def _require_inventory_dir(root: Path) -> None:
@@ -563,7 +615,8 @@ def _open_vault(inv: InventoryData, tree: Tree, catalog: Catalog, problems: list
     from dspace_deploy.inventory import vault
 
     vf = inv.vault_file()
-    inline = [v for src in inv.sources() for v in _vault_values(src.data)]
+    inline = [(src, key, line, value) for src in inv.sources()
+              for key, line, value in _vault_entries(src.data)]
     if vf is None and not inline:
         return given, False, []
     if given is not None:
@@ -596,6 +649,10 @@ def _open_vault(inv: InventoryData, tree: Tree, catalog: Catalog, problems: list
                                     "use the site's own vault password file (--vault-password-"
                                     "file or $DSPACE_DEPLOY_VAULT_PASSWORD_FILE)"))
             return password_file, False, []
+        except vault.MalformedVault as malformed:
+            problems.append(Problem(vf.location, "(file)", vault.malformed_file_what(malformed),
+                                    vault.MALFORMED_FILE_FIX))
+            return password_file, False, []
         data, parse_problems = parse_vars_text(text, vf.location + " (decrypted)")
         problems.extend(parse_problems)
         if data is not None:
@@ -607,25 +664,38 @@ def _open_vault(inv: InventoryData, tree: Tree, catalog: Catalog, problems: list
     elif vf is not None and vf.data is not None:
         secrets.extend(_leaf_strings(vf.data))
         checked = True
-    for value in inline:
+    encrypt = ("encrypt the value again with the site's vault password (`ansible-vault "
+               f"encrypt_string --vault-password-file {password_file}`) and paste it here")
+    for src, key, line, value in inline:
+        location = f"{display_path(src.path)}:{line}" if line else display_path(src.path)
         try:
             secrets.append(vault.decrypt_text(value.ciphertext, password))
         except vault.WrongPassword:
-            problems.append(Problem(display_path(tree.root), "(inline !vault value)",
-                                    f"a !vault value cannot be decrypted with {password_file}",
-                                    "encrypt it with the site's vault password: "
-                                    "ansible-vault encrypt_string --vault-password-file FILE"))
+            problems.append(Problem(location, key, "is a !vault value that cannot be decrypted "
+                                    f"with the password in {password_file}", encrypt))
+        except vault.MalformedVault as malformed:
+            problems.append(Problem(location, key, "is a malformed !vault value "
+                                    f"({malformed.detail})", encrypt))
     return password_file, checked, secrets
 
 
-def _vault_values(value: Any) -> list[VaultValue]:
+def _vault_entries(value: Any, key: str = "",
+                   line: int = 0) -> list[tuple[str, int, VaultValue]]:
+    """Every inline !vault value under `value`: (dotted key path, line, value)."""
     if isinstance(value, VaultValue):
-        return [value]
+        return [(key, line, value)]
+    found: list[tuple[str, int, VaultValue]] = []
     if isinstance(value, dict):
-        return [v for item in value.values() for v in _vault_values(item)]
-    if isinstance(value, list):
-        return [v for item in value for v in _vault_values(item)]
-    return []
+        lines = value.lines if isinstance(value, YamlDict) else {}
+        for sub_key, item in value.items():
+            path = f"{key}.{sub_key}" if key else str(sub_key)
+            found += _vault_entries(item, path, lines.get(sub_key, line))
+    elif isinstance(value, list):
+        item_lines = value.lines if isinstance(value, YamlList) else []
+        for index, item in enumerate(value):
+            found += _vault_entries(item, f"{key}[{index}]",
+                                    item_lines[index] if index < len(item_lines) else line)
+    return found
 
 
 def _leaf_strings(value: Any) -> list[str]:

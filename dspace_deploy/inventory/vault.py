@@ -33,6 +33,16 @@ class WrongPassword(Exception):
     """The password does not decrypt the vault."""
 
 
+class MalformedVault(InputError):
+    """Vault text that is no ansible-vault format (a damaged file or !vault value). Callers
+    that know the file and key say where; `detail` is what Ansible found wrong."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"A vault-encrypted value is malformed: {detail}",
+                         hint="Re-create it with ansible-vault.")
+        self.detail = detail
+
+
 def generate_secret(nbytes: int = SECRET_BYTES) -> str:
     """A random secret safe in YAML, shells, JDBC and URLs: [A-Za-z0-9_-], starting with a
     letter or digit (a leading '-' reads as an option on command lines)."""
@@ -79,6 +89,7 @@ def read_password(path: Path) -> bytes:
             f"The vault password file {path} does not exist.",
             hint="Point to the site's password file with --vault-password-file or "
                  "$DSPACE_DEPLOY_VAULT_PASSWORD_FILE.")
+    _refuse_shared(path)
     try:
         if os.access(path, os.X_OK):
             result = subprocess.run([str(path)], capture_output=True, check=False, timeout=60)
@@ -98,6 +109,28 @@ def read_password(path: Path) -> bytes:
         raise InputError(f"The vault password file {path} is empty.",
                          hint="Restore the site's password into it.")
     return data
+
+
+def _refuse_shared(path: Path) -> None:
+    """A password file other users can read gives them every secret of the site (ssh refuses
+    private keys the same way); a password script they can change runs their code. Exit 3:
+    the controller's file needs fixing, nothing was touched."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # reading it reports the problem
+    if os.access(path, os.X_OK):
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise EnvironmentProblem(
+                f"The vault password script {path} can be changed by other users (mode "
+                f"{mode:04o}), so they could run their code with the site's secrets.",
+                hint=f"Run `chmod go-w {path}`, then rerun.")
+        return  # a script prints the password from elsewhere: reading it tells nothing
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise EnvironmentProblem(
+            f"The vault password file {path} is open to other users (mode {mode:04o}): "
+            "anyone who can read it can decrypt every secret of the site.",
+            hint=f"Run `chmod 600 {path}`, then rerun.")
 
 
 def write_password_file(path: Path, password: str | None = None) -> Path:
@@ -161,11 +194,19 @@ def decrypt_text(vaulttext: str, password: bytes) -> str:
     except AnsibleVaultError as exc:
         if "Decryption failed" in str(exc) or "HMAC" in str(exc):
             raise WrongPassword(str(exc)) from exc
-        raise InputError(f"A vault-encrypted value is malformed: {exc}",
-                         hint="Re-create it with ansible-vault.") from exc
+        raise MalformedVault(str(exc)) from exc
     except (AnsibleError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"A vault-encrypted value is malformed: {exc}",
-                         hint="Re-create it with ansible-vault.") from exc
+        raise MalformedVault(str(exc)) from exc
+
+
+MALFORMED_FILE_FIX = ("restore the file from a backup or from version control; or re-create it: "
+                      "write the secrets as plain YAML and `ansible-vault encrypt` it with the "
+                      "site's password file (`dspace-deploy secrets sync` then adds any "
+                      "generated secret that is missing)")
+
+
+def malformed_file_what(error: MalformedVault) -> str:
+    return f"is not a valid ansible-vault file ({error.detail})"
 
 
 def is_encrypted_text(text: str) -> bool:
@@ -190,6 +231,9 @@ def read_vault(path: Path, password_file: Path) -> dict[str, Any]:
                 f"The password in {password_file} does not decrypt {display_path(path)}.",
                 hint="Use the site's own vault password file (--vault-password-file or "
                      "$DSPACE_DEPLOY_VAULT_PASSWORD_FILE).") from exc
+        except MalformedVault as exc:
+            raise InputError(f"{display_path(path)} {malformed_file_what(exc)}.",
+                             hint=f"To fix it: {MALFORMED_FILE_FIX}.") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

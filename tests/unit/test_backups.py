@@ -228,15 +228,16 @@ def test_restore_without_a_terminal_needs_yes(cli_site: dict[str, Any]) -> None:
 def test_restore_reports_the_proof(cli_site: dict[str, Any]) -> None:
     proof = {"ok": True, "checks": {"bitstreams": {"ok": True, "detail": "2 of 2"}}}
     cli_site["events"] = [_ok("h1", backups.RESTORE_KEY, {
-        "instance": "repo", "rc": 0, "stdout": json.dumps({"snapshot": "ab12", "proof": proof})})]
-    result = CliRunner().invoke(app, ["restore", "--snapshot", "ab12", "--yes",
+        "instance": "repo", "rc": 0, "stdout": json.dumps({"snapshot": "ab12cd34",
+                                                 "proof": proof})})]
+    result = CliRunner().invoke(app, ["restore", "--snapshot", "ab12cd34", "--yes",
                                       "--target", "offsite"])
     assert result.exit_code == 0, result.output
     assert "proved complete" in result.stdout
     (job,) = cli_site["jobs"]  # no --to: no converge first
     assert job.playbook == "restore.yml" and job.limit == "h1"
     assert job.extravars == {"restore_instance": "repo", "restore_target": "offsite",
-                             "restore_snapshot": "ab12", "restore_allow_older_schema": False}
+                             "restore_snapshot": "ab12cd34", "restore_allow_older_schema": False}
 
 
 def test_human_bytes() -> None:

@@ -100,6 +100,27 @@ def test_tampered_file_is_named_with_both_checksums(bundle_dir: Path) -> None:
     assert INSTALLER not in message  # intact files are not blamed
 
 
+def test_the_fix_is_not_run_into_the_expected_values(bundle_dir: Path) -> None:
+    """Issue 10: "...expected 7418 Copy or rebuild": the list of files ends, then the hint
+    stands on its own line."""
+    bundle = load_bundle(str(bundle_dir))
+    target = bundle_dir / "ui/dspace-ui.tar.gz"
+    target.write_bytes(target.read_bytes() + b"x")
+    with pytest.raises(InputError) as info:
+        verify_bundle(bundle)
+    lines = str(info.value).splitlines()
+    size = bundle.files["ui/dspace-ui.tar.gz"].size
+    assert lines[-2].endswith(f"expected {size}")
+    assert lines[-1].startswith("Copy or rebuild the bundle")
+
+
+def test_a_one_line_error_keeps_its_hint_on_the_same_line() -> None:
+    error = InputError("The thing is wrong.", hint="Fix it.")
+    assert str(error) == "The thing is wrong. Fix it."
+    listed = InputError("Two things are wrong:\n  - a\n  - b", hint="Fix them.")
+    assert str(listed) == "Two things are wrong:\n  - a\n  - b\nFix them."
+
+
 def test_every_missing_or_changed_file_is_listed_at_once(bundle_dir: Path) -> None:
     bundle = load_bundle(str(bundle_dir))
     (bundle_dir / INSTALLER).unlink()

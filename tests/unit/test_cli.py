@@ -64,8 +64,11 @@ def test_json_error_is_one_document_on_stdout(tmp_path: Path) -> None:
 @pytest.fixture
 def captured_job(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     seen: dict[str, Any] = {}
-    site = Site(path=tmp_path, name="t", hosts=["h1"], hostvars={}, vault_file=tmp_path / "v",
-                vault_password_file=tmp_path / "p")
+    # --limit is matched against the inventory's hosts before anything runs
+    (tmp_path / "hosts.yml").write_text("all:\n  children:\n    dspace:\n      hosts:\n"
+                                        "        web1: {}\n        h1: {}\n")
+    site = Site(path=tmp_path, name="t", hosts=["web1", "h1"], hostvars={},
+                vault_file=tmp_path / "v", vault_password_file=tmp_path / "p")
 
     def fake_load(inventory: Path | None, vault: Path | None) -> Site:
         seen["inventory"] = inventory

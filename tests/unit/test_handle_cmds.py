@@ -75,6 +75,9 @@ def test_instructions(tmp_path: Path) -> None:
 def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     inventory = tmp_path / "inv"
     inventory.mkdir()
+    # --limit is matched against the inventory's hosts before anything runs
+    (inventory / "hosts.yml").write_text("all:\n  children:\n    dspace:\n      hosts:\n"
+                                         "        web1: {}\n")
     site = Site(path=inventory, name="t", hosts=["web1"], hostvars={},
                 vault_file=inventory / "v", vault_password_file=tmp_path / "p")
     monkeypatch.setattr(run_cmds, "load", lambda inventory, vault: site)

@@ -399,6 +399,7 @@ def test_wrong_vault_password_is_bad_input(tmp_path: Path) -> None:
     root, _ = build(tmp_path / "site")
     wrong = tmp_path / "wrong.txt"
     wrong.write_text("not-the-password\n")
+    wrong.chmod(0o600)
     with pytest.raises(InputError, match="cannot be decrypted"):
         load_site(root, wrong)
 
@@ -511,8 +512,12 @@ def test_national_network_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_example_password_is_labelled() -> None:
-    assert "EXAMPLE" in EXAMPLE_PASSWORD_FILE.read_text()
-    assert EXAMPLE_PASSWORD_FILE.parent == EXAMPLES
+    from tests.unit.fixtures.helpers import EXAMPLE_PASSWORD_SOURCE
+
+    assert "EXAMPLE" in EXAMPLE_PASSWORD_SOURCE.read_text()
+    assert EXAMPLE_PASSWORD_SOURCE.parent == EXAMPLES
+    assert EXAMPLE_PASSWORD_FILE.read_text() == EXAMPLE_PASSWORD_SOURCE.read_text()
+    assert EXAMPLE_PASSWORD_FILE.stat().st_mode & 0o777 == 0o600
 
 
 

@@ -154,6 +154,7 @@ def test_password_file_inside_target_is_refused(tmp_path: Path) -> None:
 def test_existing_password_file_is_reused(tmp_path: Path) -> None:
     password_file = tmp_path / "shared-password.txt"
     password_file.write_text("team-password-123\n")
+    password_file.chmod(0o600)
     scaffold.create_site(tmp_path / "site", answers(), [host()],
                          vault_password_file=password_file)
     assert password_file.read_text() == "team-password-123\n"

@@ -245,6 +245,9 @@ def test_table_rendering() -> None:
 def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     """`status` with the site loading and the Ansible run replaced by canned events."""
     seen: dict[str, Any] = {"events": [_report_event("web1"), _stats("web1")]}
+    # --limit is matched against the inventory's hosts before anything runs
+    (tmp_path / "hosts.yml").write_text("all:\n  children:\n    dspace:\n      hosts:\n"
+                                        "        web1: {}\n")
     site = Site(path=tmp_path, name="t", hosts=["web1"], hostvars={},
                 vault_file=tmp_path / "v", vault_password_file=tmp_path / "p")
     monkeypatch.setattr(run_cmds, "load", lambda inventory, vault: site)

@@ -57,6 +57,7 @@ def test_encrypt_decrypt_round_trip() -> None:
 def test_we_read_what_ansible_vault_encrypts(tmp_path: Path) -> None:
     password_file = tmp_path / "pw.txt"
     password_file.write_text("pass-from-file\n")
+    password_file.chmod(0o600)
     path = tmp_path / "vault.yml"
     path.write_text("vault_local_x: from-ansible\n")
     subprocess.run([str(ANSIBLE_VAULT), "encrypt", "--vault-password-file", str(password_file),
@@ -87,6 +88,7 @@ def test_missing_or_empty_password_file(tmp_path: Path) -> None:
         vault.read_password(tmp_path / "none.txt")
     empty = tmp_path / "empty.txt"
     empty.write_text("\n")
+    empty.chmod(0o600)
     with pytest.raises(InputError, match="is empty"):
         vault.read_password(empty)
 
@@ -102,6 +104,7 @@ def test_read_vault_wrong_password(tmp_path: Path) -> None:
     root, _ = build(tmp_path / "site")
     wrong = tmp_path / "wrong.txt"
     wrong.write_text("nope\n")
+    wrong.chmod(0o600)
     with pytest.raises(InputError, match="does not decrypt"):
         vault.read_vault(root / "group_vars/all/vault.yml", wrong)
 
@@ -175,3 +178,160 @@ def test_secrets_sync_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert PASSWORD not in out
     code, out, _ = run_cli(*command)
     assert code == 0 and "nothing changed" in out
+
+
+# --- the password file's mode ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_password_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    root, password = build(tmp_path / "site")
+    password.chmod(mode)
+    with pytest.raises(EnvironmentProblem) as info:
+        load_site(root, password)
+    message = str(info.value)
+    assert str(password) in message and f"{mode:04o}" in message
+    assert f"chmod 600 {password}" in message
+    assert info.value.exit_code == 3
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_a_private_password_file_is_read(tmp_path: Path, mode: int) -> None:
+    root, password = build(tmp_path / "site")
+    password.chmod(mode)
+    assert load_site(root, password).name == "demo"
+
+
+def test_a_password_script_may_be_readable_but_not_writable_by_others(tmp_path: Path) -> None:
+    script = tmp_path / "pw.sh"
+    script.write_text("#!/bin/sh\necho from-script\n")
+    script.chmod(0o755)  # a script prints the password from elsewhere: reading it tells nothing
+    assert vault.read_password(script) == b"from-script"
+    script.chmod(0o775)
+    with pytest.raises(EnvironmentProblem, match=f"chmod go-w {script}"):
+        vault.read_password(script)
+
+
+def test_cli_refuses_a_readable_password_file_with_exit_3(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    root, password = build(tmp_path / "site")
+    password.chmod(0o644)
+    code, out, err = run_cli("validate", "-i", str(root), "--vault-password-file", str(password),
+                             "--json")
+    assert code == 3
+    assert f"chmod 600 {password}" in err
+    assert json.loads(out)["exit_code"] == 3
+
+
+# --- a malformed vault names its file and key -------------------------------------------------
+
+VAULT_REL = "group_vars/all/vault.yml"
+
+
+def _inline(value: str, password: str = PASSWORD) -> str:
+    body = vault.encrypt_text(value, password.encode())
+    return "!vault |\n" + "".join(f"    {line}\n" for line in body.splitlines())
+
+
+@pytest.mark.parametrize("body", ["zzzz-not-hex\n", "6162\n", "\n"])
+def test_a_malformed_vault_file_is_named(tmp_path: Path, body: str) -> None:
+    root, password = build(tmp_path / "site")
+    (root / VAULT_REL).write_text("$ANSIBLE_VAULT;1.1;AES256\n" + body)
+    with pytest.raises(ValidationFailed) as info:
+        load_site(root, password)
+    (problem,) = [p for p in info.value.problems if VAULT_REL in p.location]
+    assert problem.key == "(file)"
+    assert "not a valid ansible-vault file" in problem.what
+    assert "ansible-vault" in problem.fix
+
+
+def test_read_vault_names_a_malformed_file(tmp_path: Path) -> None:
+    root, password = build(tmp_path / "site")
+    (root / VAULT_REL).write_text("$ANSIBLE_VAULT;1.1;AES256\nzz\n")
+    with pytest.raises(InputError, match=f"{VAULT_REL} is not a valid ansible-vault file"):
+        vault.read_vault(root / VAULT_REL, password)
+
+
+def test_an_inline_value_of_another_password_names_file_line_and_key(tmp_path: Path) -> None:
+    text = ("demo_timezone: Europe/Rome\n"
+            f"local_token: {_inline('t0ken-value', 'another-password')}")
+    root, password = build(tmp_path / "site", {"host_vars/repo.yml": text})
+    with pytest.raises(ValidationFailed) as info:
+        load_site(root, password)
+    (problem,) = info.value.problems
+    assert problem.location.endswith("host_vars/repo.yml:2")
+    assert problem.key == "local_token"
+    assert "cannot be decrypted" in problem.what and str(password) in problem.what
+
+
+def test_a_malformed_nested_inline_value_names_its_key_path(tmp_path: Path) -> None:
+    text = ("site_name: demo\n"
+            "dspace_instances:\n"
+            "  - name: repo\n"
+            "    hostname: repo.example.edu\n"
+            "    admin_email: admin@example.edu\n"
+            "    extra_config:\n"
+            "      mail.server.password: !vault |\n"
+            "        $ANSIBLE_VAULT;1.1;AES256\n"
+            "        nothex\n")
+    root, password = build(tmp_path / "site", {"group_vars/all/site.yml": text},
+                           vault=secrets_for("repo"))
+    with pytest.raises(ValidationFailed) as info:
+        load_site(root, password)
+    (problem,) = info.value.problems
+    assert problem.location.endswith("group_vars/all/site.yml:7")
+    assert problem.key == "dspace_instances[0].extra_config.mail.server.password"
+    assert "malformed" in problem.what
+
+
+# --- a secret that fails validation is never printed back -------------------------------------
+
+BAD_SECRETS = [
+    pytest.param("vault_instance_secrets", {"repo": {"db_password": "s3cret 'quoted' pw",
+                                                     "admin_password": "adm-Zw8Yv3Nb6Hc1"}},
+                 "vault_instance_secrets.repo.db_password", "s3cret 'quoted' pw",
+                 id="pattern"),
+    pytest.param("vault_instance_secrets", {"repo": {"db_password": "Short1",
+                                                     "admin_password": "adm-Zw8Yv3Nb6Hc1"}},
+                 "vault_instance_secrets.repo.db_password", "Short1", id="too-short"),
+    pytest.param("vault_backup_secrets", {"local": {"password": ["l1st-s3cret-value"]}},
+                 "vault_backup_secrets.local.password", "l1st-s3cret-value", id="type"),
+    pytest.param("vault_backup_secrets", {"local": {"password": "pw-0123456789",
+                                                    "aws_secret_access_key": 12345.678}},
+                 "vault_backup_secrets.local.aws_secret_access_key", "12345.678",
+                 id="number"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "key", "secret"), BAD_SECRETS)
+def test_a_secret_that_fails_validation_is_not_printed(tmp_path: Path, variable: str,
+                                                       value: object, key: str,
+                                                       secret: str) -> None:
+    import json
+
+    data = {**secrets_for("repo"), variable: value}
+    root, password = build(tmp_path / "site", vault=data)
+    code, out, err = run_cli("validate", "-i", str(root), "--vault-password-file", str(password),
+                             "--json")
+    assert code == 2, err
+    document = json.loads(out)
+    problem = next(p for p in document["problems"] if p["key"] == key)
+    assert problem["what"] and problem["fix"]  # the key and the rule
+    assert secret not in out and secret not in err
+    for fragment in secret.split():
+        if len(fragment) >= 5:
+            assert fragment not in out + err
+
+
+def test_a_decrypted_secret_quoted_by_any_check_is_masked(tmp_path: Path) -> None:
+    """The second line of defence: a secret the site reuses as an ordinary value (here a
+    host name a check quotes) is masked in every message."""
+    secret = "Reused_Secret-Value-42"
+    files = {"group_vars/all/site.yml": site(dspace_instances=[instance(hostname=secret)])}
+    root, password = build(tmp_path / "site", files,
+                           vault={**secrets_for("repo"), "vault_local_token": secret})
+    with pytest.raises(ValidationFailed) as info:
+        load_site(root, password)
+    assert secret not in str(info.value)
+    assert "********" in str(info.value)
