@@ -93,6 +93,23 @@ def _values(obj: str, pairs: list[tuple[str, str]], lang: str | None) -> list[st
     ]
 
 
+def _handle(handle: str, type_id: int, obj: str) -> str:
+    return (
+        "INSERT INTO handle (handle, resource_type_id, resource_id) "
+        f"VALUES ({_q(handle)}, {type_id}, {_q(obj)});"
+    )
+
+
+def _container(table: str, type_id: int, obj: str, handle: str, name: str) -> list[str]:
+    """A community or collection: its object, handle and name (dc.title, as DSpace 7+ keeps it)."""
+    return [
+        f"INSERT INTO dspaceobject (uuid) VALUES ({_q(obj)});",
+        f"INSERT INTO {table} (uuid) VALUES ({_q(obj)});",
+        _handle(handle, type_id, obj),
+        *_values(obj, [("dc.title", name)], None),
+    ]
+
+
 def content_sql(
     communities: list[Community], collections: list[Collection], items: list[Item]
 ) -> str:
@@ -106,13 +123,7 @@ def content_sql(
     names = {"dc.title"} | {n for it in items for n, _ in it.metadata}
     out += [_register(n) for n in sorted(names)]
     for c in communities:
-        out.append(f"INSERT INTO dspaceobject (uuid) VALUES ({_q(c.uuid)});")
-        out.append(f"INSERT INTO community (uuid) VALUES ({_q(c.uuid)});")
-        out.append(
-            "INSERT INTO handle (handle, resource_type_id, resource_id) "
-            f"VALUES ({_q(c.handle)}, {COMMUNITY}, {_q(c.uuid)});"
-        )
-        out += _values(c.uuid, [("dc.title", c.name)], None)
+        out += _container("community", COMMUNITY, c.uuid, c.handle, c.name)
     by_handle = {c.handle: c.uuid for c in communities}
     for c in communities:
         if c.parent:
@@ -121,13 +132,7 @@ def content_sql(
                 f"VALUES ({_q(by_handle[c.parent])}, {_q(c.uuid)});"
             )
     for col in collections:
-        out.append(f"INSERT INTO dspaceobject (uuid) VALUES ({_q(col.uuid)});")
-        out.append(f"INSERT INTO collection (uuid) VALUES ({_q(col.uuid)});")
-        out.append(
-            "INSERT INTO handle (handle, resource_type_id, resource_id) "
-            f"VALUES ({_q(col.handle)}, {COLLECTION}, {_q(col.uuid)});"
-        )
-        out += _values(col.uuid, [("dc.title", col.name)], None)
+        out += _container("collection", COLLECTION, col.uuid, col.handle, col.name)
         for com in col.communities:
             out.append(
                 "INSERT INTO community2collection (collection_id, community_id) "
@@ -142,10 +147,7 @@ def content_sql(
             f"{_q(it.withdrawn)}, {_q(it.discoverable)}, {_q(it.last_modified.isoformat())}, "
             f"{_q(by_handle[it.collection])});"
         )
-        out.append(
-            "INSERT INTO handle (handle, resource_type_id, resource_id) "
-            f"VALUES ({_q(it.handle)}, {ITEM}, {_q(it.uuid)});"
-        )
+        out.append(_handle(it.handle, ITEM, it.uuid))
         for col in [it.collection, *it.mapped]:
             out.append(
                 "INSERT INTO collection2item (collection_id, item_id) "
