@@ -788,6 +788,29 @@ def test_contexts_and_paths(site):
     assert status == 400 and "driver" in body and "openaire" in body  # the index page
     assert get_url(site.base + "/no-such-context?verb=Identify")[0] == 400
     assert get_url(site.base + "/request/extra?verb=Identify")[0] == 404
+    # oai.enabled = false: no OAI endpoint at all
+    port = free_port()
+    boot = subprocess.Popen(
+        [
+            "java",
+            f"-Ddspace.dir={site.dspace}",
+            f"-Dserver.port={port}",
+            "-Doai.enabled=false",
+            "-Dserver.address=127.0.0.1",
+            "-jar",
+            str(site.dspace / "webapps" / "server-boot.jar"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_port(port)
+        assert get_url(f"http://127.0.0.1:{port}/server/oai/request?verb=Identify")[0] == 404
+        assert get_url(f"http://127.0.0.1:{port}/server/api")[0] == 200
+    finally:
+        boot.terminate()
+        boot.wait(30)
 
 
 def test_answers_are_cached_until_oai_import(site):
@@ -822,3 +845,49 @@ def test_every_answer_matches_the_schema(site):
             {"verb": "Nope"},
         ):
             site.get(context, params)
+
+
+def test_records_come_from_the_oai_core(site):
+    """A complete document in the core is listed as it is, even for an item the database lacks
+    (DSpaceSolrItem reads the core only); GetRecord also asks the database for READ rights
+    (DSpaceAuthorizationFilter.isShown), so there it does not exist. Out of the core, it is gone."""
+    doc = {
+        "item.id": "ffffffff-0000-4000-8000-000000000001",
+        "item.handle": f"{PREFIX}/7777",
+        "item.lastmodified": "2024-02-03T04:05:06.789Z",
+        "item.deleted": False,
+        "item.public": True,
+        "item.collections": [f"col_{PREFIX}_12"],
+        "item.communities": [f"com_{PREFIX}_3"],
+        "metadata.dc.title": ["From the core"],
+        "item.compile": f'<metadata xmlns="{NS["x"]}"><element name="dc"><element name="title">'
+        '<element name="none"><field name="value">From the core</field></element></element>'
+        "</element></metadata>",
+    }
+
+    def update(body):
+        req = urllib.request.Request(
+            f"{site.solr}/oai/update?commit=true",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(req, timeout=30).read()
+        site.dspace_cmd("oai", "clean-cache")
+
+    second = "2024-02-03T04:05:06Z"  # until ends at .999 of its second
+    args = {"metadataPrefix": "oai_dc", "set": f"col_{PREFIX}_12", "from": second, "until": second}
+    with pytest.raises(oaiexceptions.NoRecordsMatch):
+        list(site.sickle().ListRecords(**args))
+    update([doc])
+    try:
+        [rec] = list(site.sickle().ListRecords(**args))
+        assert rec.header.identifier == oai_id(7777)
+        assert rec.metadata["title"] == ["From the core"]
+        assert rec.header.datestamp == "2024-02-03T04:05:06Z"
+        assert rec.header.setSpecs == [f"com_{PREFIX}_3", f"col_{PREFIX}_12"]
+        params = {"verb": "GetRecord", "identifier": oai_id(7777), "metadataPrefix": "oai_dc"}
+        assert site.error(params=params)[0] == "idDoesNotExist"
+    finally:
+        update({"delete": {"query": "item.id:ffffffff-0000-4000-8000-000000000001"}})
+    with pytest.raises(oaiexceptions.NoRecordsMatch):
+        list(site.sickle().ListRecords(**args))
