@@ -177,9 +177,12 @@ public final class OaiIndex {
      * text, so harvesters receive them escaped twice ("A &amp;amp; B"; DSpace/DSpace issue #12409).
      */
     public static boolean escapesTwice(String version) {
-        String[] p = version.split("\\.");
-        int major = Integer.parseInt(p[0]);
-        int minor = p.length > 1 ? Integer.parseInt(p[1].replaceAll("\\D.*", "")) : 0;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\.(\\d+)").matcher(version);
+        if (!m.lookingAt()) {
+            return false;
+        }
+        int major = Integer.parseInt(m.group(1));
+        int minor = Integer.parseInt(m.group(2));
         return major >= 10 || (major == 9 && minor >= 2) || (major == 8 && minor >= 3);
     }
 
