@@ -59,6 +59,7 @@ oai.solr.url = ${solr.server}/${solr.multicorePrefix}oai
 oai.cache.enabled = true
 oai.cache.dir = ${dspace.dir}/var/oai
 oai.config.dir = ${dspace.dir}/config/crosswalks/oai
+oai.description.file = ${dspace.dir}/config/crosswalks/oai/description.xml
 """,
         "rest.cfg": """
 rest.cors.allowed-origins = ${dspace.ui.url}
@@ -698,6 +699,20 @@ XOAI_XML = f"""<?xml version="1.0" encoding="UTF-8"?>
 </Configuration>
 """
 
+# The Identify description: an OAI identifier block (OAI-PMH 2.0 guidelines, oai-identifier schema)
+# whose ${...} the backend resolves, as DSpace's description.xml (contract section 3).
+OAI_DESCRIPTION_XML = """<oai-identifier \
+xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" \
+xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai-identifier \
+http://www.openarchives.org/OAI/2.0/oai-identifier.xsd">
+<scheme>oai</scheme>
+<repositoryIdentifier>${oai.identifier.prefix}</repositoryIdentifier>
+<delimiter>:</delimiter>
+<sampleIdentifier>oai:${oai.identifier.prefix}:${handle.prefix}/1234</sampleIdentifier>
+</oai-identifier>
+"""
+
 DEFAULT_CONTEXT_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- dspace-deploy test look-alike: optional Tomcat context;
      Ant expands ${dspace.dir} at install time. -->
@@ -714,6 +729,7 @@ def _xml(body: str) -> str:
 # Small members of the config tree listed in contract section 3.
 CONFIG_TREE_EXTRAS = {
     "crosswalks/oai/xoai.xml": XOAI_XML,
+    "crosswalks/oai/description.xml": OAI_DESCRIPTION_XML,
     "default.context.xml": DEFAULT_CONTEXT_XML,
     "emails/register": "## "
     + HEADER

@@ -1,7 +1,8 @@
 """Look-alike Flyway migrations per line (contract 9.1: newest migration of each line).
 
 The first migration creates the handful of tables the look-alike's commands use (eperson, groups,
-metadata, items, bitstreams, handles...). Later ones carry the real newest version numbers and
+metadata, items, bitstreams, handles, the community/collection/item mappings and resource policies,
+with the real tables' names and columns). Later ones carry the real newest version numbers and
 names so `database info` shows what a deployment of that line would show.
 """
 
@@ -96,6 +97,35 @@ CREATE TABLE webapp (
   url VARCHAR(1000),
   started TIMESTAMP,
   isui INTEGER
+);
+""" + """-- containers, their mappings, anonymous READ policies (OAI-PMH sets, item.public)
+CREATE TABLE community2community (
+  parent_comm_id UUID NOT NULL REFERENCES community(uuid),
+  child_comm_id UUID NOT NULL REFERENCES community(uuid),
+  PRIMARY KEY (parent_comm_id, child_comm_id)
+);
+CREATE TABLE community2collection (
+  collection_id UUID NOT NULL REFERENCES collection(uuid),
+  community_id UUID NOT NULL REFERENCES community(uuid),
+  PRIMARY KEY (collection_id, community_id)
+);
+CREATE TABLE collection2item (
+  collection_id UUID NOT NULL REFERENCES collection(uuid),
+  item_id UUID NOT NULL REFERENCES item(uuid),
+  PRIMARY KEY (collection_id, item_id)
+);
+CREATE TABLE resourcepolicy (
+  policy_id SERIAL PRIMARY KEY,
+  resource_type_id INTEGER,
+  action_id INTEGER,
+  start_date DATE,
+  end_date DATE,
+  rpname VARCHAR(30),
+  rptype VARCHAR(30),
+  rpdescription TEXT,
+  eperson_id UUID REFERENCES eperson(uuid),
+  epersongroup_id UUID REFERENCES epersongroup(uuid),
+  dspace_object UUID REFERENCES dspaceobject(uuid)
 );
 """
 

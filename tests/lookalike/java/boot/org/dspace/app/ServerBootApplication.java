@@ -33,6 +33,7 @@ import lookalike.common.Json;
 import org.dspace.lookalike.Log;
 import org.dspace.lookalike.Release;
 import org.dspace.lookalike.Solr;
+import org.dspace.xoai.controller.DSpaceOAIDataProvider;
 
 public final class ServerBootApplication {
     private static final String[] STATUS_ORDER = {"DOWN", "OUT_OF_SERVICE", "UP_WITH_ISSUES", "UP", "UNKNOWN"};
@@ -40,10 +41,12 @@ public final class ServerBootApplication {
 
     private final Config config;
     private final String contextPath;
+    private final DSpaceOAIDataProvider oai;
 
     private ServerBootApplication(Config config, String contextPath) {
         this.config = config;
         this.contextPath = contextPath;
+        this.oai = new DSpaceOAIDataProvider(config);
     }
 
     /** Spring-style lookup: DSpace configuration (highest), command line --key=value, environment, jar. */
@@ -159,8 +162,17 @@ public final class ServerBootApplication {
                     Json.write(Map.of("status", health(false).get("status"))));
             } else if (path.equals("/actuator/info")) {
                 error(ex, 401, "Unauthorized", "Authentication is required to access this resource");
-            } else if (path.startsWith(oaiPath + "/") && config.getBool("oai.enabled", true)) {
-                oai(ex, path.substring(oaiPath.length() + 1));
+            } else if ((path.equals(oaiPath) || path.startsWith(oaiPath + "/")) && oai.enabled()) {
+                String form = ex.getRequestMethod().equals("POST")
+                    ? new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8) : null;
+                DSpaceOAIDataProvider.Reply r = oai.handle(ex.getRequestURI().getPath(),
+                    path.substring(oaiPath.length()), ex.getRequestURI().getRawQuery(), form);
+                r.headers.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+                if (r.error != null) {
+                    error(ex, r.status, r.status == 500 ? "Internal Server Error" : "Not Found", r.error);
+                } else {
+                    send(ex, r.status, r.contentType, r.body);
+                }
             } else if (path.startsWith("/" + config.get("sitemap.path", "sitemaps") + "/")) {
                 String name = path.substring(path.lastIndexOf('/') + 1);
                 Path f = Path.of(config.get("sitemap.dir", config.home().resolve("sitemaps").toString()), name);
@@ -260,43 +272,6 @@ public final class ServerBootApplication {
             out.put("components", comps);
         }
         return out;
-    }
-
-    private void oai(HttpExchange ex, String rest) throws IOException {
-        String context = rest.contains("/") ? rest.substring(0, rest.indexOf('/')) : rest;
-        if (!context.equals("request")) {
-            error(ex, 404, "Not Found", "OAI context " + context + " not found");
-            return;
-        }
-        Map<String, String> q = query(ex.getRequestURI());
-        String verb = q.getOrDefault("verb", "");
-        SimpleDateFormat fmt = new SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss'Z'");
-        fmt.setTimeZone(TimeZone.getTimeZone("UTC"));
-        String base = config.get("oai.url", config.get("dspace.server.url") + "/oai") + "/request";
-        StringBuilder x = new StringBuilder();
-        x.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        x.append("<OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\" "
-            + "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\""
-            + "http://www.openarchives.org/OAI/2.0/ http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd\">\n");
-        x.append("<responseDate>").append(fmt.format(new Date())).append("</responseDate>\n");
-        if (verb.equals("Identify")) {
-            x.append("<request verb=\"Identify\">").append(esc(base)).append("</request>\n");
-            x.append("<Identify>\n");
-            x.append("<repositoryName>").append(esc(config.get("dspace.name", ""))).append("</repositoryName>\n");
-            x.append("<baseURL>").append(esc(base)).append("</baseURL>\n");
-            x.append("<protocolVersion>2.0</protocolVersion>\n");
-            x.append("<adminEmail>").append(esc(config.get("mail.admin", ""))).append("</adminEmail>\n");
-            x.append("<earliestDatestamp>2001-01-01T00:00:00Z</earliestDatestamp>\n");
-            x.append("<deletedRecord>transient</deletedRecord>\n");
-            x.append("<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>\n");
-            x.append("<compression>gzip</compression>\n<compression>deflate</compression>\n");
-            x.append("</Identify>\n");
-        } else {
-            x.append("<request>").append(esc(base)).append("</request>\n");
-            x.append("<error code=\"badVerb\">Illegal OAI verb</error>\n");
-        }
-        x.append("</OAI-PMH>\n");
-        send(ex, 200, "text/xml;charset=UTF-8", x.toString());
     }
 
     private static Map<String, String> query(URI uri) {
