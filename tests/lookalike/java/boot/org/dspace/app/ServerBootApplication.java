@@ -33,6 +33,7 @@ import lookalike.common.Json;
 import org.dspace.lookalike.Log;
 import org.dspace.lookalike.Release;
 import org.dspace.lookalike.Solr;
+import org.dspace.app.rest.RestApi;
 
 public final class ServerBootApplication {
     private static final String[] STATUS_ORDER = {"DOWN", "OUT_OF_SERVICE", "UP_WITH_ISSUES", "UP", "UNKNOWN"};
@@ -40,10 +41,12 @@ public final class ServerBootApplication {
 
     private final Config config;
     private final String contextPath;
+    private final RestApi rest;
 
     private ServerBootApplication(Config config, String contextPath) {
         this.config = config;
         this.contextPath = contextPath;
+        this.rest = new RestApi(config, contextPath);
     }
 
     /** Spring-style lookup: DSpace configuration (highest), command line --key=value, environment, jar. */
@@ -134,6 +137,8 @@ public final class ServerBootApplication {
     void handle(HttpExchange ex) throws IOException {
         try {
             String path = ex.getRequestURI().getPath();
+            Log.info("Request " + ex.getRequestMethod() + " " + ex.getRequestURI() + " (Host: "
+                + ex.getRequestHeaders().getFirst("Host") + ")");
             if (!contextPath.isEmpty()) {
                 if (path.equals(contextPath)) {
                     ex.getResponseHeaders().set("Location", contextPath + "/");
@@ -153,7 +158,7 @@ public final class ServerBootApplication {
                 if (!databaseUpdated) {
                     updateDatabase(config);
                 }
-                send(ex, 200, "application/hal+json;charset=UTF-8", Json.write(root(ex)));
+                send(ex, 200, "application/hal+json;charset=UTF-8", Json.write(rest.withRootLinks(root(ex), ex)));
             } else if (path.equals("/actuator/health")) {
                 send(ex, 200, "application/vnd.spring-boot.actuator.v3+json",
                     Json.write(Map.of("status", health(false).get("status"))));
@@ -170,6 +175,8 @@ public final class ServerBootApplication {
                     send(ex, 200, name.endsWith(".html") ? "text/html;charset=UTF-8" : "application/xml",
                         Files.readString(f));
                 }
+            } else if (rest.handle(ex, path)) {
+                return; // answered by org.dspace.app.rest.RestApi
             } else {
                 error(ex, 404, "Not Found", "No handler found for " + ex.getRequestMethod() + " " + path);
             }
