@@ -8,6 +8,7 @@ absent. The checksum pins the exact build the tests were written against.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -59,3 +60,24 @@ def unpack_real_ui(dest: Path) -> Path:
     with tarfile.open(archive) as tf:
         tf.extractall(dest, filter="tar")
     return dest / REAL_UI_TOP
+
+
+def bundle_with_real_ui(lookalike_bundle: Path, dest: Path) -> Path:
+    """A copy of a look-alike bundle of line 9 whose UI archive is the real dspace-angular 9.3
+    build (its own layout: top directory dspace-angular-9.3/), with the manifest's checksum,
+    size and ui_version updated. Returns `dest`."""
+    archive = real_ui_archive()
+    assert archive is not None, why_no_real_ui()
+    shutil.copytree(lookalike_bundle, dest)
+    target = dest / "ui" / "dspace-ui.tar.gz"
+    target.unlink()
+    shutil.copyfile(archive, target)
+    manifest_path = dest / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["ui/dspace-ui.tar.gz"] = {
+        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
+        "size": target.stat().st_size,
+    }
+    manifest["ui_version"] = "9.3.0"  # its package.json
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return dest
