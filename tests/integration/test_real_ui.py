@@ -191,33 +191,35 @@ def test_a_restart_rewrites_dist_browser_and_a_second_up_changes_nothing(
 def test_a_ui_that_never_answers_fails_within_the_start_timeout(
         converged: dict[str, Any], lab: Any, artifacts: Path,
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    """A program holds the UI's port, accepts connections and never answers: the role's wait
-    gives up after dspace_ui_start_timeout (20 s here), not after retries x 30 s."""
+    """The UI's REST API accepts connections and never answers, so the real UI accepts the
+    role's request and never answers it either (its server-side rendering waits for the REST
+    root): the role's wait gives up after dspace_ui_start_timeout (20 s here), not after
+    retries x the request timeout. Last test of the module: it leaves the UI misconfigured."""
     if "_converged_up_seconds" not in converged:  # this test alone: measure a converged up
         code, document, stderr = _up(lab, artifacts)
         assert code == 0, _failures(document) + stderr[-2000:]
         converged["_converged_up_seconds"] = document["_seconds"]
+    _exec(lab, "systemd-run", "--unit=silent-rest", "python3", "-c",
+          "import socket\n"
+          "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+          "s.bind(('127.0.0.1', 9999)); s.listen(64); held = []\n"
+          "while True: held.append(s.accept())\n")
     inventory = tmp_path_factory.mktemp("inv-hang") / "inventory"
     shutil.copytree(lab.inventory, inventory)
     hosts_yml = inventory / "hosts.yml"
     data = yaml.safe_load(hosts_yml.read_text())
-    data["all"]["children"]["dspace"]["hosts"][lab.hosts[0].name]["dspace_ui_start_timeout"] = 20
+    host_vars = data["all"]["children"]["dspace"]["hosts"][lab.hosts[0].name]
+    host_vars["dspace_ui_start_timeout"] = 20
+    host_vars["dspace_ui_config_overrides"] = {
+        "rest": {"ssrBaseUrl": "http://127.0.0.1:9999/server"}}
     hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
-    _exec(lab, "systemctl", "stop", f"dspace-{NAME}-ui.service")
-    _exec(lab, "systemd-run", "--unit=silent-ui", "python3", "-c",
-          "import socket, time\n"
-          "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-          "s.bind(('127.0.0.1', 4000)); s.listen(64); held = []\n"
-          "while True: held.append(s.accept())\n")
-    try:
-        code, document, _ = _up(lab, artifacts, inventory)
-    finally:
-        _exec(lab, "systemctl", "stop", "silent-ui", check=False)
-    print(f"real UI: up against a silent UI port failed after {document['_seconds']} s")
+    code, document, _ = _up(lab, artifacts, inventory)
+    print(f"real UI: up with a silent REST API failed after {document['_seconds']} s "
+          f"(converged up: {converged['_converged_up_seconds']} s)")
     assert code == 1, document
     text = _failures(document)
     assert "did not answer" in text and "within 20 s" in text and "hangs" in text, text
-    # A converged run plus the 20 s wait, with room for the UI role's own tasks; the wait of
-    # old (10 retries x a 30 s request timeout) alone took more than 300 s.
+    # A converged run plus the UI role's tasks and its 20 s wait; the wait of old alone
+    # (10 retries x a 30 s request timeout) took more than 300 s.
     assert document["_seconds"] < converged["_converged_up_seconds"] + 20 + 90, (
         document["_seconds"], converged["_converged_up_seconds"])
