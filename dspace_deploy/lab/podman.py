@@ -16,7 +16,8 @@ service unsandboxed without a word (systemd/systemd#34565, #29860; podman's defa
 set has no SYS_ADMIN, containers/common#1337), so a unit whose sandbox is wrong would pass every
 lab test and fail on a real machine. With it the lab hosts apply the units' sandboxes as a VM
 does (podman's default seccomp profile allows mount and unshare to a container holding
-SYS_ADMIN); the capability stays inside the container's own namespaces.
+SYS_ADMIN). It also lets root inside a lab host mount file systems, one more reason why lab
+hosts are for tests and training, not for production.
 """
 
 from __future__ import annotations
