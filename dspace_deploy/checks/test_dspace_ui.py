@@ -5,7 +5,11 @@ hosts without instances are skipped. The UI must run as `dspace-<name>-ui.servic
 on 127.0.0.1 only (the proxy is the public side), answer `GET /` with HTML when asked with
 the public Host header (dspace-angular 9+ renders server-side only for that host, contract
 11), and the runtime configuration the server wrote (`dist/browser/assets/config.json`)
-must name the public UI URL and the instance's REST API under `/server`.
+must name the public UI URL and the instance's REST API under `/server`. The unit's sandbox
+must be in force: the UI process runs in a mount namespace of its own in which the system is
+read-only, /tmp is private and only its release's dist/browser is writable (a host whose
+systemd cannot set up namespaces, such as a container without CAP_SYS_ADMIN, starts the
+service without them and without a word).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from typing import Any
 from dspace_deploy.checks.support import as_root, listening_addresses, service_state
 
 _LOOPBACK = {"127.0.0.1", "[::ffff:127.0.0.1]"}
-
 
 
 def _unit(plan: dict[str, Any]) -> str:
@@ -92,4 +95,44 @@ def test_runtime_config_names_the_public_urls(host: Any, plans: list[dict[str, A
         for key, value in wanted.items():
             if rest.get(key) != value:
                 problems.append(f"{path}: rest.{key} is {rest.get(key)!r}, not {value!r}")
+    assert not problems, "; ".join(problems)
+
+
+def sandbox_problems(mountinfo: str, writable: str) -> list[str]:
+    """What is wrong with a process's mounts (its /proc/<pid>/mountinfo) for the UI unit's
+    sandbox: `/` read-only (ProtectSystem=strict), /tmp private (PrivateTmp) and `writable`
+    (the resolved dist/browser of its release, ReadWritePaths) mounted read-write."""
+    mounts: dict[str, tuple[str, set[str]]] = {}
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) >= 6:
+            mounts[fields[4]] = (fields[3], set(fields[5].split(",")))  # the last mount wins
+    problems = []
+    if "ro" not in mounts.get("/", ("", set()))[1]:
+        problems.append("/ is not read-only (ProtectSystem=strict is not applied)")
+    if "systemd-private" not in mounts.get("/tmp", ("", set()))[0]:
+        problems.append("/tmp is not private (PrivateTmp is not applied)")
+    if "rw" not in mounts.get(writable, ("", set()))[1]:
+        problems.append(f"{writable} is not mounted read-write (ReadWritePaths is not applied)")
+    return problems
+
+
+def test_ui_runs_in_its_sandbox(host: Any, plans: list[dict[str, Any]]) -> None:
+    problems = []
+    for plan in plans:
+        unit = _unit(plan)
+        pid = as_root(host, "systemctl show --property=MainPID --value %s", unit).stdout.strip()
+        if not pid.isdigit() or pid == "0":
+            problems.append(f"{unit} has no running process")
+            continue
+        # The mount tables, not /proc/<pid>/ns/mnt: reading that link of another user's
+        # process needs CAP_SYS_PTRACE, which containers do not give root.
+        mountinfo = as_root(host, "cat /proc/%s/mountinfo", pid).stdout
+        if mountinfo == as_root(host, "cat /proc/1/mountinfo").stdout:
+            problems.append(f"{unit} (PID {pid}) has PID 1's mount table: its sandbox is not "
+                            "applied (systemd needs CAP_SYS_ADMIN to set it up)")
+            continue
+        writable = as_root(host, "readlink -f %s",
+                           f"{plan['ui_dir']}/current/dist/browser").stdout.strip()
+        problems += [f"{unit}: {p}" for p in sandbox_problems(mountinfo, writable)]
     assert not problems, "; ".join(problems)

@@ -8,6 +8,16 @@ Why the extra flags on `podman run` (see /work/shared/test-hosts.md): podman's d
 runtime (crun) fails on hosts with hybrid cgroups, and podman's default ulimits are above
 what some controllers let a process set. `--runtime runc` and explicit `--ulimit` values
 make lab hosts start with or without an /etc/containers/containers.conf.
+
+Why `--cap-add SYS_ADMIN`: systemd sets up a service's sandbox (ProtectSystem, PrivateTmp,
+ReadWritePaths, ProtectHome, PrivateDevices) in a mount namespace of its own, and creating one
+needs CAP_SYS_ADMIN. Without it, systemd in a container skips the namespace and starts the
+service unsandboxed without a word (systemd/systemd#34565, #29860; podman's default capability
+set has no SYS_ADMIN, containers/common#1337), so a unit whose sandbox is wrong would pass every
+lab test and fail on a real machine. With it the lab hosts apply the units' sandboxes as a VM
+does (podman's default seccomp profile allows mount and unshare to a container holding
+SYS_ADMIN). It also lets root inside a lab host mount file systems, one more reason why lab
+hosts are for tests and training, not for production.
 """
 
 from __future__ import annotations
@@ -123,6 +133,8 @@ def run_args(
         "--systemd=always",
         "--cap-add",
         "NET_ADMIN",  # hosts run nftables
+        "--cap-add",
+        "SYS_ADMIN",  # systemd applies the units' sandboxes (see the module's docstring)
         "--ulimit",
         f"nofile={nofile_soft}:{nofile_hard}",
         "--ulimit",

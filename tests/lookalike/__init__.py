@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fcntl
+import gzip
 import hashlib
 import json
 import os
@@ -55,6 +56,9 @@ CRIS = {
     "9": {"release": "2025.02.01", "base": "9.3"},
 }
 CRIS_EXTRA_CORES = ("audit", "dedup")
+# Classes of the runnable backend jar only (the webapp: its main class and the REST endpoints),
+# left out of dspace-api.jar as the real dspace-server-webapp classes are.
+BOOT_ONLY_CLASSES = ("org/dspace/app/ServerBootApplication", "org/dspace/app/rest/")
 
 
 class LookalikeError(RuntimeError):
@@ -482,7 +486,7 @@ def _installer(
         classes / "dspace",
         ("org/dspace/", "lookalike/common/"),
         java_release,
-        exclude=("org/dspace/app/ServerBootApplication",),
+        exclude=BOOT_ONLY_CLASSES,
     )
     for name, sql in migrations.items():
         members[f"org/dspace/storage/rdbms/sqlmigration/postgres/{name}"] = sql.encode()
@@ -580,7 +584,7 @@ def _installer(
     if major >= 8:
         boot = dict(members)
         boot.update(
-            _classes(classes / "dspace", ("org/dspace/app/ServerBootApplication",), java_release)
+            _classes(classes / "dspace", BOOT_ONLY_CLASSES, java_release)
         )
         boot = {
             k: v for k, v in boot.items() if not k.startswith("org/dspace/lookalike/HandleResolver")
@@ -624,6 +628,23 @@ def _postgres_version() -> str:
 # ---------------------------------------------------------------------------------------------- UI
 
 
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def _ui_has_ssr_base_url(flavor: str, ui_ver: str) -> bool:
+    """rest.ssrBaseUrl exists from dspace-angular 8.1 (DSpace/dspace-angular@dspace-8.1:
+    src/config/server-config.interface.ts:9; absent at dspace-8.0)."""
+    return flavor != "dspace" or _version_tuple(ui_ver) >= (8, 1)
+
+
+def _ui_hashes_files(flavor: str, ui_ver: str) -> bool:
+    """The hashed file mapping (src/modules/dynamic-hash) is in dspace-angular 8.4, 9.3 and
+    10.0, not in 8.0-8.3 or 9.0-9.2 (DSpace/dspace-angular tags)."""
+    v = _version_tuple(ui_ver)
+    return flavor == "dspace" and ((8, 4) <= v < (9,) or (9, 3) <= v < (10,) or v >= (10,))
+
+
 def _ui(ui: Path, line, flavor, facts, ui_ver) -> None:
     major = int(line.split(".")[0])
     ssr_key = "universal" if line == "7.6" else "ssr"
@@ -634,6 +655,8 @@ def _ui(ui: Path, line, flavor, facts, ui_ver) -> None:
         .replace("@@UI_NAME@@", "dspace-angular")
         .replace("@@SSR_KEY@@", ssr_key)
         .replace("@@SSR_HOST_CHECK@@", "true" if major >= 9 else "false")
+        .replace("@@SSR_BASE_URL@@", "true" if _ui_has_ssr_base_url(flavor, ui_ver) else "false")
+        .replace("@@HASHED_FILES@@", "true" if _ui_hashes_files(flavor, ui_ver) else "false")
     )
     _write(ui / "dist" / "server" / "main.js", main)
     _write(
@@ -648,6 +671,11 @@ def _ui(ui: Path, line, flavor, facts, ui_ver) -> None:
     )
     _write(ui / "dist" / "browser" / "main.js", "/* dspace-deploy test look-alike */\n")
     _write(ui / "dist" / "browser" / "styles.css", "/* dspace-deploy test look-alike */\n")
+    # The themes' style sheets, built apart (with compressed copies), as the real build has them.
+    for theme in ("base", "custom", "dspace"):
+        css = f"/* dspace-deploy test look-alike: {theme} theme */\n".encode()
+        _write(ui / "dist" / "browser" / f"{theme}-theme.css", css)
+        _write(ui / "dist" / "browser" / f"{theme}-theme.css.gz", gzip.compress(css, mtime=0))
     _write(ui / "dist" / "browser" / "assets" / "i18n" / "en.json5", '{ "home.title": "Home" }\n')
     _write(
         ui / "dist" / "browser" / "assets" / "images" / "dspace-logo.svg",

@@ -65,9 +65,7 @@ oai.description.file = ${dspace.dir}/config/crosswalks/oai/description.xml
 rest.cors.allowed-origins = ${dspace.ui.url}
 rest.cors.allow-credentials = true
 rest.projections.full.max = 2
-rest.properties.exposed = plugin.named.org.dspace.curate.CurationTask
-rest.properties.exposed = google.analytics.key
-""",
+""" + "".join(f"rest.properties.exposed = {key}\n" for key in exposed_properties(major)),
         "solr-statistics.cfg": """
 solr-statistics.server = ${solr.server}/${solr.multicorePrefix}statistics
 solr-statistics.configset = statistics
@@ -93,7 +91,8 @@ usage-statistics.authorization.admin.usage = true
         m["authentication-saml.cfg"] = "authentication-saml.autoregister = true\n"
         m["requestitem.cfg"] = "request.item.type = all\n"
         m["saml-relying-party.cfg"] = "saml-relying-party.enabled = false\n"
-        m["contentreport.cfg"] = "contentreport.enable = false\n"
+        # commented out, as in DSpace/DSpace@dspace-9.3:dspace/config/modules/contentreport.cfg:10
+        m["contentreport.cfg"] = "#contentreport.enable = true\n"
         m["matomo.cfg"] = "matomo.enabled = false\n"
     if major >= 10:
         m["metadata-security.cfg"] = "metadata.security.enabled = false\n"
@@ -117,6 +116,39 @@ usage-statistics.authorization.admin.usage = true
                 "audit.solr.server = ${solr.server}/${solr.multicorePrefix}audit\n"
             )
     return {k: f"# {HEADER}\n" + v.lstrip("\n") for k, v in m.items()}
+
+
+# rest.properties.exposed of modules/rest.cfg at the newest release of each line
+# (DSpace/DSpace@dspace-8.4, @dspace-9.3, @dspace-10.0: dspace/config/modules/rest.cfg): the
+# configuration properties GET /api/config/properties/<name> answers (the UI asks for some).
+_EXPOSED_COMMON = (
+    "plugin.named.org.dspace.curate.CurationTask google.analytics.key "
+    "versioning.item.history.include.submitter researcher-profile.entity-type "
+    "orcid.application-client-id orcid.authorize-url orcid.scope "
+    "orcid.disconnection.allowed-users registration.verification.enabled "
+    "websvc.opensearch.enable websvc.opensearch.svccontext websvc.opensearch.shortname "
+    "websvc.opensearch.autolink submit.type-bind.field google.recaptcha.key.site "
+    "google.recaptcha.version google.recaptcha.mode cc.license.jurisdiction"
+)
+_EXPOSED = {
+    8: _EXPOSED_COMMON + " identifiers.item-status.register-doi "
+    "authentication-password.domain.valid ldn.enabled ldn.notify.inbox handle.canonical.prefix "
+    "contentreport.enable duplicate.enable bulkedit.export.max.items orcid.domain-url",
+    9: _EXPOSED_COMMON + " cc.license.name cc.license.uri identifiers.item-status.register-doi "
+    "authentication-password.domain.valid ldn.enabled ldn.notify.inbox handle.canonical.prefix "
+    "contentreport.enable duplicate.enable request.item.grant.link.period "
+    "request.item.create.captcha captcha.provider matomo.enabled matomo.request.siteid "
+    "matomo.tracker.url bulkedit.export.max.items orcid.domain-url iiif.enabled",
+}
+
+
+def exposed_properties(major: int) -> list[str]:
+    if major >= 10:
+        keys = _EXPOSED[9].split()
+        keys[keys.index("google.analytics.key") + 1:1] = [
+            "audit.context-menu-entry.enabled", "audit.enabled"]
+        return keys
+    return _EXPOSED[min(max(major, 8), 9)].split()
 
 
 def dspace_cfg(major: int, modules: list[str]) -> str:
@@ -199,6 +231,17 @@ org.dspace.app.batchitemimport.work.dir = ${{dspace.dir}}/imports
 sitemap.dir = ${{dspace.dir}}/sitemaps
 sitemap.path = sitemaps
 sitemap.cron = 0 15 1 * * ?
+
+##### Settings the UI reads through the REST API (dspace.cfg of 8.4, 9.3, 10.0) #####
+submit.type-bind.field = dc.type
+websvc.opensearch.enable = true
+webui.browse.index.1 = dateissued:item:dateissued
+webui.browse.index.2 = author:metadata:dc.contributor.*\\,dc.creator:text
+webui.browse.index.3 = title:item:title
+webui.browse.index.4 = subject:metadata:dc.subject.*:text
+webui.itemlist.sort-option.1 = title:dc.title:title
+webui.itemlist.sort-option.2 = dateissued:dc.date.issued:date
+webui.itemlist.sort-option.3 = dateaccessioned:dc.date.accessioned:date
 
 ##### Events #####
 event.dispatcher.default.consumers = versioning, discovery, eperson

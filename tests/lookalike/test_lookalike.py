@@ -626,7 +626,10 @@ def test_backend_lifecycle(bundles, pg, procs, tmp_path, line):
     )
     assert dspace_cmd("classpath").stdout.strip() == f"{dspace}/lib/*:{dspace}/config"
 
-    # backend jar: DOWN (HTTP 200) while Solr is unreachable
+    # backend jar: DOWN (HTTP 200) while Solr is unreachable. Its SSR URL is where the UI
+    # below reaches it: the REST root's links follow it, and the UI follows the links.
+    with (dspace / "config" / "local.cfg").open("a") as fh:
+        fh.write(f"dspace.server.ssr.url = http://127.0.0.1:{boot_port}/server\n")
     boot_env = dict(os.environ)
     boot = procs.start(
         [

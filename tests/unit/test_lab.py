@@ -179,6 +179,7 @@ def test_run_arguments() -> None:
         "--hostname demo-1",
         "--systemd=always",
         "--cap-add NET_ADMIN",
+        "--cap-add SYS_ADMIN",
         "--ulimit nofile=1024:1024",
         "--ulimit nproc=4096:4096",
         "--label dspace-deploy.lab=demo",

@@ -4,10 +4,15 @@
  * Plain Node.js, no dependencies. Behaviour follows the release contract, sections 8.2, 8.3 and 11:
  *  - reads config/config.yml, then config/config.<env>.yml, then $DSPACE_APP_CONFIG_PATH,
  *    then DSPACE_* environment variables; computes empty baseUrls;
- *  - writes dist/browser/assets/config.json;
+ *  - writes dist/browser/assets/config.json; releases with the hashed file mapping (8.4, 9.3, 10.0)
+ *    also write assets/config.<md5>.json, <theme>-theme.<md5>.css (+ .br/.gz copies) and rewrite
+ *    dist/browser/index.html at every start, so dist/browser must be writable;
  *  - listens on ui.host:ui.port and prints "Listening at <ui.baseUrl>";
- *  - /app/health proxies <rest.ssrBaseUrl or rest.baseUrl>/actuator/health;
- *  - 9+: server-side rendering only for requests whose Host matches ui.baseUrl's hostname.
+ *  - /app/health proxies <rest.ssrBaseUrl or rest.baseUrl>/actuator/health (8.0: no ssrBaseUrl);
+ *  - 9+: server-side rendering only for requests whose Host matches ui.baseUrl's hostname;
+ *  - server-side rendering of a page makes the REST calls the real UI makes for its home page,
+ *    following the REST root's links: a root without one of those links hangs the request (as
+ *    the real one does), an unreachable or failing REST API answers 500 "Service unavailable".
  * YAML support: the block subset used by DSpace UI configs (nested maps, scalars, lists of scalars
  * and of maps, flow lists/maps of scalars, comments). Anchors and multi-line scalars are refused.
  */
@@ -15,11 +20,15 @@ const fs = require('fs');
 const path = require('path');
 const http = require('http');
 const https = require('https');
+const crypto = require('crypto');
 
 const UI_VERSION = '@@UI_VERSION@@';
 const UI_NAME = '@@UI_NAME@@';
 const SSR_KEY = '@@SSR_KEY@@';              // 'ssr' (8+) or 'universal' (7.6)
 const SSR_HOST_CHECK = '@@SSR_HOST_CHECK@@' === 'true';   // 9+
+const SSR_BASE_URL = '@@SSR_BASE_URL@@' === 'true';       // rest.ssrBaseUrl exists from 8.1
+const HASHED_FILES = '@@HASHED_FILES@@' === 'true';       // hashed file mapping: 8.4, 9.3, 10.0
+const REST_TIMEOUT_MS = 30000;
 
 const APP_ROOT = process.cwd();
 const CONFIG_DIR = path.join(APP_ROOT, 'config');
@@ -188,6 +197,7 @@ function defaults() {
     cache: { msToLive: { default: 900000 }, serverSide: { botCache: { max: 1000 } } },
     defaultLanguage: 'en',
     languages: [{ code: 'en', label: 'English', active: true }],
+    themes: [{ name: 'dspace' }],
     [SSR_KEY]: ssr,
   };
 }
@@ -231,8 +241,8 @@ function applyEnv(config) {
     ['DSPACE_HOST', 'ui', 'host'], ['DSPACE_PORT', 'ui', 'port'], ['DSPACE_NAMESPACE', 'ui', 'nameSpace'],
     ['DSPACE_SSL', 'ui', 'ssl'], ['DSPACE_REST_HOST', 'rest', 'host'], ['DSPACE_REST_PORT', 'rest', 'port'],
     ['DSPACE_REST_NAMESPACE', 'rest', 'nameSpace'], ['DSPACE_REST_SSL', 'rest', 'ssl'],
-    ['DSPACE_REST_SSRBASEURL', 'rest', 'ssrBaseUrl'],
   ];
+  if (SSR_BASE_URL) { legacy.push(['DSPACE_REST_SSRBASEURL', 'rest', 'ssrBaseUrl']); }
   for (const [name, section, key] of legacy) {
     const v = process.env[name];
     if (v === undefined) { continue; }
@@ -282,10 +292,65 @@ function buildConfig() {
   computeBaseUrl(config.rest);
   const out = path.join(BROWSER_DIR, 'assets', 'config.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(config, null, 2));
+  const content = JSON.stringify(config, null, 2);
+  fs.writeFileSync(out, content);
+  const mapping = HASHED_FILES ? new HashedFileMapping() : null;
+  if (mapping) { mapping.add(out, content); }
   log(`Angular config.json file generated correctly at ${out}`);
+  if (mapping) {
+    for (const theme of config.themes || []) { mapping.addThemeStyle(theme.name, theme.prefetch !== false); }
+    mapping.save();
+  }
   log('Environment extended with app config');
   return config;
+}
+
+// The hashed file mapping of dspace-angular 8.4/9.3/10.0 (src/modules/dynamic-hash, server side):
+// at every start the server writes a copy of each dynamic file named by the MD5 of its content
+// (removing earlier copies), and records the mapping in index.html, which it rewrites in place.
+class HashedFileMapping {
+  constructor() { this.map = new Map(); this.prefetch = []; }
+
+  add(file, content) {
+    if (content === undefined) { content = fs.readFileSync(file).toString(); }
+    const ext = path.extname(file);
+    const stem = path.basename(file, ext);
+    for (const name of fs.readdirSync(path.dirname(file))) {
+      if (name.startsWith(stem + '.') && name.slice(stem.length + 1).includes(ext)) {
+        fs.rmSync(path.join(path.dirname(file), name));
+      }
+    }
+    const hash = crypto.createHash('md5').update(content).digest('hex');
+    const hashed = file.slice(0, -ext.length) + '.' + hash + ext;
+    this.map.set(file, hashed);
+    fs.writeFileSync(hashed, content);
+    return hashed;
+  }
+
+  addThemeStyle(theme, prefetch) {
+    const file = path.join(BROWSER_DIR, `${theme}-theme.css`);
+    const hashed = this.add(file);
+    if (prefetch) { this.prefetch.push(hashed); }
+    for (const c of ['.br', '.gz']) {
+      if (fs.existsSync(file + c) && !fs.existsSync(hashed + c)) { fs.copyFileSync(file + c, hashed + c); }
+    }
+  }
+
+  save() {
+    const index = path.join(BROWSER_DIR, 'index.html');
+    const out = {};
+    for (const [plain, hashed] of this.map) {
+      out[path.relative(BROWSER_DIR, plain)] = path.relative(BROWSER_DIR, hashed);
+    }
+    let html = fs.readFileSync(index, 'utf8')
+      .replace(/<script id="hashed-file-mapping"[^>]*>[\s\S]*?<\/script>/g, '')
+      .replace(/<link [^>]*class="hfm"[^>]*>/g, '');
+    const links = this.prefetch.map((f) =>
+      `<link rel="prefetch" as="style" href="${path.relative(BROWSER_DIR, f)}" class="hfm">`).join('');
+    html = html.replace('</head>',
+      `<script id="hashed-file-mapping" type="application/json">${JSON.stringify(out)}</script>${links}</head>`);
+    fs.writeFileSync(index, html);
+  }
 }
 
 // ------------------------------------------------------------------------------------------ server
@@ -297,7 +362,7 @@ const TYPES = {
 };
 
 function restBase(config) {
-  return (config.rest.ssrBaseUrl || config.rest.baseUrl).replace(/\/$/, '');
+  return ((SSR_BASE_URL && config.rest.ssrBaseUrl) || config.rest.baseUrl).replace(/\/$/, '');
 }
 
 function fetchUrl(url, timeoutMs) {
@@ -338,26 +403,102 @@ async function render(req, res, config) {
     send(res, 200, TYPES['.html'], shell());
     return;
   }
-  let root;
+  let home;
   try {
-    const r = await fetchUrl(restBase(config) + '/api', 10000);
-    if (r.status !== 200) { throw new Error('REST API answered ' + r.status); }
-    root = JSON.parse(r.body.toString('utf8'));
+    home = await homePageData(config);
   } catch (e) {
-    console.error('Error in server-side rendering (SSR): ' + e.message);
-    console.warn('Falling back to serving direct client-side rendering (CSR).');
-    send(res, 200, TYPES['.html'], shell());
+    if (e instanceof MissingLink) {
+      // dspace-angular's HALEndpointService throws, and the server-side rendering never answers.
+      console.error('ERROR Error: ' + e.message);
+      return;
+    }
+    console.warn('Error in server-side rendering (SSR): ' + e.message);
+    send(res, 500, TYPES['.html'], page(config, shell(), 'Service unavailable',
+      '<h1>500</h1><h2>Service unavailable</h2>'));
     return;
   }
   const esc = (s) => String(s || '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const page = shell()
-    .replace(/<title>[^<]*<\/title>/, `<title>${esc(root.dspaceName)}</title>`)
-    .replace('<ds-app></ds-app>',
-      `<ds-app ng-server-context="ssr"><main id="main-content" data-rendered-path="${esc(req.url)}">` +
-      `<h1>${esc(root.dspaceName)}</h1><p>${esc(root.dspaceVersion)}</p></main></ds-app>` +
+  const list = (names) => '<ul>' + names.map((n) => `<li>${esc(n)}</li>`).join('') + '</ul>';
+  send(res, 200, TYPES['.html'], page(config, shell(), 'Home',
+    `<main id="main-content" data-rendered-path="${esc(req.url)}"><h1>${esc(home.root.dspaceName)}</h1>` +
+    `<p>${esc(home.root.dspaceVersion)}</p><section id="communities">${list(home.communities)}</section>` +
+    `<section id="recent-items">${list(home.recent)}</section></main>`));
+}
+
+// A page rendered server-side: the title as dspace-angular sets it, and the transferred state
+// (without the internal ssrBaseUrl, which dspace-angular does not hand to browsers).
+function page(config, html, title, body) {
+  const state = JSON.parse(JSON.stringify(config));
+  if (state.rest.ssrBaseUrl) { state.rest.ssrBaseUrl = ''; state.rest.hasSsrBaseUrl = true; }
+  return html
+    .replace(/<title>[^<]*<\/title>/, `<title>DSpace Repository :: ${title}</title>`)
+    .replace('<ds-app></ds-app>', `<ds-app ng-server-context="ssr">${body}</ds-app>` +
       '<script id="dspace-angular-state" type="application/json">' +
-      JSON.stringify({ APP_CONFIG_STATE: config }).replace(/</g, '\\u003c') + '</script>');
-  send(res, 200, TYPES['.html'], page);
+      JSON.stringify({ APP_CONFIG_STATE: state }).replace(/</g, '\\u003c') + '</script>');
+}
+
+class MissingLink extends Error {}
+
+// Authorization features the real UI 9.3 asks the REST API about for the site (home page).
+const HOME_FEATURES = ['canViewUsageStatistics', 'isCollectionAdmin', 'isCommunityAdmin', 'administratorOf',
+  'canSubmit', 'coarNotifyEnabled', 'canEditItem', 'canSeeQA', 'canManageGroups', 'canSendFeedback',
+  'epersonRegistration', 'epersonForgotPassword'];
+
+// The REST calls dspace-angular 9.3 makes to render its home page for an anonymous visitor,
+// through the links of the REST root (its DspaceRestInterceptor sends them to rest.ssrBaseUrl).
+async function homePageData(config) {
+  const base = restBase(config);
+  const toSsr = (url) => url.split(config.rest.baseUrl.replace(/\/$/, '')).join(base);
+  const get = async (url, okStatuses = [200]) => {
+    const r = await fetchUrl(toSsr(url), REST_TIMEOUT_MS);
+    if (!okStatuses.includes(r.status)) { throw new Error(`${url} answered ${r.status}`); }
+    const body = r.status === 200 ? JSON.parse(r.body.toString('utf8')) : null;
+    // Pages carry the request's parameters in their self link (RestResourceController).
+    const self = body && body.page && body._links && body._links.self && body._links.self.href;
+    const asked = url.replace(/[?&]embed=[^&]*/g, '').replace(/\?$/, '');
+    if (self && toSsr(self) !== toSsr(asked).replace('?&', '?')) {
+      console.warn(`The self link ${self} of ${url} does not match the request`);
+    }
+    return body;
+  };
+  const root = await get(base + '/api');
+  const links = root._links || {};
+  const href = (name) => {
+    if (!links[name] || !links[name].href) {
+      throw new MissingLink(`${JSON.stringify(Object.keys(links))} doesn't contain the link ${name}`);
+    }
+    return links[name].href.replace(/\{[^}]*\}/g, '');
+  };
+  for (const name of ['authn', 'sites', 'scripts', 'properties', 'browses', 'systemwidealerts', 'communities',
+    'discover', 'authorizations']) {
+    href(name);
+  }
+  await get(href('authn') + '/status');
+  const sites = await get(href('sites'));
+  const site = ((sites._embedded || {}).sites || [])[0];
+  await Promise.all([
+    get(href('scripts') + '/metadata-export', [200, 401, 403, 404]),
+    get(href('scripts') + '/metadata-import', [200, 401, 403, 404]),
+    get(href('properties') + '/contentreport.enable', [200, 404]),
+    get(href('properties') + '/submit.type-bind.field', [200, 404]),
+    get(href('browses') + '?size=9999'),
+    get(href('systemwidealerts') + '/search/active'),
+  ]);
+  if (site) {
+    await Promise.all(HOME_FEATURES.map((f) => get(href('authorizations') +
+      `/search/object?uri=${site._links.self.href}&feature=${f}&embed=feature`)));
+  }
+  const top = await get(href('communities') + '/search/top?page=0&size=5&sort=dc.title,ASC');
+  const discover = await get(href('discover'));
+  const search = await get(discover._links.search.href);
+  const recent = await get(search._links.objects.href +
+    '?sort=dc.date.accessioned,DESC&page=0&size=5&dsoType=ITEM&embed=thumbnail');
+  const objects = (((recent._embedded || {}).searchResult || {})._embedded || {}).objects || [];
+  return {
+    root,
+    communities: ((top._embedded || {}).communities || []).map((c) => c.name),
+    recent: objects.map((o) => ((o._embedded || {}).indexableObject || {}).name),
+  };
 }
 
 async function proxy(res, url) {
@@ -366,7 +507,8 @@ async function proxy(res, url) {
     res.writeHead(r.status, { 'Content-Type': r.headers['content-type'] || 'application/octet-stream' });
     res.end(r.body);
   } catch (e) {
-    send(res, 503, 'application/json', JSON.stringify({ error: 'Service Unavailable', message: e.message }));
+    // server.ts healthCheck: Node's fetch fails with "fetch failed"
+    send(res, 503, 'application/json; charset=utf-8', JSON.stringify({ error: 'fetch failed' }));
   }
 }
 

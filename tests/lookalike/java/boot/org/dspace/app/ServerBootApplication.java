@@ -34,6 +34,7 @@ import org.dspace.lookalike.Log;
 import org.dspace.lookalike.Release;
 import org.dspace.lookalike.Solr;
 import org.dspace.xoai.controller.DSpaceOAIDataProvider;
+import org.dspace.app.rest.RestApi;
 
 public final class ServerBootApplication {
     private static final String[] STATUS_ORDER = {"DOWN", "OUT_OF_SERVICE", "UP_WITH_ISSUES", "UP", "UNKNOWN"};
@@ -42,11 +43,13 @@ public final class ServerBootApplication {
     private final Config config;
     private final String contextPath;
     private final DSpaceOAIDataProvider oai;
+    private final RestApi rest;
 
     private ServerBootApplication(Config config, String contextPath) {
         this.config = config;
         this.contextPath = contextPath;
         this.oai = new DSpaceOAIDataProvider(config);
+        this.rest = new RestApi(config, contextPath);
     }
 
     /** Spring-style lookup: DSpace configuration (highest), command line --key=value, environment, jar. */
@@ -137,6 +140,8 @@ public final class ServerBootApplication {
     void handle(HttpExchange ex) throws IOException {
         try {
             String path = ex.getRequestURI().getPath();
+            Log.info("Request " + ex.getRequestMethod() + " " + ex.getRequestURI() + " (Host: "
+                + ex.getRequestHeaders().getFirst("Host") + ")");
             if (!contextPath.isEmpty()) {
                 if (path.equals(contextPath)) {
                     ex.getResponseHeaders().set("Location", contextPath + "/");
@@ -156,7 +161,7 @@ public final class ServerBootApplication {
                 if (!databaseUpdated) {
                     updateDatabase(config);
                 }
-                send(ex, 200, "application/hal+json;charset=UTF-8", Json.write(root(ex)));
+                send(ex, 200, "application/hal+json;charset=UTF-8", Json.write(rest.withRootLinks(root(ex), ex)));
             } else if (path.equals("/actuator/health")) {
                 send(ex, 200, "application/vnd.spring-boot.actuator.v3+json",
                     Json.write(Map.of("status", health(false).get("status"))));
@@ -182,6 +187,8 @@ public final class ServerBootApplication {
                     send(ex, 200, name.endsWith(".html") ? "text/html;charset=UTF-8" : "application/xml",
                         Files.readString(f));
                 }
+            } else if (rest.handle(ex, path)) {
+                return; // answered by org.dspace.app.rest.RestApi
             } else {
                 error(ex, 404, "Not Found", "No handler found for " + ex.getRequestMethod() + " " + path);
             }
