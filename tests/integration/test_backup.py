@@ -9,9 +9,13 @@ Backup targets: `local` (a directory on each host), `offsite`, a bucket on a mot
 on the controller that checks signatures and IAM permissions (tests/integration/s3server.py),
 and `nearline`, an SFTP account on bk-2 reached with a key from the vault. The module then,
 in order: puts content into repo (database rows, assetstore files of varied sizes including
-two large ones, statistics and authority documents); backs up to the three targets, lists,
-verifies, backs up again (incremental); restores repo on its own host after damage and
-compares byte for byte; injects faults (target unreachable, wrong S3 credentials, an
+two large ones, statistics and authority documents, documents only Solr holds in qaevent and
+suggestion, items with handles); backs up to the three targets, lists, verifies, backs up
+again (incremental); makes Solr's tools fail as they do, exiting 0 (a scheduled `oai import`
+that indexes nothing fails its unit; exports that write nothing make an incomplete backup that
+fails loudly and that `verify` and `status` show); restores repo on its own host after damage
+and compares byte for byte, then restores onto a statistics core that refuses the import (the
+proof fails); injects faults (target unreachable, wrong S3 credentials, an
 interrupted backup, a full target, a corrupted pack) and checks that each is reported and that
 good snapshots survive; destroys bk-1 and runs the drill (a new lab host converged and
 restored from S3, kept for a byte-for-byte comparison); rebuilds bk-1 as an empty machine and
