@@ -336,3 +336,32 @@ def test_a_core_is_backed_up_and_restored_through_the_replication_handler(
     answer = _get(f"{qaevent}/replication?command=restorestatus&wt=json")
     assert answer["status"] == "ERROR" and "snapshot.missing" in answer["exception"]
     assert _count(qaevent) == 5
+
+
+def test_solr_8_reports_the_backup_as_a_flat_list(tmp_path: Path) -> None:
+    """Solr 8.11 writes the replication handler's `backup` details as a NamedList, flat in JSON;
+    the allowed paths (8.6+) apply there too."""
+    rel = build_release("8", tmp_path / "bundle")
+    procs = Procs()
+    try:
+        root = tmp_path / "solr8"
+        root.mkdir()
+        cores = rel.unpack_installer(tmp_path / "installer") / "solr"
+        home = solr_home(root, rel.unpack_solr(root), cores, cores=("qaevent",))
+        port = free_port()
+        solr_start(procs, rel, root, home, port)
+        qaevent = f"http://127.0.0.1:{port}/solr/qaevent"
+        _post(f"{qaevent}/update?commit=true", [{"event_id": "q1"}])
+        assert _get(f"{qaevent}/replication?command=backup&name=n8&wt=json")["status"] == "OK"
+
+        def flat() -> Any:
+            backup = _get(f"{qaevent}/replication?command=details&wt=json")["details"].get("backup")
+            return backup if backup and "success" in backup else None
+
+        backup = _wait(flat)
+        assert isinstance(backup, list) and backup[backup.index("snapshotName") + 1] == "n8"
+        assert "isMaster" in _get(f"{qaevent}/replication?command=details&wt=json")["details"]
+        status, body = http(f"{qaevent}/replication?command=backup&name=x&location=/tmp&wt=json")
+        assert status == 400 and "must be relative to SOLR_HOME" in body
+    finally:
+        procs.close()
