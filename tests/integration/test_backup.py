@@ -458,7 +458,8 @@ def test_restore_on_the_same_host_brings_everything_back(
     for core in ("statistics", "qaevent"):
         _clear_core(host, f"repo-{core}")
     _exec(host, "curl -sf 'http://127.0.0.1:8983/solr/repo-suggestion/update?commit=true' "
-          "-H 'Content-Type: application/json' -d '[{\"suggestion_fullid\":\"stray\"}]'")
+          "-H 'Content-Type: application/json' -d '[{\"suggestion_fullid\":\"stray\","
+          "\"id\":\"stray\"}]'")
     assert _content_state(host) != seeded["state"]
     code, document, stderr = cli("restore", "-i", str(site), "--instance", "repo",
                                  "--target", "local", "--snapshot", "latest", "--yes")
