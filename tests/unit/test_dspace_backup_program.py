@@ -744,6 +744,9 @@ def test_latest_is_the_newest_complete_snapshot(tmp_path: Path,
         prog.resolve_snapshot(restic, "repo", "latest")
     entry = prog.snapshot_entry("local", snaps[1])
     assert entry["complete"] is False and entry["incomplete"] == ["statistics"]
+    listing = prog.human({"snapshots": [prog.snapshot_entry("local", s) for s in snaps]})
+    assert listing.splitlines()[1].endswith("INCOMPLETE (statistics)")
+    assert "INCOMPLETE" not in listing.splitlines()[0]
 
 
 def test_incomplete_snapshots_are_retained_apart(tmp_path: Path) -> None:
