@@ -196,11 +196,15 @@ def human_bytes(value: Any) -> str:
 def describe(answer: InstanceAnswer, action: str) -> list[str]:
     """Printable lines for one instance's answer."""
     head = f"{answer.host} · {answer.instance}"
-    if not answer.ok:
-        return [f"{head}: {'REFUSED' if answer.refused else 'FAILED'}: {answer.error}"]
     data = answer.data if isinstance(answer.data, dict) else {}
     describers = {"run": _describe_run, "list": _describe_list, "check": _describe_check,
                   "restore": _describe_restore}
+    if not answer.ok:
+        failed = [f"{head}: {'REFUSED' if answer.refused else 'FAILED'}: {answer.error}"]
+        # A run or restore that got far enough to report says what it did (targets, proof).
+        if data and action in ("run", "restore"):
+            failed += describers[action](data)
+        return failed
     if action not in describers:  # pragma: no cover - the CLI knows these four
         return [f"{head}: {json.dumps(data)}"]
     return [f"{head}:", *describers[action](data)]
@@ -221,6 +225,7 @@ def _describe_run(data: dict[str, Any]) -> list[str]:
                          f"{result.get('files_new', '?')} new files)")
         else:
             lines.append(f"  {result.get('target')}: FAILED: {result.get('error', '')}")
+    lines += [f"  INCOMPLETE: {problem}" for problem in manifest.get("problems") or []]
     return lines
 
 
@@ -232,10 +237,13 @@ def _describe_list(data: dict[str, Any]) -> list[str]:
         return [*lines, "  no snapshots"]
     for snap in snapshots:
         counts = snap.get("counts") or {}
+        # A snapshot a part of which failed (a Solr core): kept, never a good backup.
+        flag = ("" if snap.get("complete", True) else
+                f"  INCOMPLETE ({', '.join(snap.get('incomplete') or ['a part failed'])})")
         lines.append(f"  {snap.get('target', '?'):<10} {snap.get('short_id', '?')}  "
                      f"{str(snap.get('time', '?'))[:19]}  DSpace {snap.get('dspace_version', '?')}"
                      f"  schema {snap.get('schema', '?')}  {counts.get('items', '?')} items, "
-                     f"{counts.get('bitstreams', '?')} bitstreams")
+                     f"{counts.get('bitstreams', '?')} bitstreams{flag}")
     return lines
 
 
@@ -253,7 +261,8 @@ def _describe_restore(data: dict[str, Any]) -> list[str]:
              f", {verdict} against its manifest"]
     for name, check in proof_checks(proof):
         mark = "ok " if check.get("ok") else "BAD"
-        detail = (f"{check.get('actual')} (manifest: {check.get('expected')})"
+        source = "items in the database" if name.startswith("reindex") else "manifest"
+        detail = (f"{check.get('actual')} ({source}: {check.get('expected')})"
                   if "expected" in check else check.get("detail", ""))
         lines.append(f"    {mark} {name}: {detail}")
     if data.get("config_differs"):

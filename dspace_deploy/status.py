@@ -45,6 +45,7 @@ class InstanceStatus:
     urls: dict[str, str] = field(default_factory=dict)
     last_backup: str | None = None  # time of the last successful backup (host clock, UTC)
     backup_age_hours: float | None = None
+    backup_failure: str | None = None  # why the newest backup run failed (incomplete: a part)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -194,15 +195,23 @@ def host_status(host: str, raw: dict[str, Any]) -> HostStatus:
 
 def backup_status(inst: InstanceStatus, answer: Any) -> None:
     """The last successful backup from `dspace-backup status --json`; a backup older than
-    the instance's policy (dspace_backup_max_age_hours) is a problem. No answer (a host
-    converged before backups existed) adds nothing: `verify` judges that."""
+    the instance's policy (dspace_backup_max_age_hours) is a problem, and so is a newest run
+    that failed (an incomplete backup among them: its snapshots are not good ones). No answer
+    (a host converged before backups existed) adds nothing: `verify` judges that."""
     if not isinstance(answer, dict) or answer.get("rc") != 0:
         return
     try:
         document = json.loads(str(answer.get("stdout") or ""))
     except json.JSONDecodeError:
         return
-    last = document.get("last_success") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return
+    run = document.get("last_run")
+    if isinstance(run, dict) and run.get("ok") is False:
+        inst.backup_failure = str(run.get("what") or run.get("error")
+                                  or "see `dspace-backup status`")
+        inst.problems.append(f"last backup failed: {inst.backup_failure}")
+    last = document.get("last_success")
     if not isinstance(last, dict):
         return
     inst.last_backup = str(last.get("time") or "") or None
@@ -326,6 +335,8 @@ def print_report(console: Console, report: StatusReport) -> None:
             services = " ".join(f"{s}:{_short(v)}" for s, v in inst.services.items())
             backup = ("never" if inst.backup_age_hours is None
                       else f"{inst.backup_age_hours:.1f} h ago")
+            if inst.backup_failure:
+                backup += ", last run FAILED"
             table.add_row("", inst.name, version, inst.health or "?", services, backup,
                           "; ".join(inst.problems), style=None if inst.ok else "red")
         if not host.instances:

@@ -1,7 +1,9 @@
 """Checks of the `dspace_backup` role: each instance has its backup program, its root-only
 configuration and secrets, an enabled timer (unless the site disabled the schedule), no failed
-backup unit, and a last successful backup younger than the policy allows
-(`dspace_backup_max_age_hours`).
+backup unit and no failed last run (an incomplete backup, a Solr part of which failed, is a
+failed run; its message names the core and the documents expected and exported), and a last
+successful backup younger than the policy allows (`dspace_backup_max_age_hours`; an incomplete
+backup never counts as successful).
 
 An instance that has never been backed up passes only while its schedule is younger than that
 age (the first backup is not due yet); after that, no backup is a failure.

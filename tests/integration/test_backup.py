@@ -9,9 +9,13 @@ Backup targets: `local` (a directory on each host), `offsite`, a bucket on a mot
 on the controller that checks signatures and IAM permissions (tests/integration/s3server.py),
 and `nearline`, an SFTP account on bk-2 reached with a key from the vault. The module then,
 in order: puts content into repo (database rows, assetstore files of varied sizes including
-two large ones, statistics and authority documents); backs up to the three targets, lists,
-verifies, backs up again (incremental); restores repo on its own host after damage and
-compares byte for byte; injects faults (target unreachable, wrong S3 credentials, an
+two large ones, statistics and authority documents, documents only Solr holds in qaevent and
+suggestion, items with handles); backs up to the three targets, lists, verifies, backs up
+again (incremental); makes Solr's tools fail as they do, exiting 0 (a scheduled `oai import`
+that indexes nothing fails its unit; exports that write nothing make an incomplete backup that
+fails loudly and that `verify` and `status` show); restores repo on its own host after damage
+and compares byte for byte, then restores onto a statistics core that refuses the import (the
+proof fails); injects faults (target unreachable, wrong S3 credentials, an
 interrupted backup, a full target, a corrupted pack) and checks that each is reported and that
 good snapshots survive; destroys bk-1 and runs the drill (a new lab host converged and
 restored from S3, kept for a byte-for-byte comparison); rebuilds bk-1 as an empty machine and
@@ -42,6 +46,9 @@ SFTP_USER, SFTP_PATH = "dspace-backups", "/srv/sftp-backups"
 FILE_SIZES = [0, 1, 700, 4096, 65_536] * 4 + [1_500_000] * 3 + [24_000_000, 40_000_000]
 STATISTICS_DOCS = 400
 AUTHORITY_DOCS = 25
+# Documents of the cores that only Solr holds (no DSpace export reaches them).
+SOLR_ONLY_DOCS = {"qaevent": 7, "suggestion": 3}
+HANDLED_ITEMS = 5  # items with a handle: what `oai import` indexes
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +177,11 @@ sql = ["BEGIN;"]
 for u, n, size, md5, iid in rows:
     item = str(uuid.UUID(int=rnd.getrandbits(128)))
     sql.append(f"INSERT INTO dspaceobject VALUES ('{u}'), ('{item}');")
-    sql.append(f"INSERT INTO item (uuid, item_id) VALUES ('{item}', {n});")
+    sql.append(f"INSERT INTO item (uuid, item_id, last_modified) VALUES ('{item}', {n}, "
+               "now() - interval '1 day');")
+    if n < int(os.environ["HANDLED"]):
+        sql.append("INSERT INTO handle (handle, resource_type_id, resource_id) VALUES "
+                   f"('123456789/{1000 + n}', 2, '{item}');")
     sql.append("INSERT INTO bitstream (uuid, bitstream_id, size_bytes, checksum, "
                f"checksum_algorithm, internal_id, store_number) VALUES ('{u}', {n}, {size}, "
                f"'{md5}', 'MD5', '{iid}', 0);")
@@ -185,8 +196,15 @@ def post(core, docs):
 post("statistics", [{"id": f"stat-{i}", "type": 2, "owningItem": rows[i % len(rows)][0],
                      "time": f"2026-{1 + i % 11:02d}-15T10:00:00Z", "ip": f"10.0.0.{i % 250}"}
                     for i in range(int(os.environ["STATS"]))])
-post("authority", [{"id": f"auth-{i}", "value": f"Author {i}"}
+post("authority", [{"id": f"auth-{i}", "value": f"Author {i}", "field": "dc_contributor_author",
+                    "creation_date": "2026-03-01T08:00:00Z",
+                    "last_modified_date": f"2026-{3 + i % 6:02d}-02T08:00:00Z"}
                    for i in range(int(os.environ["AUTH"]))])
+solr_only = json.loads(os.environ["SOLR_ONLY"])
+post("qaevent", [{"event_id": f"qa-{i}", "id": f"qa-{i}", "source": "openaire"}
+                 for i in range(solr_only["qaevent"])])
+post("suggestion", [{"suggestion_fullid": f"sg-{i}", "id": f"sg-{i}"}
+                    for i in range(solr_only["suggestion"])])
 print(json.dumps(files))
 """
 
@@ -197,7 +215,9 @@ def seeded(lab: Any, converged: dict[str, Any]) -> dict[str, Any]:
     host = lab.hosts[0]
     done = subprocess.run(
         ["podman", "exec", "-i", "-e", f"SIZES={json.dumps(FILE_SIZES)}",
-         "-e", f"STATS={STATISTICS_DOCS}", "-e", f"AUTH={AUTHORITY_DOCS}", host.container,
+         "-e", f"STATS={STATISTICS_DOCS}", "-e", f"AUTH={AUTHORITY_DOCS}",
+         "-e", f"SOLR_ONLY={json.dumps(SOLR_ONLY_DOCS)}", "-e", f"HANDLED={HANDLED_ITEMS}",
+         host.container,
          "python3", "-"], input=SEED, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     return {"files": json.loads(done.stdout.strip().splitlines()[-1]),
@@ -220,6 +240,8 @@ def _content_state(host: Any, instance: str = "repo") -> dict[str, Any]:
                             "FROM bitstream ORDER BY uuid"),
         "statistics": _solr_ids(host, f"{instance}-statistics"),
         "authority": _solr_ids(host, f"{instance}-authority"),
+        "qaevent": _solr_ids(host, f"{instance}-qaevent"),
+        "suggestion": _solr_ids(host, f"{instance}-suggestion"),
     }
 
 
@@ -258,8 +280,13 @@ def test_backup_saves_the_instance_to_every_target(first_backup: dict[str, Any],
     manifest = data["manifest"]
     assert manifest["counts"]["bitstreams"] == len(FILE_SIZES)
     assert manifest["counts"]["items"] >= len(FILE_SIZES)
-    assert manifest["solr"]["statistics"] == STATISTICS_DOCS
-    assert manifest["solr"]["authority"] == AUTHORITY_DOCS
+    assert manifest["solr"] == {"statistics": STATISTICS_DOCS, "authority": AUTHORITY_DOCS,
+                                **SOLR_ONLY_DOCS}
+    assert manifest["complete"] and manifest["problems"] == []
+    parts = manifest["solr_parts"]
+    assert parts["statistics"]["expected"] == STATISTICS_DOCS  # judged against Solr's count
+    assert parts["statistics"]["files"] == 11  # one per month, as DSpace writes them
+    assert {parts[c]["method"] for c in SOLR_ONLY_DOCS} == {"snapshot"}
     assert manifest["assetstore_bytes"] >= sum(FILE_SIZES)
     assert manifest["schema_version"].startswith("9.")
     assert _answer(first_backup, "lib")["ok"]  # the other host's instance too
@@ -334,6 +361,91 @@ def test_verify_check_sees_a_recent_backup(first_backup: dict[str, Any], site: P
                                  indent=1) + stderr[-2000:]
 
 
+# --- Solr tools that exit 0 when they fail --------------------------------------------------
+
+def _block_solr_for_dspace(host: Any) -> None:
+    """The DSpace user's connections to Solr are refused (its commands then fail as against
+    a Solr that is down); root's, and so the backup program's own counts, still pass."""
+    _exec(host, "nft add table inet solrfault && nft 'add chain inet solrfault out "
+          "{ type filter hook output priority 0; }' && nft add rule inet solrfault out "
+          "meta skuid dspace tcp dport 8983 reject with tcp reset")
+
+
+def _unblock_solr(host: Any) -> None:
+    _exec(host, "nft delete table inet solrfault", check=False)
+
+
+def test_a_scheduled_oai_import_that_indexes_nothing_fails_its_unit(
+        first_backup: dict[str, Any], lab: Any) -> None:
+    host = lab.hosts[0]
+    unit = "dspace-repo-oai-import.service"
+    _exec(host, f"systemctl start {unit}")
+    assert _exec(host, "curl -sf 'http://127.0.0.1:8983/solr/repo-oai/select?q=*:*&rows=0"
+                 "&wt=json'").stdout.count(f'"numFound":{HANDLED_ITEMS}') == 1
+    _clear_core(host, "repo-oai")
+    _block_solr_for_dspace(host)
+    try:
+        done = _exec(host, f"systemctl start {unit}", check=False)
+        assert done.returncode != 0
+        assert _exec(host, f"systemctl is-failed {unit}", check=False).stdout.strip() == "failed"
+        journal = _exec(host, f"journalctl -u {unit} -n 30 --no-pager").stdout
+        assert "is down, turn it on." in journal  # what oai import printed, exiting 0
+        assert ("dspace-task-check: the OAI-PMH index http://127.0.0.1:8983/solr/repo-oai holds "
+                f"0 documents, but {HANDLED_ITEMS} items are in the archive or withdrawn "
+                "with a handle") in journal
+    finally:
+        _unblock_solr(host)
+    _exec(host, f"systemctl reset-failed {unit}; systemctl start {unit}")
+
+
+def test_a_failed_solr_export_fails_loudly_and_is_not_a_good_backup(
+        first_backup: dict[str, Any], site: Path, lab: Any) -> None:
+    """DSpace's export exits 0 having written nothing: the backup fails, naming each core with
+    the documents expected and exported; its snapshot is kept but marked incomplete, is not
+    the last good backup, is not what `restore --snapshot latest` takes, and `verify` and
+    `status` show the failure."""
+    host = lab.hosts[0]
+    _, document, _ = cli("status", "-i", str(site), "--limit", host.name)
+    (before,) = [i for i in document["hosts"][host.name]["instances"] if i["name"] == "repo"]
+    _block_solr_for_dspace(host)
+    try:
+        code, document = _backup(site, "--instance", "repo", "--target", "local")
+    finally:
+        _unblock_solr(host)
+    answer = _answer(document)
+    assert code == 1 and not answer["ok"], json.dumps(document, indent=1)
+    error = answer["error"]
+    assert "the backup of repo is incomplete" in error, error
+    assert (f"the export of Solr core repo-statistics holds 0 of the {STATISTICS_DOCS} "
+            "documents") in error and f"repo-authority holds 0 of the {AUTHORITY_DOCS}" in error
+    assert "Problem encountered while trying to export index" in error  # DSpace's own words
+    assert "tagged dspace-deploy-incomplete" in error
+    (result,) = answer["data"]["targets"]
+    assert result["ok"] and result["snapshot"] and result["complete"] is False
+    code, document = _backup(site, "list", "--instance", "repo", "--target", "local")
+    snapshots = {s["id"]: s for s in _answer(document)["data"]["snapshots"]}
+    kept = snapshots[result["snapshot"]]
+    assert not kept["complete"] and kept["incomplete"] == ["authority", "statistics"]
+    # verify: the failed run is named; the last good backup is still young enough
+    code, document, _ = cli("verify", "-i", str(site), "--limit", host.name)
+    checks = {c["check"]: c for c in document["hosts"][host.name]["checks"]}
+    failed = [c for name, c in checks.items() if name.startswith("dspace_backup::")
+              and c["outcome"] != "passed"]
+    assert code != 0 and [c["check"] for c in failed] == [
+        "dspace_backup::test_no_failed_backup"], json.dumps(failed, indent=1)
+    assert "repo-statistics holds 0 of the" in json.dumps(failed)
+    # status: the last good backup unchanged, the failure a problem
+    code, document, _ = cli("status", "-i", str(site), "--limit", host.name)
+    (inst,) = [i for i in document["hosts"][host.name]["instances"] if i["name"] == "repo"]
+    assert code != 0 and inst["last_backup"] == before["last_backup"]
+    assert inst["backup_failure"].startswith("the backup of repo is incomplete")
+    assert any("repo-statistics holds 0 of the" in p for p in inst["problems"])
+    # the next backup, with Solr reachable again, is complete and clears the failure
+    code, document = _backup(site, "--instance", "repo", "--target", "local")
+    assert code == 0, json.dumps(document, indent=1)
+    assert _answer(document)["data"]["manifest"]["complete"]
+
+
 # --- restore on the same host ----------------------------------------------------------------
 
 def test_restore_on_the_same_host_brings_everything_back(
@@ -343,14 +455,56 @@ def test_restore_on_the_same_host_brings_everything_back(
     _exec(host, "cd /srv/dspace/repo/assetstore && rm -f " + " ".join(some)
           + " && echo stray > stray.bin")
     _psql(host, "dspace_repo", "DELETE FROM bitstream WHERE bitstream_id < 5")
-    _exec(host, "curl -sf 'http://127.0.0.1:8983/solr/repo-statistics/update?commit=true' "
-          "-H 'Content-Type: application/json' -d '{\"delete\":{\"query\":\"*:*\"}}'")
+    for core in ("statistics", "qaevent"):
+        _clear_core(host, f"repo-{core}")
+    _exec(host, "curl -sf 'http://127.0.0.1:8983/solr/repo-suggestion/update?commit=true' "
+          "-H 'Content-Type: application/json' -d '[{\"suggestion_fullid\":\"stray\","
+          "\"id\":\"stray\"}]'")
     assert _content_state(host) != seeded["state"]
     code, document, stderr = cli("restore", "-i", str(site), "--instance", "repo",
                                  "--target", "local", "--snapshot", "latest", "--yes")
     assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
-    assert document["instances"][0]["data"]["proof"]["ok"]
+    data = document["instances"][0]["data"]
+    assert data["proof"]["ok"]
+    # the rebuilt cores are judged against the database, Solr-only cores came back by Solr
+    assert data["proof"]["checks"]["reindex"]["oai"] == {
+        "ok": True, "expected": HANDLED_ITEMS, "actual": HANDLED_ITEMS}
+    assert data["proof"]["checks"]["reindex"]["search"]["ok"]
+    assert data["solr"]["qaevent"] == {"method": "snapshot", "problem": None}
     assert _content_state(host) == seeded["state"]  # byte for byte, stray file gone
+
+
+def _clear_core(host: Any, core: str) -> None:
+    _exec(host, f"curl -sf 'http://127.0.0.1:8983/solr/{core}/update?commit=true' "
+          "-H 'Content-Type: application/json' -d '{\"delete\":{\"query\":\"*:*\"}}'")
+
+
+def test_a_restore_whose_import_brings_back_fewer_documents_fails_its_proof(
+        first_backup: dict[str, Any], seeded: dict[str, Any], site: Path, lab: Any) -> None:
+    """The statistics core's schema now requires a field the snapshot's documents lack (a
+    changed schema): DSpace's import clears the core and fails on the first file. The restore
+    goes on and its proof, counting the core, fails; with the schema back, it restores."""
+    host = lab.hosts[0]
+    schema = "/var/solr/data/repo-statistics/conf/schema.xml"
+    reload_ = ("curl -sf 'http://127.0.0.1:8983/solr/admin/cores?action=RELOAD"
+               "&core=repo-statistics' >/dev/null")
+    _exec(host, f"cp -p {schema} /root/statistics-schema.xml && sed -i 's|<fields>|<fields>"
+          "<field name=\"lab_required\" type=\"string\" indexed=\"true\" stored=\"true\" "
+          f"required=\"true\"/>|' {schema} && {reload_}")
+    try:
+        code, document, stderr = cli("restore", "-i", str(site), "--instance", "repo",
+                                     "--target", "local", "--snapshot", "latest", "--yes")
+        answer = document["instances"][0]
+        assert code == 1 and not answer["ok"], json.dumps(document, indent=1) + stderr[-2000:]
+        assert "does not match its manifest (solr statistics: 0 (manifest: " \
+            f"{STATISTICS_DOCS}))" in answer["error"], answer["error"]
+        assert answer["data"]["solr"]["statistics"]["exit"] == 1  # the refused rows escape
+    finally:
+        _exec(host, f"cp -p /root/statistics-schema.xml {schema} && {reload_}")
+    code, document, stderr = cli("restore", "-i", str(site), "--instance", "repo",
+                                 "--target", "local", "--snapshot", "latest", "--yes")
+    assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
+    assert _content_state(host) == seeded["state"]
 
 
 # --- faults ----------------------------------------------------------------------------------

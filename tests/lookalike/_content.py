@@ -800,6 +800,20 @@ UNIQUE_KEYS = {
 }
 
 
+# Fields the real schemas mark required="true" besides the uniqueKey (name -> default or None),
+# enforced by the Solr look-alike as Solr does ("[doc=X] missing required field: F"): DSpace
+# dspace-9.3 dspace/solr/statistics/conf/schema.xml:86,107 (time; statistics_type default "view"),
+# authority/conf/schema.xml:105,119,120, search/conf/schema.xml:256,259 (same at 8.4 and 10.0).
+REQUIRED_FIELDS: dict[str, dict[str, str | None]] = {
+    "statistics": {"time": None, "statistics_type": "view"},
+    "authority": {"field": None, "last_modified_date": None, "creation_date": None},
+    "search": {"search.resourceid": None, "search.resourcetype": None},
+}
+# Cores whose update chain fills in the uniqueKey with a UUID (UUIDUpdateProcessorFactory):
+# statistics/conf/solrconfig.xml:137 at dspace-9.3, audit/conf/solrconfig.xml:168 at dspace-10.0.
+UUID_KEY_CORES = ("statistics", "audit")
+
+
 def solrconfig_xml(core: str, major: int) -> str:
     libs = ""
     note = ""
@@ -822,6 +836,16 @@ def solrconfig_xml(core: str, major: int) -> str:
                 '  <lib dir="${solr.install.dir:../../../..}/contrib/analysis-extras/lucene-libs/" '
                 'regex=".*\\.jar"/>\n'
             )
+    uuid_chain = ""
+    if core in UUID_KEY_CORES:
+        uuid_chain = (
+            '  <updateRequestProcessorChain name="uuid" default="true">\n'
+            '    <processor class="solr.UUIDUpdateProcessorFactory">\n'
+            f'      <str name="fieldName">{UNIQUE_KEYS[core]}</str>\n'
+            "    </processor>\n"
+            '    <processor class="solr.RunUpdateProcessorFactory"/>\n'
+            "  </updateRequestProcessorChain>\n"
+        )
     return f"""<?xml version="1.0" encoding="UTF-8" ?>
 <!-- {HEADER}: '{core}' core configuration -->
 <config>
@@ -839,7 +863,7 @@ def solrconfig_xml(core: str, major: int) -> str:
       <openSearcher>true</openSearcher>
     </autoCommit>
   </updateHandler>
-  <requestHandler name="/select" class="solr.SearchHandler">
+{uuid_chain}  <requestHandler name="/select" class="solr.SearchHandler">
     <lst name="defaults">
       <int name="rows">10</int>
     </lst>
@@ -856,6 +880,14 @@ def solrconfig_xml(core: str, major: int) -> str:
 
 def schema_xml(core: str) -> str:
     key = UNIQUE_KEYS.get(core, "id")
+    required = ""
+    for name, default in REQUIRED_FIELDS.get(core, {}).items():
+        kind = "date" if name.endswith("_date") or name == "time" else "string"
+        extra = f' default="{default}"' if default is not None else ""
+        required += (f'    <field name="{name}" type="{kind}" indexed="true" stored="true" '
+                     f'required="true"{extra}/>\n')
+    time = ("" if "time" in REQUIRED_FIELDS.get(core, {})
+            else '    <field name="time" type="date" indexed="true" stored="true"/>\n')
     icu = ""
     if core in ICU_CORES:
         icu = """    <fieldType name="text_folded" class="solr.TextField"
@@ -883,7 +915,7 @@ def schema_xml(core: str) -> str:
   <fields>
     <field name="{key}" type="string" indexed="true" stored="true" required="true"/>
     <field name="_version_" type="long" indexed="true" stored="true"/>
-    <field name="time" type="date" indexed="true" stored="true"/>
+{(required + time).rstrip()}
     <dynamicField name="*" type="string" indexed="true" stored="true" multiValued="true"/>
   </fields>
   <uniqueKey>{key}</uniqueKey>

@@ -107,6 +107,36 @@ def test_restore_proof_lines() -> None:
     assert lines[3].strip() == "BAD bitstreams: 1 file with another MD5"
 
 
+def test_an_incomplete_backup_and_a_failed_proof_say_what_failed() -> None:
+    problem = ("the export of Solr core repo-statistics holds 0 of the 400 documents Solr "
+               "counts up to 2026-12-04T02:28:00.000Z (0 files, 0 rows)")
+    record = {"ok": False, "targets": [{"target": "local", "snapshot": "a1b2c3d4e5f6",
+                                        "ok": True, "complete": False}],
+              "manifest": {"counts": {"items": 1, "bitstreams": 1}, "problems": [problem],
+                           "complete": False}}
+    events = [_ok("h1", backups.BACKUP_KEY, {
+        "action": "run", "installed": True, "instances": ["repo"],
+        "results": [{"rc": 1, "stdout": json.dumps(record),
+                     "stderr": f"dspace-backup: the backup of repo is incomplete: {problem}; "
+                               "see journalctl"}]})]
+    (answer,) = backups.parse_backup_events(events, "run").answers
+    lines = backups.describe(answer, "run")
+    assert "FAILED: dspace-backup: the backup of repo is incomplete" in lines[0]
+    assert f"  INCOMPLETE: {problem}" in lines
+    proof = {"ok": False, "checks": {"solr": {"statistics": {"ok": False, "expected": 400,
+                                                             "actual": 0}}}}
+    events = [_ok("h1", backups.RESTORE_KEY, {
+        "instance": "repo", "rc": 1, "stdout": json.dumps({"snapshot": "abc", "proof": proof}),
+        "stderr": "dspace-backup: the restore of abc does not match its manifest; see"})]
+    lines = backups.describe(backups.parse_restore_events(events).answers[0], "restore")
+    assert lines[0].startswith("h1 · repo: FAILED") and "NOT proved" in lines[1]
+    assert lines[2].strip() == "BAD solr statistics: 0 (manifest: 400)"
+    listing = {"snapshots": [{"target": "local", "short_id": "a1b2c3d4", "complete": False,
+                              "incomplete": ["statistics"], "counts": {}}]}
+    (line,) = backups._describe_list(listing)
+    assert line.endswith("INCOMPLETE (statistics)")
+
+
 def test_restore_selection(tmp_path: Path) -> None:
     site = _site(tmp_path, old={"dspace_instances": [_instance()],
                                 "dspace_backup_targets": [LOCAL, S3]},

@@ -6,29 +6,16 @@ size, wrong count)."""
 from __future__ import annotations
 
 import hashlib
-import importlib.machinery
-import importlib.util
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-PROGRAM = REPO / "roles" / "dspace_backup" / "files" / "dspace-backup"
+from tests.unit.programs import load_program
 
-
-def _load() -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader("dspace_backup_under_test", str(PROGRAM))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-prog = _load()
+prog = load_program("roles/dspace_backup/files/dspace-backup", "dspace_backup_under_test")
 
 SECRET = "s3cr3t-Repo-Password"
 AWS_SECRET = "AKIAsecretKEY/xyz"
@@ -299,6 +286,106 @@ def test_proof_fails_on_wrong_counts_and_solr(tmp_path: Path) -> None:
     assert not proof["checks"]["solr"]["statistics"]["ok"]
 
 
+def test_proof_fails_when_an_import_brought_back_fewer_documents(tmp_path: Path) -> None:
+    """solr-import-statistics exits 0 when it fails: the core's count after it is the judge,
+    as are the search and oai cores after index-discovery and oai import."""
+    bits = prog.prove_bitstreams(_manifest(), tmp_path)
+    counts = {"items": 2, "bitstreams": 2}
+    manifest = _manifest(solr={"statistics": 5, "qaevent": 3})
+    proof = prog.build_proof(manifest, counts, {"statistics": 0, "qaevent": 3}, bits,
+                             "9.0.2025.03.12")
+    assert not proof["ok"]
+    assert proof["checks"]["solr"]["statistics"] == {"ok": False, "expected": 5, "actual": 0}
+    reindex = {"search": {"ok": True, "expected": 2, "actual": 4},
+               "oai": {"ok": False, "expected": 2, "actual": 0}}
+    proof = prog.build_proof(manifest, counts, {"statistics": 5, "qaevent": 3}, bits,
+                             "9.0.2025.03.12", reindex)
+    assert not proof["ok"] and proof["checks"]["reindex"]["oai"]["actual"] == 0
+
+
+def test_a_failed_proof_is_told_in_one_line(tmp_path: Path) -> None:
+    store, rows = _assetstore(tmp_path, {"11111111111111": b"alpha"})
+    (store / prog.bitstream_relpath("11111111111111")).unlink()
+    bits = prog.prove_bitstreams(_manifest(bitstreams=rows), store)
+    proof = prog.build_proof(_manifest(solr={"statistics": 400}, complete=False,
+                                       problems=["export of statistics failed"]),
+                             {"items": 2, "bitstreams": 2}, {"statistics": 0}, bits,
+                             "9.0.2025.03.12", {"oai": {"ok": False, "expected": 3, "actual": 0}})
+    assert prog.failed_checks(proof) == [
+        "solr statistics: 0 (manifest: 400)", "bitstreams: 1 of 1 files missing or changed",
+        "complete: export of statistics failed", "reindex oai: 0 (items in the database: 3)"]
+
+
+def test_proof_of_an_incomplete_snapshot_names_what_it_lacks(tmp_path: Path) -> None:
+    bits = prog.prove_bitstreams(_manifest(), tmp_path)
+    manifest = _manifest(complete=False, problems=["the export of Solr core repo-statistics "
+                                                   "holds 0 of the 5 documents"])
+    proof = prog.build_proof(manifest, {"items": 2, "bitstreams": 2}, {"statistics": 5}, bits,
+                             "9.0.2025.03.12")
+    assert not proof["ok"]
+    assert proof["checks"]["complete"] == {
+        "ok": False, "detail": "the export of Solr core repo-statistics holds 0 of the 5 documents"}
+    # manifests written before parts were judged count as complete
+    assert prog.build_proof(_manifest(), {"items": 2, "bitstreams": 2}, {"statistics": 5}, bits,
+                            "9.0.2025.03.12")["checks"]["complete"]["ok"]
+
+
+def test_reindex_is_judged_against_the_database(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    config = _config(tmp_path, cores=["oai", "search", "statistics"],
+                     solr={"prefix": "repo-", "url": "http://127.0.0.1:8983/solr"})
+    monkeypatch.setattr(prog, "psql", lambda config, sql: "3\n" if "handle" in sql else "4\n")
+    found = {"repo-search": 5, "repo-oai": 0}
+    monkeypatch.setattr(prog, "solr_numfound", lambda url, fq=None: found[url.rsplit("/", 1)[1]])
+    checks = prog.reindex_checks(config)
+    assert checks == {"search": {"ok": True, "expected": 4, "actual": 5},
+                      "oai": {"ok": False, "expected": 3, "actual": 0}}
+
+
+def test_a_core_is_restored_through_solr(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    config = _config(tmp_path, solr={"prefix": "repo-", "url": "http://127.0.0.1:8983/solr"})
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    source = tmp_path / "snapshot"
+    source.mkdir()
+    (source / "segments_1").write_text("index")
+    calls: list[dict[str, str]] = []
+
+    def answer(url: str, params: dict[str, str], timeout: float = 60) -> dict[str, Any]:
+        calls.append(params)
+        if params["command"] == "restore":
+            assert (data_dir / "snapshot.dspace-deploy-restore" / "segments_1").is_file()
+            return {"status": "OK"}
+        return {"restorestatus": {"snapshotName": "snapshot.dspace-deploy-restore",
+                                  "status": "success" if len(calls) > 2 else "In Progress"},
+                "status": "OK"}
+
+    monkeypatch.setattr(prog, "solr_data_dir", lambda config, core: data_dir)
+    monkeypatch.setattr(prog, "solr_get", answer)
+    monkeypatch.setattr(prog.time, "sleep", lambda seconds: None)
+    assert prog.restore_snapshot_core(config, source, "qaevent") is None
+    assert [c["command"] for c in calls] == ["restore", "restorestatus", "restorestatus"]
+    assert not (data_dir / "snapshot.dspace-deploy-restore").exists()  # cleaned up
+
+    def failed(url: str, params: dict[str, str], timeout: float = 60) -> dict[str, Any]:
+        if params["command"] == "restore":
+            return {"status": "OK"}
+        return {"restorestatus": {"status": "failed", "exception": "NoSuchFileException: x"},
+                "status": "ERROR", "message": "Unable to read restorestatus"}
+
+    monkeypatch.setattr(prog, "solr_get", failed)
+    assert prog.restore_snapshot_core(config, source, "qaevent") == \
+        "the restore of Solr core repo-qaevent failed: NoSuchFileException: x"
+
+
+def test_solr_8_writes_the_backup_details_flat() -> None:
+    assert prog.as_dict(["status", "success", "snapshotName", "n1"]) == {
+        "status": "success", "snapshotName": "n1"}
+    assert prog.as_dict({"status": "success"}) == {"status": "success"}
+    assert prog.as_dict(None) == {}
+
+
 def test_proof_accepts_a_migrated_schema_but_not_an_older_one(tmp_path: Path) -> None:
     bits = prog.prove_bitstreams(_manifest(), tmp_path)
     counts = {"items": 2, "bitstreams": 2}
@@ -373,13 +460,46 @@ def test_missing_repository_is_told_from_an_unreachable_one() -> None:
     assert "unreachable" in prog.restic_error(sftp)[0]
 
 
-def test_exported_solr_documents_are_counted_from_the_csv(tmp_path: Path) -> None:
-    (tmp_path / "statistics_export_2026-01_0.csv").write_text(
+def test_a_dspace_tool_s_failure_is_told_without_its_stack_trace() -> None:
+    stderr = ("Problem encountered while trying to export index statistics.\n"
+              "org.apache.solr.client.solrj.SolrServerException: IOException occurred when "
+              "talking to server at: http://127.0.0.1:8983/solr/repo-statistics\n"
+              "\tat org.apache.solr.client.solrj.impl.HttpSolrClient.executeMethod(x.java:1)\n"
+              "Caused by: java.net.ConnectException: Connection refused\n\t... 12 more\n")
+    assert prog.tool_message(stderr) == (
+        "Problem encountered while trying to export index statistics. "
+        "org.apache.solr.client.solrj.SolrServerException: IOException occurred when talking "
+        "to server at: http://127.0.0.1:8983/solr/repo-statistics")
+    assert prog.tool_message("") == "no message"
+
+
+def test_solr_dates_compare_as_text() -> None:
+    assert prog.solr_time("2026-01-01T00:00:00Z") == "2026-01-01T00:00:00.000Z"
+    assert prog.solr_time("2026-01-01T00:00:00.5Z") == "2026-01-01T00:00:00.500Z"
+    assert prog.solr_time("2026-01-01T00:00:00.123Z") == "2026-01-01T00:00:00.123Z"
+    assert prog.solr_time("yesterday") is None and prog.solr_time("") is None
+    moment = prog.dt.datetime(2026, 12, 4, 21, 6, 21, 123456, tzinfo=prog.dt.UTC)
+    assert prog.solr_moment(moment) == "2026-12-04T21:06:21.123Z"
+
+
+def test_an_export_is_counted_by_distinct_documents(tmp_path: Path) -> None:
+    """DSpace's monthly batches overlap at a month's first instant ([start TO start+1MONTH]),
+    rows may hold quoted newlines, a failed batch leaves an empty file, and documents newer than
+    the cutoff may or may not be in the export."""
+    (tmp_path / "statistics_export_2026-01.csv").write_text(
         'uid,time,referrer\ns1,2026-01-01T00:00:00Z,"a\nmultiline, quoted"\n'
-        "s2,2026-01-02T00:00:00Z,\n")
-    (tmp_path / "statistics_export_2026-02_0.csv").write_text("uid,time\ns3,2026-02-01T00:00:00Z\n")
-    assert prog.count_csv_records(tmp_path) == 3
-    assert prog.count_csv_records(tmp_path / "none") == 0
+        "s2,2026-01-02T00:00:00.5Z,\nb1,2026-02-01T00:00:00Z,\n")
+    (tmp_path / "statistics_export_2026-02.csv").write_text(
+        "time,uid\n2026-02-01T00:00:00Z,b1\n2026-02-03T00:00:00Z,s3\n2026-12-04T22:00:00Z,new\n")
+    (tmp_path / "statistics_export_2026-03.csv").write_text("")
+    (tmp_path / "other.csv").write_text("uid,time\nx,2026-01-01T00:00:00Z\n")
+    counted = prog.count_export(tmp_path, "statistics", "time", "uid", "2026-12-04T21:00:00.000Z")
+    assert counted == {"files": 3, "empty_files": 1, "rows": 6, "documents": 5, "settled": 4}
+    # without a uniqueKey every row counts
+    counted = prog.count_export(tmp_path, "statistics", "time", None, "2026-12-04T21:00:00.000Z")
+    assert counted is not None and counted["documents"] == 6 and counted["settled"] == 5
+    assert prog.count_export(tmp_path / "none", "statistics", "time", "uid", "x") == {
+        "files": 0, "empty_files": 0, "rows": 0, "documents": 0, "settled": 0}
 
 
 def test_the_lock_is_held_and_waited_for(tmp_path: Path) -> None:
@@ -417,53 +537,221 @@ def test_restore_finds_the_parts_of_another_instance(tmp_path: Path) -> None:
     assert prog.snapshot_staging({"paths": []}, tmp_path) == tmp_path
 
 
-def _staging_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                  export: Any) -> dict[str, Any]:
-    """stage() with the host's database and DSpace replaced at their boundaries."""
+class FakeSolr:
+    """The instance's Solr at the program's boundaries: documents per core with a time each,
+    data directories, and the replication handler's backup."""
+
+    def __init__(self, root: Path, docs: dict[str, list[tuple[str, str]]]) -> None:
+        self.root = root
+        self.docs = docs  # core -> [(key, time)]
+        self.backups: list[str] = []
+        self.grow: dict[str, int] = {}  # core -> documents added during its first backup
+
+    def numfound(self, url: str, fq: str | None = None) -> int:
+        docs = self.docs[url.rsplit("/", 1)[1].split("-", 1)[1]]
+        if fq:  # -time:{CUTOFF TO *]
+            cutoff = fq.split("{", 1)[1].split(" ", 1)[0]
+            return sum(1 for _, t in docs if prog.solr_time(t) <= cutoff)
+        return len(docs)
+
+    def data_dir(self, config: dict[str, Any], core: str) -> Path:
+        path = self.root / f"repo-{core}" / "data"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def backup(self, url: str, name: str, timeout: float) -> dict[str, Any]:
+        core = url.rsplit("/", 1)[1].split("-", 1)[1]
+        snapshot = self.data_dir({}, core) / f"snapshot.{name}"
+        snapshot.mkdir()
+        (snapshot / "segments_1").write_text(json.dumps(self.docs[core]))
+        self.backups.append(name)
+        for _ in range(self.grow.pop(core, 0)):
+            self.docs[core].append((f"late-{len(self.docs[core])}", "2026-12-04T23:00:00Z"))
+        return {"status": "success", "snapshotName": name, "fileCount": 1}
+
+    def export(self, config: dict[str, Any], core: str, directory: Path,
+               months: int | None = None) -> None:
+        """What DSpace's export writes: the documents with a time, one file per month."""
+        by_month: dict[str, list[tuple[str, str]]] = {}
+        for key, moment in self.docs[core]:
+            by_month.setdefault(moment[:7], []).append((key, moment))
+        for month in sorted(by_month)[:months]:
+            field = prog.EXPORT_TIME_FIELDS[core]
+            (directory / f"{core}_export_{month}.csv").write_text(
+                f"uid,{field}\n" + "".join(f"{k},{t}\n" for k, t in by_month[month]))
+
+
+def _staging_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, export: Any,
+                  solr: FakeSolr | None = None) -> dict[str, Any]:
+    """stage() with the host's database, Solr and DSpace replaced at their boundaries."""
+    solr = solr or FakeSolr(tmp_path / "solr", {
+        "statistics": [(f"s{n}", f"2026-0{1 + n % 3}-15T10:00:00Z") for n in range(3)],
+        "authority": [(f"a{n}", "2026-05-01T00:00:00Z") for n in range(2)],
+        "qaevent": [("q1", "")], "suggestion": []})
     monkeypatch.setattr(prog, "db_schema_version", lambda config: "9.0.2025.03.12")
     monkeypatch.setattr(prog, "db_counts", lambda config: {"items": 1, "bitstreams": 1})
     monkeypatch.setattr(prog, "db_bitstreams", lambda config: [])
     monkeypatch.setattr(prog, "dump_database",
                         lambda config, dump: dump.write_bytes(b"PGDMP-fake"))
-    monkeypatch.setattr(prog, "solr_count", lambda config, core: 99)
+    monkeypatch.setattr(prog, "solr_commit", lambda url: None)
+    monkeypatch.setattr(prog, "solr_unique_key", lambda url: "uid")
+    monkeypatch.setattr(prog, "solr_numfound", solr.numfound)
+    monkeypatch.setattr(prog, "solr_data_dir", solr.data_dir)
+    monkeypatch.setattr(prog, "solr_backup", solr.backup)
     monkeypatch.setattr(prog.shutil, "chown", lambda *args: None)
-    monkeypatch.setattr(prog, "dspace", export)
+
+    def dspace(config: dict[str, Any], *args: str, **kwargs: Any) -> Any:
+        return export(config, *args, **kwargs) or prog.subprocess.CompletedProcess(
+            args, 0, "", "")
+
+    monkeypatch.setattr(prog, "dspace", dspace)
     (tmp_path / "assetstore").mkdir()
     return _config(tmp_path, user="dspace", assetstore_dir=str(tmp_path / "assetstore"),
                    config_dir=str(tmp_path / "config"), handle_dir=str(tmp_path / "handle"),
+                   cores=["authority", "oai", "qaevent", "search", "statistics", "suggestion"],
                    solr={"prefix": "repo-", "url": "http://127.0.0.1:8983/solr",
                          "export_cores": ["statistics", "authority"]})
 
 
-def test_the_solr_exports_run_side_by_side(monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
+def _export_args(args: Sequence[str]) -> tuple[str, Path]:
+    return args[args.index("-i") + 1], Path(args[args.index("-d") + 1])
+
+
+def test_exports_and_solr_backups_run_side_by_side(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
     """Both exports must be running at once: each waits at a barrier for the other (a serial
-    run would break the barrier), then writes its CSV; the manifest counts the CSV rows."""
+    run would break the barrier). The cores no export reaches are saved by Solr's backup; the
+    manifest counts each core's documents and proves the backup complete."""
     import threading
 
     both_running = threading.Barrier(2, timeout=30)
+    solr = FakeSolr(tmp_path / "solr", {
+        "statistics": [(f"s{n}", f"2026-0{1 + n % 3}-15T10:00:00Z") for n in range(3)],
+        "authority": [(f"a{n}", "2026-05-01T00:00:00Z") for n in range(2)],
+        "qaevent": [("q1", ""), ("q2", "")], "suggestion": []})
 
     def export(config: dict[str, Any], *args: str, **kwargs: Any) -> None:
         both_running.wait()
-        core, directory = args[args.index("-i") + 1], Path(args[args.index("-d") + 1])
-        rows = {"statistics": 3, "authority": 2}[core]
-        (directory / f"{core}_export_0.csv").write_text(
-            "id\n" + "".join(f"{core}-{n}\n" for n in range(rows)))
+        solr.export(config, *_export_args(args))
 
-    config = _staging_host(monkeypatch, tmp_path, export)
+    config = _staging_host(monkeypatch, tmp_path, export, solr)
     manifest = prog.stage(config, tmp_path / "state" / "staging")
-    assert manifest["solr"] == {"statistics": 3, "authority": 2}
-    assert set(manifest["files"]) == {"database.dump", "solr/statistics/statistics_export_0.csv",
-                                      "solr/authority/authority_export_0.csv"}
+    assert manifest["solr"] == {"statistics": 3, "authority": 2, "qaevent": 2, "suggestion": 0}
+    assert manifest["complete"] and manifest["problems"] == []
+    assert manifest["solr_parts"]["statistics"]["expected"] == 3
+    assert manifest["solr_parts"]["qaevent"] == {"method": "snapshot", "core": "repo-qaevent",
+                                                 "ok": True, "documents": 2, "files": 1}
+    assert "solr-cores/qaevent/segments_1" in manifest["files"]
+    assert not list((tmp_path / "solr" / "repo-qaevent" / "data").iterdir())  # moved out
+    assert "dspace-deploy" in prog.snapshot_tags("repo", manifest)
 
 
-def test_a_failed_export_fails_the_backup(monkeypatch: pytest.MonkeyPatch,
-                                          tmp_path: Path) -> None:
-    def export(config: dict[str, Any], *args: str, **kwargs: Any) -> None:
-        if "authority" in args:
-            raise prog.BackupError("solr-export-statistics -i authority failed: exit 1",
-                                   "see dspace-cli.log")
+def test_an_export_that_exits_0_with_nothing_makes_the_backup_incomplete(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """DSpace's export exits 0 when Solr cannot be reached, having written nothing; or leaves
+    some months (exit 0) when it fails half way."""
+    def export(config: dict[str, Any], *args: str, **kwargs: Any) -> Any:
+        core, directory = _export_args(args)
+        if core == "authority":
+            return prog.subprocess.CompletedProcess(args, 0, "", "Problem encountered while "
+                                                    "trying to export index authority.\n")
+        solr.export(config, core, directory, months=2)
+        return None
 
-    config = _staging_host(monkeypatch, tmp_path, export)
-    with pytest.raises(prog.BackupError, match="authority failed"):
-        prog.stage(config, tmp_path / "state" / "staging")
+    solr = FakeSolr(tmp_path / "solr", {
+        "statistics": [(f"s{n}", f"2026-0{1 + n % 3}-15T10:00:00Z") for n in range(3)],
+        "authority": [(f"a{n}", "2026-05-01T00:00:00Z") for n in range(2)],
+        "qaevent": [], "suggestion": []})
+    config = _staging_host(monkeypatch, tmp_path, export, solr)
+    manifest = prog.stage(config, tmp_path / "state" / "staging")
+    assert not manifest["complete"]
+    parts = manifest["solr_parts"]
+    assert not parts["authority"]["ok"] and not parts["statistics"]["ok"]
+    assert "the export of Solr core repo-authority holds 0 of the 2 documents" in \
+        parts["authority"]["problem"]
+    assert "Problem encountered while trying to export index authority." in \
+        parts["authority"]["problem"]
+    assert "holds 2 of the 3 documents" in parts["statistics"]["problem"]
+    tags = prog.snapshot_tags("repo", manifest)
+    assert "dspace-deploy-incomplete" in tags and "dspace-deploy" not in tags
+    assert "incomplete=authority+statistics" in tags
+
+
+def test_a_core_written_to_during_its_backup_is_backed_up_again(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    solr = FakeSolr(tmp_path / "solr", {"statistics": [], "authority": [],
+                                         "qaevent": [("q1", "")], "suggestion": []})
+    solr.grow["qaevent"] = 2
+    config = _staging_host(monkeypatch, tmp_path, lambda *a, **k: None, solr)
+    manifest = prog.stage(config, tmp_path / "state" / "staging")
+    assert manifest["solr"]["qaevent"] == 3 and len(solr.backups) == 3  # qaevent twice
+    assert not list((tmp_path / "solr" / "repo-qaevent" / "data").iterdir())
+
+
+def test_a_failed_solr_backup_makes_the_backup_incomplete(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    config = _staging_host(monkeypatch, tmp_path, lambda *a, **k: None)
+
+    def refused(url: str, name: str, timeout: float) -> dict[str, Any]:
+        raise prog.SolrError("HTTP 400: Path /x must be relative to SOLR_HOME")
+
+    monkeypatch.setattr(prog, "solr_backup", refused)
+    manifest = prog.stage(config, tmp_path / "state" / "staging")
+    assert {"the backup of Solr core repo-qaevent failed: HTTP 400: Path /x must be relative "
+            "to SOLR_HOME", "the backup of Solr core repo-suggestion failed: HTTP 400: Path /x "
+            "must be relative to SOLR_HOME"} <= set(manifest["problems"])
+    assert not manifest["solr_parts"]["qaevent"]["ok"] and not manifest["complete"]
+
+
+def test_an_incomplete_backup_fails_loudly_and_is_not_a_success(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, user="dspace", lock_file=str(tmp_path / "tasks" / "cleanup.lock"),
+                     backup_unit="dspace-repo-backup")
+    manifest = {"complete": False, "problems": [
+        "the export of Solr core repo-statistics holds 0 of the 400 documents Solr counts up "
+        "to 2026-12-04T21:00:00.000Z (0 files, 0 rows)"]}
+    monkeypatch.setattr(prog, "task_lock", lambda *a: prog.contextlib.nullcontext())
+    monkeypatch.setattr(prog, "stage", lambda config, staging: manifest)
+    monkeypatch.setattr(prog, "backup_paths", lambda config, staging: [])
+    monkeypatch.setattr(prog, "backup_one", lambda config, target, paths, manifest: {
+        "target": target["name"], "ok": True, "snapshot": "1a2b3c4d5e", "complete": False})
+    args = prog.parser().parse_args(["run", "repo", "--json"])
+    with pytest.raises(prog.BackupError) as caught:
+        prog.cmd_run(config, args)
+    assert "the backup of repo is incomplete: the export of Solr core repo-statistics holds 0 " \
+           "of the 400 documents" in caught.value.what
+    assert "(local 1a2b3c4d, offsite 1a2b3c4d) are kept, tagged dspace-deploy-incomplete" in \
+        caught.value.what
+    state = tmp_path / "state"
+    record = json.loads((state / "last-run.json").read_text())
+    assert record["ok"] is False and "repo-statistics" in record["error"]
+    assert not (state / "last-success.json").exists()
+    assert json.loads(capsys.readouterr().out)["ok"] is False  # one JSON document
+
+
+def test_latest_is_the_newest_complete_snapshot(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    snaps = [{"id": "aaa", "time": "2026-12-01T00:00:00Z", "tags": ["dspace-deploy"]},
+             {"id": "bbb", "time": "2026-12-03T00:00:00Z",
+              "tags": ["dspace-deploy-incomplete", "incomplete=statistics"]}]
+    restic = prog.Restic(prog.select_targets(_config(tmp_path), ["local"])[0])
+    monkeypatch.setattr(restic, "snapshots", lambda host: snaps)
+    assert prog.resolve_snapshot(restic, "repo", "latest")["id"] == "aaa"
+    assert prog.resolve_snapshot(restic, "repo", "bbb")["id"] == "bbb"
+    monkeypatch.setattr(restic, "snapshots", lambda host: snaps[1:])
+    with pytest.raises(prog.BackupError, match="only incomplete snapshots"):
+        prog.resolve_snapshot(restic, "repo", "latest")
+    entry = prog.snapshot_entry("local", snaps[1])
+    assert entry["complete"] is False and entry["incomplete"] == ["statistics"]
+    listing = prog.human({"snapshots": [prog.snapshot_entry("local", s) for s in snaps]})
+    assert listing.splitlines()[1].endswith("INCOMPLETE (statistics)")
+    assert "INCOMPLETE" not in listing.splitlines()[0]
+
+
+def test_incomplete_snapshots_are_retained_apart(tmp_path: Path) -> None:
+    target = prog.select_targets(_config(tmp_path), ["local"])[0]
+    argv = prog.forget_argv(target, "repo", {"daily": 7}, prog.TAG_INCOMPLETE)
+    assert argv[argv.index("--tag") + 1] == "dspace-deploy-incomplete"
+    argv = prog.forget_argv(target, "repo", {"daily": 7})
+    assert argv[argv.index("--tag") + 1] == "dspace-deploy"

@@ -203,7 +203,7 @@ def test_json_shape() -> None:
     (inst,) = host["instances"]
     assert set(inst) == {"name", "line", "flavor", "planned_version", "version",
                          "cris_version", "health", "services", "failed_timers", "urls",
-                         "last_backup", "backup_age_hours", "problems", "ok"}
+                         "last_backup", "backup_age_hours", "backup_failure", "problems", "ok"}
     json.dumps(document)  # serialisable as is
 
 
@@ -226,6 +226,29 @@ def test_backup_age_is_shown_and_an_overdue_backup_is_a_problem() -> None:
     console = Console(record=True, width=200, color_system=None)
     print_report(console, fresh)
     assert "3.5 h ago" in console.export_text()
+
+
+def test_a_failed_or_incomplete_last_backup_is_shown() -> None:
+    """The newest run failed (here: a Solr export that wrote nothing): the last good backup
+    keeps its age, and the failure is a problem named in the table."""
+    answer = _backup_answer(26.0)
+    document = json.loads(answer["stdout"])
+    what = ("the backup of repo is incomplete: the export of Solr core repo-statistics holds 0 "
+            "of the 400 documents Solr counts up to 2026-11-23T02:28:00.000Z (0 files, 0 rows)")
+    document["last_run"] = {"ok": False, "time": "2026-11-23T02:30:00Z", "what": what,
+                            "error": what + "; see journalctl -u dspace-repo-backup.service"}
+    answer["stdout"] = json.dumps(document)
+    report = collect([_report_event("web1", backup=[answer]), _stats("web1")])
+    (inst,) = report.hosts["web1"].instances
+    assert not report.ok and inst.backup_age_hours == 26.0
+    assert inst.problems == [
+        "last backup failed: the backup of repo is incomplete: the export of Solr core "
+        "repo-statistics holds 0 of the 400 documents Solr counts up to "
+        "2026-11-23T02:28:00.000Z (0 files, 0 rows)"]
+    console = Console(record=True, width=400, color_system=None)
+    print_report(console, report)
+    text = console.export_text()
+    assert "26.0 h ago, last run FAILED" in text and "holds 0 of the 400 documents" in text
 
 
 def test_table_rendering() -> None:

@@ -3,7 +3,9 @@
  * like a standalone Solr for what a DSpace deployment touches: core discovery under the Solr
  * home (directories holding core.properties), <lib> directives resolved against the install dir
  * (and refused on 9.8+ unless -Dsolr.config.lib.enabled=true), core admin STATUS/RELOAD/CREATE/UNLOAD,
- * ping, select, update (JSON, XML, CSV), documents persisted under each core's data dir.
+ * ping, select (with stats and range facets on dates), update (JSON, XML, CSV; required fields of
+ * the schema enforced), the schema's uniqueKey, the replication handler's backup/restore (inside
+ * the paths Solr allows), documents persisted under each core's data dir.
  */
 package lookalike.solr;
 
@@ -81,8 +83,15 @@ public final class SolrServer {
         final String schemaName;
         final long startTime = System.currentTimeMillis();
         String uniqueKey = "id";
+        /** Fields the schema marks required="true", with their default value (null: none). */
+        final Map<String, String> required = new LinkedHashMap<>();
+        /** The core's update chain fills in the uniqueKey (UUIDUpdateProcessorFactory). */
+        boolean generatesKey;
         final List<Map<String, Object>> docs = new ArrayList<>();
         long version = 1;
+        /** The replication handler's state (command=details / restorestatus). */
+        volatile Map<String, Object> backupDetails;
+        volatile Map<String, Object> restoreStatus;
 
         Core(String name, Path instanceDir, Properties props) throws CoreException {
             this.name = name;
@@ -115,8 +124,16 @@ public final class SolrServer {
             if (uk != null && !uk.isBlank()) {
                 uniqueKey = uk.trim();
             }
+            NodeList fields = schema.getElementsByTagName("field");
+            for (int i = 0; i < fields.getLength(); i++) {
+                Element f = (Element) fields.item(i);
+                if ("true".equals(f.getAttribute("required"))) {
+                    required.put(f.getAttribute("name"), f.hasAttribute("default") ? f.getAttribute("default") : null);
+                }
+            }
             try {
                 String all = Files.readString(solrconfig) + Files.readString(schemaFile);
+                generatesKey = Files.readString(solrconfig).contains("UUIDUpdateProcessorFactory");
                 Matcher m = ICU.matcher(all);
                 if (m.find() && libJars == 0) {
                     throw new CoreException("Could not load conf for core " + name + ": Plugin init failure for "
@@ -239,8 +256,22 @@ public final class SolrServer {
         synchronized void add(Map<String, Object> doc) {
             Object key = doc.get(uniqueKey);
             if (key == null) {
+                // Solr's DocumentBuilder/AddUpdateCommand: only an update chain with a
+                // UUIDUpdateProcessorFactory (DSpace's statistics and audit cores) fills it in.
+                if (!generatesKey) {
+                    throw new BadRequest("Document is missing mandatory uniqueKey field: " + uniqueKey);
+                }
                 key = UUID.randomUUID().toString();
                 doc.put(uniqueKey, key);
+            }
+            for (Map.Entry<String, String> f : required.entrySet()) {
+                Object v = doc.get(f.getKey());
+                if (v == null || (v instanceof String && ((String) v).isEmpty())) {
+                    if (f.getValue() == null) {
+                        throw new BadRequest("[doc=" + key + "] missing required field: " + f.getKey());
+                    }
+                    doc.put(f.getKey(), f.getValue());
+                }
             }
             final Object k = key;
             docs.removeIf(d -> String.valueOf(d.get(uniqueKey)).equals(String.valueOf(k)));
@@ -310,6 +341,15 @@ public final class SolrServer {
         }
     }
 
+    /** An update Solr refuses with HTTP 400 and this message. */
+    static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        BadRequest(String m) {
+            super(m);
+        }
+    }
+
     static final class CoreException extends Exception {
         private static final long serialVersionUID = 1L;
 
@@ -337,7 +377,8 @@ public final class SolrServer {
         return nl.item(0).getTextContent();
     }
 
-    /** Very small query language: *:*, field:value, field:"value", field:*, field:[a TO b], AND between terms. */
+    /** Very small query language: *:*, field:value, field:"value", field:*, field:[a TO b] (also
+     *  {a TO b}, [a TO b}, dates with date math), -field:..., AND between terms. */
     static boolean matches(Map<String, Object> d, String q) {
         if (q == null || q.isBlank() || q.trim().equals("*:*") || q.trim().equals("*")) {
             return true;
@@ -350,7 +391,7 @@ public final class SolrServer {
             }
         }
         List<String> terms = new ArrayList<>();
-        Matcher m = Pattern.compile("([^\\s:]+):(\"[^\"]*\"|\\[[^\\]]*\\]|\\S+)").matcher(s);
+        Matcher m = Pattern.compile("([^\\s:]+):(\"[^\"]*\"|[\\[{][^\\]}]*[\\]}]|\\S+)").matcher(s);
         while (m.find()) {
             terms.add(m.group(0));
         }
@@ -393,12 +434,27 @@ public final class SolrServer {
         if (val.equals("*")) {
             return true;
         }
-        if (val.startsWith("[") && val.endsWith("]")) {
-            String[] r = val.substring(1, val.length() - 1).split("\\s+TO\\s+");
+        if ((val.startsWith("[") || val.startsWith("{")) && (val.endsWith("]") || val.endsWith("}"))) {
+            boolean loIncl = val.startsWith("[");
+            boolean hiIncl = val.endsWith("]");
+            String[] r = val.substring(1, val.length() - 1).trim().split("\\s+TO\\s+");
+            String lo = r[0];
+            String hi = r.length < 2 ? "*" : r[1];
+            Instant now = Instant.now();
+            Instant loDate = lo.equals("*") ? null : DateMath.parse(lo, now);
+            Instant hiDate = hi.equals("*") ? null : DateMath.parse(hi, now);
             for (String v : values) {
-                boolean lo = r[0].equals("*") || v.compareTo(r[0]) >= 0;
-                boolean hi = r.length < 2 || r[1].equals("*") || r[1].startsWith("NOW") || v.compareTo(r[1]) <= 0;
-                if (lo && hi) {
+                Instant vDate = DateMath.parse(v, now);
+                int cLo;
+                int cHi;
+                if (vDate != null && (lo.equals("*") || loDate != null) && (hi.equals("*") || hiDate != null)) {
+                    cLo = lo.equals("*") ? 1 : vDate.compareTo(loDate);
+                    cHi = hi.equals("*") ? -1 : vDate.compareTo(hiDate);
+                } else {
+                    cLo = lo.equals("*") ? 1 : v.compareTo(lo);
+                    cHi = hi.equals("*") ? -1 : v.compareTo(hi);
+                }
+                if ((loIncl ? cLo >= 0 : cLo > 0) && (hiIncl ? cHi <= 0 : cHi < 0)) {
                     return true;
                 }
             }
@@ -556,6 +612,15 @@ public final class SolrServer {
                     json(ex, 200, m);
                     return;
                 }
+                case "schema/uniquekey": {
+                    Map<String, Object> m = header(0, t0);
+                    m.put("uniqueKey", core.uniqueKey);
+                    json(ex, 200, m);
+                    return;
+                }
+                case "replication":
+                    replication(ex, core, params, t0);
+                    return;
                 case "update":
                 case "update/json":
                 case "update/json/docs":
@@ -566,11 +631,281 @@ public final class SolrServer {
                 default:
                     send(ex, 404, "text/html", "<html><body><h2>HTTP ERROR 404 Not Found</h2></body></html>");
             }
+        } catch (BadRequest e) {
+            error(ex, 400, e.getMessage(), t0);
         } catch (Exception e) {
             log("ERROR", "Request failed: " + e);
             error(ex, 500, String.valueOf(e.getMessage()), t0);
         } finally {
             ex.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ replication handler
+
+    /**
+     * CoreContainer.assertPathAllowed (Solr 8.6+, SOLR-14561): an absolute path must lie under the
+     * Solr home (also the core root here), the data home, or a path of -Dsolr.allowPaths ("*" or
+     * "_ALL_": any); relative paths pass.
+     */
+    void assertPathAllowed(Path p) {
+        Path path = p.normalize();
+        if (path.startsWith("..")) {
+            throw new BadRequest("Path " + p + " disallowed due to path traversal..");
+        }
+        if (!path.isAbsolute()) {
+            return;
+        }
+        List<Path> allowed = new ArrayList<>(List.of(home));
+        String dataHome = System.getProperty("solr.data.home");
+        if (dataHome != null && !dataHome.isBlank()) {
+            allowed.add(Paths.get(dataHome).toAbsolutePath().normalize());
+        }
+        for (String e : System.getProperty("solr.allowPaths", "").split(",")) {
+            String entry = e.trim();
+            if (entry.equals("*") || entry.equals("_ALL_")) {
+                return;
+            }
+            if (!entry.isEmpty()) {
+                allowed.add(Paths.get(entry).toAbsolutePath().normalize());
+            }
+        }
+        for (Path a : allowed) {
+            if (path.startsWith(a)) {
+                return;
+            }
+        }
+        throw new BadRequest("Path " + path + " must be relative to SOLR_HOME, SOLR_DATA_HOME coreRootDirectory. "
+            + "Set system property 'solr.allowPaths' to add other allowed paths.");
+    }
+
+    /** /replication: backup, details, restore, restorestatus, deletebackup (standalone Solr). */
+    void replication(HttpExchange ex, Core core, Map<String, List<String>> params, long t0) throws IOException {
+        String command = first(params, "command", null);
+        if (command == null) {
+            error(ex, 400, "Missing required parameter: command", t0);
+            return;
+        }
+        Map<String, Object> m = header(0, t0);
+        switch (command.toLowerCase(java.util.Locale.ROOT)) {
+            case "backup":
+                snapshot(core, params);
+                m.put("status", "OK");
+                break;
+            case "details":
+                m.put("details", details(core));
+                m.put("status", "OK");
+                break;
+            case "restore":
+                restore(core, params);
+                m.put("status", "OK");
+                break;
+            case "restorestatus": {
+                Map<String, Object> st = core.restoreStatus;
+                if (st == null) {
+                    m.put("restorestatus", Map.of("status", "No restore actions in progress"));
+                    m.put("status", "OK");
+                } else {
+                    m.put("restorestatus", st);
+                    if (st.containsKey("exception")) {
+                        m.put("status", "ERROR");
+                        m.put("message", "Unable to read restorestatus");
+                        m.put("exception", st.get("exception"));
+                    } else {
+                        m.put("status", "OK");
+                    }
+                }
+                break;
+            }
+            case "deletebackup": {
+                String name = first(params, "name", null);
+                if (name == null) {
+                    error(ex, 400, "Missing required parameter: name", t0);
+                    return;
+                }
+                Path base = backupLocation(core, first(params, "location", null), true);
+                Path dir = base.resolve("snapshot." + name);
+                if (!Files.isDirectory(dir)) {
+                    error(ex, 400, "Snapshot " + name + " cannot be found in directory: " + base.toUri(), t0);
+                    return;
+                }
+                deleteTree(dir);
+                m.put("status", "OK");
+                break;
+            }
+            default:
+                // the real handler answers an unknown command with nothing but the header
+                break;
+        }
+        json(ex, 200, m);
+    }
+
+    /** The backup location: the core's data dir by default; for a backup a relative location is
+     *  resolved against the instance dir (ReplicationHandler.doSnapShoot). Must be allowed. */
+    Path backupLocation(Core core, String location, boolean forBackup) {
+        Path p;
+        if (location == null) {
+            p = core.dataDir;
+        } else if (forBackup) {
+            p = core.instanceDir.resolve(location).normalize();
+        } else {
+            p = Paths.get(location).toAbsolutePath();
+        }
+        assertPathAllowed(p);
+        return p;
+    }
+
+    void snapshot(Core core, Map<String, List<String>> params) {
+        Path base = backupLocation(core, first(params, "location", null), true);
+        String name = first(params, "name", null);
+        String dirName = "snapshot." + (name != null ? name
+            : new java.text.SimpleDateFormat("yyyyMMddHHmmssSSS", java.util.Locale.ROOT).format(new java.util.Date()));
+        Path dir = base.resolve(dirName);
+        if (!Files.isDirectory(base)) {
+            throw new BadRequest(" Directory does not exist: " + dir.toUri());
+        }
+        if (Files.exists(dir)) {
+            throw new BadRequest("Snapshot directory already exists: " + dir.toUri());
+        }
+        final String docs;
+        synchronized (core) {
+            docs = Json.write(core.docs);
+        }
+        Thread t = new Thread(() -> {
+            Instant start = Instant.now();
+            Map<String, Object> d = new LinkedHashMap<>();
+            try {
+                Files.createDirectories(dir);
+                Files.writeString(dir.resolve("lookalike-docs.json"), docs, StandardCharsets.UTF_8);
+                Instant done = Instant.now();
+                d.put("startTime", MAJOR >= 9 ? start.toString() : new java.util.Date(start.toEpochMilli()).toString());
+                d.put("fileCount", 1);
+                if (MAJOR >= 9) {
+                    d.put("indexFileCount", 1);
+                }
+                d.put("status", "success");
+                d.put("snapshotCompletedAt", MAJOR >= 9 ? done.toString() : new java.util.Date(done.toEpochMilli()).toString());
+                if (MAJOR >= 9) {
+                    d.put("endTime", done.toString());
+                }
+                d.put("snapshotName", name);
+                d.put("directoryName", dirName);
+                log("INFO", "Done creating backup snapshot: " + (name == null ? "<not named>" : name) + " into " + dir);
+            } catch (IOException | RuntimeException e) {
+                log("ERROR", "Exception while creating snapshot " + e);
+                deleteTree(dir);
+                d.clear();
+                d.put("exception", String.valueOf(e.getMessage()));
+            }
+            core.backupDetails = d;
+        }, "CreateSnapshot");
+        t.start();
+    }
+
+    /** command=details; Solr 8 writes the backup's NamedList flat ([k1, v1, k2, v2...]). */
+    Map<String, Object> details(Core core) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        long size;
+        try {
+            size = Files.isRegularFile(core.store()) ? Files.size(core.store()) : 0;
+        } catch (IOException e) {
+            size = 0;
+        }
+        d.put("indexSize", size + " bytes");
+        d.put("indexPath", core.dataDir.resolve("index").toString() + "/");
+        d.put("commits", new ArrayList<>());
+        d.put(MAJOR >= 9 ? "isLeader" : "isMaster", "false");
+        d.put(MAJOR >= 9 ? "isFollower" : "isSlave", "false");
+        d.put("indexVersion", core.version);
+        d.put("generation", 1);
+        Map<String, Object> b = core.backupDetails;
+        if (b != null) {
+            if (MAJOR >= 9) {
+                d.put("backup", b);
+            } else {
+                List<Object> flat = new ArrayList<>();
+                for (Map.Entry<String, Object> e : b.entrySet()) {
+                    flat.add(e.getKey());
+                    flat.add(e.getValue());
+                }
+                d.put("backup", flat);
+            }
+        }
+        return d;
+    }
+
+    void restore(Core core, Map<String, List<String>> params) throws IOException {
+        Map<String, Object> running = core.restoreStatus;
+        if (running != null && "In Progress".equals(running.get("status"))) {
+            throw new BadRequest("Restore in progress. Cannot run multiple restore operationsfor the same core");
+        }
+        Path base = backupLocation(core, first(params, "location", null), false);
+        String name = first(params, "name", null);
+        String dirName;
+        if (name == null) {
+            List<String> stamped = new ArrayList<>();
+            if (Files.isDirectory(base)) {
+                try (var s = Files.list(base)) {
+                    s.map(x -> x.getFileName().toString()).filter(n -> n.matches("snapshot\\.\\d{17}"))
+                        .forEach(stamped::add);
+                }
+            }
+            if (stamped.isEmpty()) {
+                throw new BadRequest("No backup name specified and none found in " + core.dataDir + "/");
+            }
+            Collections.sort(stamped);
+            dirName = stamped.get(stamped.size() - 1);
+        } else {
+            dirName = "snapshot." + name;
+        }
+        Path dir = base.resolve(dirName);
+        Map<String, Object> st = new LinkedHashMap<>();
+        st.put("snapshotName", dirName);
+        st.put("status", "In Progress");
+        core.restoreStatus = st;
+        Thread t = new Thread(() -> {
+            Map<String, Object> done = new LinkedHashMap<>();
+            done.put("snapshotName", dirName);
+            try {
+                if (!Files.isDirectory(dir)) {
+                    throw new java.nio.file.NoSuchFileException(dir.toString());
+                }
+                @SuppressWarnings("unchecked")
+                List<Object> restored = (List<Object>) Json.parse(
+                    Files.readString(dir.resolve("lookalike-docs.json"), StandardCharsets.UTF_8));
+                synchronized (core) {
+                    core.docs.clear();
+                    for (Object o : restored) {
+                        core.docs.add(cast(o));
+                    }
+                    core.persist();
+                }
+                done.put("status", "success");
+                log("INFO", "Successfully restored to the backup index " + dir);
+            } catch (IOException | RuntimeException e) {
+                log("WARN", "Exception while restoring the backup index " + e);
+                done.put("status", "failed");
+                done.put("exception", e.getClass().getName() + ": " + e.getMessage());
+            }
+            core.restoreStatus = done;
+        }, "restoreExecutor");
+        t.start();
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> {
+                try {
+                    Files.delete(x);
+                } catch (IOException e) {
+                    // best effort, as Solr's own cleanup
+                }
+            });
+        } catch (IOException e) {
+            // ignore
         }
     }
 
@@ -671,6 +1006,7 @@ public final class SolrServer {
             page.add(found.get(i));
         }
         String wt = first(params, "wt", "json");
+        String mvSeparator = first(params, "csv.mv.separator", ",");
         if (wt.equals("csv")) {
             StringBuilder sb = new StringBuilder();
             List<String> fields = new ArrayList<>();
@@ -686,7 +1022,7 @@ public final class SolrServer {
                 List<String> cells = new ArrayList<>();
                 for (String f : fields) {
                     Object v = d.get(f);
-                    String s = v == null ? "" : v instanceof List ? String.join(",", strings((List<?>) v))
+                    String s = v == null ? "" : v instanceof List ? String.join(mvSeparator, strings((List<?>) v))
                         : String.valueOf(v);
                     if (s.contains(",") || s.contains("\"") || s.contains("\n")) {
                         s = "\"" + s.replace("\"", "\"\"") + "\"";
@@ -705,7 +1041,92 @@ public final class SolrServer {
         resp.put("numFoundExact", true);
         resp.put("docs", page);
         m.put("response", resp);
+        if ("true".equals(first(params, "stats", "false"))) {
+            Map<String, Object> fields = new LinkedHashMap<>();
+            for (String f : params.getOrDefault("stats.field", List.of())) {
+                fields.put(f, stats(found, f));
+            }
+            m.put("stats", Map.of("stats_fields", fields));
+        }
+        if ("true".equals(first(params, "facet", "false"))) {
+            Map<String, Object> ranges = new LinkedHashMap<>();
+            for (String f : params.getOrDefault("facet.range", List.of())) {
+                ranges.put(f, rangeFacet(found, f, params));
+            }
+            Map<String, Object> counts = new LinkedHashMap<>();
+            counts.put("facet_queries", new LinkedHashMap<>());
+            counts.put("facet_fields", new LinkedHashMap<>());
+            counts.put("facet_ranges", ranges);
+            counts.put("facet_intervals", new LinkedHashMap<>());
+            counts.put("facet_heatmaps", new LinkedHashMap<>());
+            m.put("facet_counts", counts);
+        }
         json(ex, 200, m);
+    }
+
+    /** stats.field of a date field: min, max, count, missing (min/max null without values). */
+    static Map<String, Object> stats(List<Map<String, Object>> found, String field) {
+        Instant min = null;
+        Instant max = null;
+        long count = 0;
+        long missing = 0;
+        for (Map<String, Object> d : found) {
+            Object v = d.get(field);
+            Instant t = v == null ? null : DateMath.parse(String.valueOf(v instanceof List && !((List<?>) v).isEmpty()
+                ? ((List<?>) v).get(0) : v), Instant.now());
+            if (t == null) {
+                missing++;
+                continue;
+            }
+            count++;
+            min = min == null || t.isBefore(min) ? t : min;
+            max = max == null || t.isAfter(max) ? t : max;
+        }
+        Map<String, Object> st = new LinkedHashMap<>();
+        st.put("min", min == null ? null : DateMath.format(min));
+        st.put("max", max == null ? null : DateMath.format(max));
+        st.put("count", count);
+        st.put("missing", missing);
+        return st;
+    }
+
+    /** facet.range over a date field: buckets [start, start+gap) up to end, facet.mincount. */
+    static Map<String, Object> rangeFacet(List<Map<String, Object>> found, String field,
+                                          Map<String, List<String>> params) {
+        Instant now = Instant.now();
+        Instant start = DateMath.parse(first(params, "facet.range.start", ""), now);
+        Instant end = DateMath.parse(first(params, "facet.range.end", ""), now);
+        String gap = first(params, "facet.range.gap", "");
+        if (start == null || end == null || gap.isEmpty()) {
+            throw new BadRequest("Missing required parameter: f." + field + ".facet.range.start/end/gap");
+        }
+        int minCount = Integer.parseInt(first(params, "facet.mincount", "0"));
+        List<Object> counts = new ArrayList<>();
+        for (Instant lo = start; lo.isBefore(end);) {
+            Instant hi = DateMath.add(lo, gap);
+            if (!hi.isAfter(lo)) {
+                throw new BadRequest("range facet infinite loop (is gap negative? did the math overflow?)");
+            }
+            int n = 0;
+            for (Map<String, Object> d : found) {
+                Object v = d.get(field);
+                Instant t = v == null ? null : DateMath.parse(String.valueOf(v), now);
+                if (t != null && !t.isBefore(lo) && t.isBefore(hi)) {
+                    n++;
+                }
+            }
+            if (n >= minCount) {
+                counts.add(DateMath.format(lo));
+                counts.add(n);
+            }
+            lo = hi;
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("counts", counts);
+        r.put("gap", gap);
+        r.put("start", DateMath.format(start));
+        r.put("end", DateMath.format(end));
+        return r;
     }
 
     static List<String> strings(List<?> l) {
@@ -771,6 +1192,11 @@ public final class SolrServer {
                 }
             }
             core.persist();
+        } catch (BadRequest e) {
+            // Documents before the refused one stay added, as in Solr (no rollback).
+            core.persist();
+            error(ex, 400, e.getMessage(), t0);
+            return;
         } catch (RuntimeException e) {
             error(ex, 400, "Error parsing update: " + e.getMessage(), t0);
             return;
