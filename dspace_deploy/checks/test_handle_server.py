@@ -15,8 +15,7 @@ from dspace_deploy.checks.support import as_root, service_state
 
 
 def _handle_dir(plan: dict[str, Any]) -> str:
-    extra = plan.get("extra_config") or {}
-    return str(extra.get("handle.dir") or f"{plan['dspace_dir']}/handle-server")
+    return str(plan["handle_dir"])
 
 
 def _listening_ports(output: str) -> set[int]:
@@ -73,6 +72,27 @@ def test_http_interface_answers(host: Any, plans: list[dict[str, Any]]) -> None:
         if "responseCode" not in answer:
             bad.append(f"{url}: no responseCode in {result.stdout[:200]!r}")
     assert not bad, "handle HTTP interface not answering: " + "; ".join(bad)
+
+
+def test_site_advertises_the_instance_ports(host: Any, plans: list[dict[str, Any]]) -> None:
+    """What the server advertises (its site record, GET /api/site of the Handle.Net HTTP
+    interface) names the instance's own ports, not the setup's defaults."""
+    bad = []
+    for plan in plans:
+        ports = plan["ports"]
+        url = f"http://127.0.0.1:{ports['handle_http']}/api/site"
+        result = host.run("curl -sS --max-time 20 %s", url)
+        try:
+            interfaces = json.loads(result.stdout)["site"]["servers"][0]["interfaces"]
+            advertised = sorted((i["protocol"], int(i["port"])) for i in interfaces)
+        except (json.JSONDecodeError, KeyError, IndexError, TypeError, ValueError):
+            bad.append(f"{url}: no site record in {(result.stdout + result.stderr)[:200]!r}")
+            continue
+        wanted = sorted([("HTTP", ports["handle_http"]), ("TCP", ports["handle"]),
+                         ("UDP", ports["handle"])])
+        if advertised != wanted:
+            bad.append(f"{plan['name']} advertises {advertised}, not {wanted}")
+    assert not bad, "; ".join(bad)
 
 
 def test_keys_private(host: Any, plans: list[dict[str, Any]]) -> None:

@@ -10,12 +10,16 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.dspace.lookalike.Config;
+import lookalike.common.Json;
 import org.dspace.lookalike.Db;
+import org.dspace.lookalike.Http;
 import org.dspace.lookalike.Opts;
 import org.dspace.lookalike.Release;
 import org.dspace.lookalike.Script;
@@ -40,15 +44,16 @@ public class IndexClient implements Script {
         return o;
     }
 
+    /**
+     * The action, in the order of IndexClientOptions.getIndexClientOption (dspace-9.3:
+     * IndexClientOptions.java:45-76): -r, -c, -d, -b, -o, -s, -i, else update. Plain
+     * index-discovery only adds and updates (UPDATE, line 74): documents of deleted objects stay
+     * in the index until -c removes them; -c only cleans.
+     */
     @Override
     public int run(Opts o) throws Exception {
         Config c = Config.get();
         String url = Solr.core(c, "search");
-        if (o.has("d")) {
-            System.out.println("Deleting all records from the index");
-            Solr.deleteAll(url);
-            return 0;
-        }
         if (o.has("r")) {
             System.out.println("Removing " + o.get("r") + " from Index");
             Solr.update(url, "{\"delete\":{\"query\":\"handle:\\\"" + o.get("r") + "\\\"\"}}");
@@ -56,6 +61,13 @@ public class IndexClient implements Script {
         }
         if (o.has("c")) {
             System.out.println("Cleaning Index");
+            clean(url);
+            return 0;
+        }
+        if (o.has("d")) {
+            System.out.println("Deleting Index");
+            Solr.deleteAll(url);
+            return 0;
         }
         if (o.has("b")) {
             System.out.println("(Re)building index from scratch.");
@@ -65,9 +77,7 @@ public class IndexClient implements Script {
         }
         List<Map<String, Object>> docs = new ArrayList<>();
         try (Connection conn = Db.context(); Statement st = conn.createStatement()) {
-            String[][] types = {{"community", "Community", "4"}, {"collection", "Collection", "3"},
-                {"item", "Item", "2"}};
-            for (String[] t : types) {
+            for (String[] t : TYPES) {
                 if (o.has("t") && !o.get("t").equalsIgnoreCase(t[1])) {
                     continue;
                 }
@@ -99,5 +109,45 @@ public class IndexClient implements Script {
         }
         System.out.println("Done with indexing");
         return 0;
+    }
+
+    private static final String[][] TYPES = {{"community", "Community", "4"}, {"collection", "Collection", "3"},
+        {"item", "Item", "2"}};
+
+    private static List<String> resourceIds(String url) throws Exception {
+        Http.Response r = Http.get(url + "/select?wt=json&rows=1000000&fl=search.resourceid&q="
+            + Http.enc("search.resourceid:*"));
+        if (r.status != 200) {
+            throw new java.io.IOException("Solr query failed on " + url + ": HTTP " + r.status);
+        }
+        List<String> ids = new ArrayList<>();
+        Map<?, ?> m = (Map<?, ?>) Json.parse(r.body);
+        for (Object d : (List<?>) ((Map<?, ?>) m.get("response")).get("docs")) {
+            Object id = ((Map<?, ?>) d).get("search.resourceid");
+            if (id != null) {
+                ids.add(id instanceof List ? String.valueOf(((List<?>) id).get(0)) : String.valueOf(id));
+            }
+        }
+        return ids;
+    }
+
+    /** -c: remove the documents whose object no longer exists in the database. */
+    private static void clean(String url) throws Exception {
+        Set<String> live = new HashSet<>();
+        try (Connection conn = Db.context(); Statement st = conn.createStatement()) {
+            for (String[] t : TYPES) {
+                try (ResultSet rs = st.executeQuery("SELECT uuid FROM " + t[0])) {
+                    while (rs.next()) {
+                        live.add(rs.getString(1));
+                    }
+                }
+            }
+        }
+        for (String id : resourceIds(url)) {
+            if (!live.contains(id)) {
+                Solr.update(url, "{\"delete\":{\"query\":\"search.resourceid:\\\"" + id + "\\\"\"}}");
+            }
+        }
+        Solr.update(url, "{\"commit\":{}}");
     }
 }
