@@ -21,6 +21,7 @@ DSpace-CRIS subscription timers pass the -t its launcher requires.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -315,9 +316,16 @@ def test_handle_bundle_fetches_every_site_bundle(converged: list[dict[str, Any]]
                              ("UDP", ports["handle"])])
             site = bundle_site(tmp_path / f"{host.name}-{name}-sitebndl.zip")
             assert advertised_ports(site) == wanted, (host.name, name, site)
-            # the running server advertises the same (GET /api/site of its HTTP interface)
+            # the running server advertises the same (GET /api/site of its HTTP interface,
+            # which listens on the bind address of config.dct, the host's address)
+            handle_dir = (EXTRA_CONFIG.get(name, {}).get("handle.dir")
+                          or f"/srv/dspace/{name}/handle-server")
+            config = _exec(host, "cat", f"{handle_dir}/config.dct", check=True).stdout
+            bind = re.search(r'"hdl_http_config"\s*=\s*\{[^}]*?"bind_address"\s*=\s*"([^"]*)"',
+                             config)
+            assert bind and bind.group(1) not in ("", "0.0.0.0", "127.0.0.1"), config
             done = _exec(host, "curl", "-sS", "--max-time", "20",
-                         f"http://127.0.0.1:{ports['handle_http']}/api/site", check=True)
+                         f"http://{bind.group(1)}:{ports['handle_http']}/api/site", check=True)
             assert advertised_ports(json.loads(done.stdout)["site"]) == wanted, done.stdout
     host = lab.hosts[1]
     assert _exec(host, "test", "-f", "/srv/dspace/cris/hdl/sitebndl.zip").returncode == 0

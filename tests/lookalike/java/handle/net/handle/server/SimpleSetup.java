@@ -270,8 +270,10 @@ public final class SimpleSetup {
             .append(port).append("\"\n    \"num_threads\" = \"15\"\n    \"backlog\" = \"5\"\n    \"log_accesses\" = \"")
             .append(yes).append("\"\n  }\n\n");
         d.append("  \"log_save_config\" = {\n    \"log_save_interval\" = \"").append(interval).append("\"\n  }\n\n");
-        d.append("  \"no_udp_resolution\" = \"").append(noUdp ? "y" : "n").append("\"\n");
-        d.append("  \"interfaces\" = (\n").append(noUdp ? "" : "    \"hdl_udp\"\n")
+        // ConfigCommon.configuration: "yes"/"no", and hdl_udp listed even when UDP is off; the
+        // bind address is the one asked for (default: the client address), never 0.0.0.0
+        d.append("  \"no_udp_resolution\" = \"").append(noUdp ? "yes" : "no").append("\"\n");
+        d.append("  \"interfaces\" = (\n    \"hdl_udp\"\n")
             .append("    \"hdl_tcp\"\n    \"hdl_http\"\n  )\n\n");
         d.append("  \"server_config\" = {\n");
         d.append("    \"server_admins\" = (\n      \"300:0.NA/YOUR_PREFIX\"\n    )\n\n");
