@@ -329,7 +329,9 @@ def test_handle_bundle_fetches_every_site_bundle(converged: list[dict[str, Any]]
             assert advertised_ports(json.loads(done.stdout)["site"]) == wanted, done.stdout
     host = lab.hosts[1]
     assert _exec(host, "test", "-f", "/srv/dspace/cris/hdl/sitebndl.zip").returncode == 0
-    assert _exec(host, "test", "-e", "/srv/dspace/cris/handle-server").returncode != 0
+    # Ant made [dspace]/handle-server (it reads the installer's dspace.cfg, not the installed
+    # local.cfg), but the server and its setup live in handle.dir only
+    assert _exec(host, "test", "-e", "/srv/dspace/cris/handle-server/config.dct").returncode != 0
 
 
 def test_bundles_built_for_dspace_dir_default_run_from_srv_dspace(
