@@ -44,9 +44,9 @@ from typing import Any
 
 from dspace_deploy import bundles, resources
 from dspace_deploy.errors import EXIT_HOSTS_FAILED, DeployError, EnvironmentProblem, InputError
-from dspace_deploy.lines import LINES
+from dspace_deploy.lines import CRIS, LINES, java_min, release_name
 
-BUILD_FORMAT = 1  # bump when a change to this module changes what a step produces
+BUILD_FORMAT = 2  # bump when a change to this module changes what a step produces
 MAVEN_ARGS = ("--no-transfer-progress", "package", "-P-test-environment",
               "-Denforcer.skip=true", "-Dcheckstyle.skip=true", "-Dlicense.skip=true",
               "-Dxml.skip=true")  # contract 1.1 (the reference Dockerfile's flags)
@@ -58,12 +58,14 @@ TAR_MTIME = 1704067200  # 2024-01-01: fixed, so equal inputs give equal archives
 GITHUB = "https://github.com"
 APACHE_ARCHIVE = "https://archive.apache.org/dist"
 
-# DSpace-CRIS releases per line and the DSpace release each is aligned with (what the REST
-# root reports as dspaceVersion); docs/lookalike.md, "DSpace-CRIS".
-CRIS_RELEASES: dict[str, dict[str, str]] = {
-    "8": {"release": "2024.02.04", "base": "8.2"},
-    "9": {"release": "2025.02.01", "base": "9.3"},
-}
+# The DSpace-CRIS installer has no etc/ (4Science/DSpace@dspace-cris-2025.02.01:
+# dspace/src/main/assembly/assembly.xml:27-66) and its build.xml copies none, so the layout
+# workbook exists only in the source tree; CRIS's own Docker build copies dspace/etc/conftool
+# to [dspace]/config/conftool (Dockerfile.build:39; :26 at 2024.02.04). The build does the
+# same through the installer: its config/ is what Ant installs as [dspace]/config.
+CRIS_CONFTOOL_SOURCE = "dspace/etc/conftool"
+CRIS_CONFTOOL_INSTALLER = "config/conftool"
+CRIS_LAYOUT_WORKBOOK = "cris-layout-configuration.xls"
 
 Log = Callable[[str], None]
 
@@ -129,16 +131,16 @@ def plan_build(request: BuildRequest) -> BuildPlan:
         raise InputError(f"The flavor {request.flavor!r} is unknown.", hint="Use dspace or cris.")
     cris_version = None
     if request.flavor == "cris":
-        known = CRIS_RELEASES.get(request.line)
+        known = CRIS.get(request.line)
         if known is None:
             raise InputError(f"There is no DSpace-CRIS release on line {request.line}.",
-                             hint=f"DSpace-CRIS exists for lines {', '.join(CRIS_RELEASES)}.")
-        release = request.version or known["release"]
-        if release != known["release"]:
+                             hint=f"DSpace-CRIS exists for lines {', '.join(CRIS)}.")
+        release = request.version or known.release
+        if release != known.release:
             raise InputError(
                 f"DSpace-CRIS {release} is not a release dspace-deploy knows on line "
-                f"{request.line}.", hint=f"Use --version {known['release']} (or omit it).")
-        dspace_version, cris_version = known["base"], f"cris-{release}"
+                f"{request.line}.", hint=f"Use --version {known.release} (or omit it).")
+        dspace_version, cris_version = known.dspace_version, f"cris-{release}"
         owner, tag = "4Science", f"dspace-cris-{release}"
     else:
         release = request.version or facts.newest
@@ -178,7 +180,8 @@ def plan_build(request: BuildRequest) -> BuildPlan:
         line=request.line, flavor=request.flavor, release=release, ui_release=ui_release,
         dspace_version=dspace_version, cris_version=cris_version, solr_version=solr,
         out=out.expanduser().absolute(), sources=sources,
-        package_manager=facts.ui_package_manager, java_min=facts.java_min,
+        package_manager=facts.ui_package_manager,
+        java_min=java_min(request.line, request.flavor),
         node_majors=tuple(facts.node_majors), ui_memory_mb=request.ui_memory_mb)
 
 
@@ -226,8 +229,8 @@ def check_tools(plan: BuildPlan, need_backend: bool, need_ui: bool) -> Tools:
         if not javac:
             problems.append(f"no JDK (javac): install a JDK {plan.java_min} or newer")
         elif java < plan.java_min:
-            problems.append(f"the JDK is Java {java}; DSpace {plan.line} needs "
-                            f"{plan.java_min} or newer")
+            problems.append(f"the JDK is Java {java}; {release_name(plan.line, plan.flavor)} "
+                            f"needs {plan.java_min} or newer")
         mvn = shutil.which("mvn") or ""
         if not mvn:
             problems.append("no Maven (mvn): install Maven 3.8 or newer")
@@ -375,15 +378,30 @@ def _run_step(argv: list[str], cwd: Path, env: dict[str, str], log_file: Path, w
                           hint=f"Full log: {log_file}.")
 
 
-def build_backend(source_root: Path, tools: Tools, log_file: Path, log: Log) -> Path:
-    """`mvn package` (contract 1.1) -> the installer directory."""
+def build_backend(source_root: Path, tools: Tools, log_file: Path, log: Log,
+                  flavor: str = "dspace") -> Path:
+    """`mvn package` (contract 1.1) -> the installer directory (for DSpace-CRIS with the
+    layout workbook added under config/conftool)."""
     env = {**os.environ, "MAVEN_OPTS": os.environ.get("MAVEN_OPTS", "-Xmx1g")}
     _run_step([tools.mvn, *MAVEN_ARGS], source_root, env, log_file, "backend (Maven)", log)
     installer = source_root / INSTALLER_DIR
     if not (installer / "build.xml").is_file():
         raise BuildFailed(f"Maven succeeded but {installer} holds no build.xml.",
                           hint=f"Check {log_file}; is this a DSpace source release?")
+    if flavor == "cris":
+        add_cris_conftool(source_root, installer)
     return installer
+
+
+def add_cris_conftool(source_root: Path, installer: Path) -> None:
+    """Copy the source's dspace/etc/conftool into the installer's config/conftool, where Ant
+    installs it as [dspace]/config/conftool (see CRIS_CONFTOOL_SOURCE)."""
+    conftool = source_root / CRIS_CONFTOOL_SOURCE
+    if not (conftool / CRIS_LAYOUT_WORKBOOK).is_file():
+        raise BuildFailed(f"The DSpace-CRIS source has no {CRIS_CONFTOOL_SOURCE}/"
+                          f"{CRIS_LAYOUT_WORKBOOK}.",
+                          hint="Is this a 4Science/DSpace (DSpace-CRIS) source release?")
+    shutil.copytree(conftool, installer / CRIS_CONFTOOL_INSTALLER, dirs_exist_ok=True)
 
 
 def ui_commands(package_manager: str, tool: str, has_lockfile: bool) -> list[list[str]]:
@@ -485,7 +503,7 @@ def build(request: BuildRequest, log: Log = lambda _msg: None) -> BuildResult:
             if paths[role].is_relative_to(cache_dir() / "downloads"):
                 paths[role].unlink(missing_ok=True)
         raise
-    backend_key = _key("backend", sha["backend"], MAVEN_ARGS, plan.java_min)
+    backend_key = _key("backend", sha["backend"], MAVEN_ARGS, plan.java_min, plan.flavor)
     ui_key = _key("ui", sha["ui"], plan.package_manager, plan.ui_memory_mb, plan.node_majors)
     inputs = _key("bundle", plan.line, plan.flavor, plan.dspace_version, plan.cris_version,
                   backend_key, ui_key, sha["solr"])
@@ -507,7 +525,8 @@ def build(request: BuildRequest, log: Log = lambda _msg: None) -> BuildResult:
 
         def make_backend(target: Path) -> None:
             root = extract_source(paths["backend"], work / "backend")
-            installer = build_backend(root, tools, logs / f"{stamp}-backend.log", log)
+            installer = build_backend(root, tools, logs / f"{stamp}-backend.log", log,
+                                      plan.flavor)
             write_tar(target, installer, "dspace-installer")
             built.append("backend")
 

@@ -414,14 +414,22 @@ def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Probl
             fits = ", ".join(str(n) for n in bundle.node_majors)
             add("node_version", f"the bundle's UI supports Node.js {fits}, not {node}",
                 f"set node_version to one of {fits}")
+        contents = installer_contents(bundle)
         cores = [str(c) for c in plan.get("cores") or []]
-        missing = sorted(set(cores) - set(installer_cores(bundle))) if cores else []
+        missing = sorted(set(cores) - set(contents.cores)) if cores else []
         if missing:
             add("cores", f"the backend installer lacks the Solr "
                          f"core{'s' if len(missing) > 1 else ''} {', '.join(missing)} that "
                          f"DSpace {line} ({flavor}) needs (expected solr/<core>/conf/"
                          "solrconfig.xml in dspace-installer/)",
                 "rebuild the bundle from a complete release: "
+                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+        if flavor == "cris" and CRIS_WORKBOOK not in contents.files:
+            add("flavor", f"the backend installer lacks {CRIS_WORKBOOK}, the DSpace-CRIS "
+                          "layout workbook the deployment imports (the real installer has no "
+                          "etc/; `dspace-deploy build` copies the source's dspace/etc/conftool "
+                          "there)",
+                "rebuild the bundle with this version of dspace-deploy: "
                 + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
         solr = plan.get("solr_version")
         if solr and str(solr) != bundle.solr_version:
@@ -432,26 +440,49 @@ def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Probl
     return problems
 
 
+@dataclass(frozen=True)
+class InstallerContents:
+    """What check_bundle_fits needs to know of a backend installer."""
+
+    cores: frozenset[str]  # solr/<core>/conf/solrconfig.xml
+    files: frozenset[str]  # other paths it looks for (INSTALLER_PROBES), when present
+
+
+# Paths (under dspace-installer/) that some flavor needs: the DSpace-CRIS layout workbook,
+# which `dspace-deploy build` puts where Ant installs it as [dspace]/config/conftool
+# (dspace_deploy/build.py, CRIS_CONFTOOL_INSTALLER).
+CRIS_WORKBOOK = "config/conftool/cris-layout-configuration.xls"
+INSTALLER_PROBES = frozenset({CRIS_WORKBOOK})
+
+
 @functools.cache
-def _installer_cores(path: Path, sha256: str) -> frozenset[str]:
+def _installer_contents(path: Path, sha256: str) -> InstallerContents:
     # Keyed by checksum too: a bundle rebuilt in place is read again.
     import tarfile
 
-    found = set()
+    cores, files = set(), set()
     with tarfile.open(path, "r:*") as tar:
         for member in tar:
             parts = PurePosixPath(member.name).parts
             if len(parts) == 5 and parts[1] == "solr" and parts[3:] == ("conf", "solrconfig.xml"):
-                found.add(parts[2])
-    return frozenset(found)
+                cores.add(parts[2])
+            inner = "/".join(parts[1:])
+            if inner in INSTALLER_PROBES and member.isfile():
+                files.add(inner)
+    return InstallerContents(frozenset(cores), frozenset(files))
+
+
+def installer_contents(bundle: Bundle) -> InstallerContents:
+    """The Solr cores and probed files of the bundle's backend installer."""
+    entry = bundle.files.get(INSTALLER)
+    if not bundle.installer.is_file():
+        return InstallerContents(frozenset(), frozenset())
+    return _installer_contents(bundle.installer, entry.sha256 if entry else "")
 
 
 def installer_cores(bundle: Bundle) -> frozenset[str]:
     """Solr cores the bundle's backend installer ships (`dspace-installer/solr/<core>/`)."""
-    entry = bundle.files.get(INSTALLER)
-    if not bundle.installer.is_file():
-        return frozenset()
-    return _installer_cores(bundle.installer, entry.sha256 if entry else "")
+    return installer_contents(bundle).cores
 
 
 def _flavor_flag(flavor: str) -> str:

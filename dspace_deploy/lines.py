@@ -27,7 +27,6 @@ class LineFacts:
     # Debian releases whose own packages provide a Java and a Node.js the line accepts
     # (Debian 12: OpenJDK 17, Node 18; Debian 13: OpenJDK 21, Node 20).
     debian: tuple[int, ...]
-    cris_release: str | None  # DSpace-CRIS release built on this line, if any
 
 
 LINES: dict[str, LineFacts] = {
@@ -42,7 +41,6 @@ LINES: dict[str, LineFacts] = {
         cores=("authority", "oai", "qaevent", "search", "statistics", "suggestion"),
         pgcrypto=True,
         debian=(12, 13),
-        cris_release="2024.02",
     ),
     "9": LineFacts(
         line="9",
@@ -55,7 +53,6 @@ LINES: dict[str, LineFacts] = {
         cores=("authority", "oai", "qaevent", "search", "statistics", "suggestion"),
         pgcrypto=False,
         debian=(13,),
-        cris_release="2025.02",
     ),
     "10": LineFacts(
         line="10",
@@ -68,28 +65,71 @@ LINES: dict[str, LineFacts] = {
         cores=("audit", "authority", "oai", "qaevent", "search", "statistics", "suggestion"),
         pgcrypto=False,
         debian=(13,),
-        cris_release=None,
     ),
 }
 
 SUPPORTED_LINES = tuple(LINES)
 
-# Solr cores DSpace-CRIS adds to its DSpace line's cores (flavor cris). Source: the 2025.02
-# compose file precreates authority, oai, search, statistics, qaevent, suggestion, dedup,
-# audit (4Science/DSpace:docker-compose.yml@04bf9943); an older Solr 8.11 Dockerfile lists
-# audit, authority, dedup, nbevent, oai, search, statistics, suggestion
-# (4Science/DSpace:dspace/src/main/docker/dspace-solr/Dockerfile@073bf60f). The exact list at
-# a dspace-cris-2024.02.xx tag was not found, so both CRIS lines get audit + dedup
-# (docs/lookalike.md, "DSpace-CRIS"). The ocr configset of the Solr 9 image is not a core.
-CRIS_EXTRA_CORES: tuple[str, ...] = ("audit", "dedup")
+@dataclass(frozen=True)
+class CrisFacts:
+    """The DSpace-CRIS release built on a line (4Science/DSpace, tag dspace-cris-<release>).
+    Sources, at the tag, in docs/cris.md."""
+
+    release: str  # the release the toolkit builds and deploys (tag dspace-cris-<release>)
+    dspace_version: str  # what its REST root reports as dspaceVersion, after "DSpace "
+    java_min: int  # <java.version> of its pom.xml, used as the compiler's <release>
+    extra_cores: tuple[str, ...]  # cores an instance creates besides the line's cores
+    configsets: tuple[str, ...]  # core configurations shipped in dspace/solr (installer solr/)
+    ocr_plugin: str  # the jar in dspace/solr/ocr/lib
+
+
+# The DSpace-CRIS release of each line that has one. Cores: the CRIS code configures and
+# health-checks audit and dedup besides DSpace's cores (ActuatorConfiguration.java:93-119,
+# audit.cfg, deduplication.cfg) and its compose file precreates exactly those eight; ocr is
+# used only by IIIF search (iiif.cfg:13), which is off (iiif.cfg:4), so it is shipped but not
+# created (docs/cris.md, "Solr cores").
+CRIS: dict[str, CrisFacts] = {
+    "8": CrisFacts(
+        release="2024.02.04",
+        dspace_version="8.2",  # CrisConstants.java:24
+        java_min=17,  # pom.xml:21
+        extra_cores=("audit", "dedup"),
+        configsets=("audit", "authority", "dedup", "oai", "ocr", "qaevent", "search",
+                    "statistics", "suggestion"),
+        ocr_plugin="solr-ocrhighlighting-0.7.2.jar",
+    ),
+    "9": CrisFacts(
+        release="2025.02.01",
+        dspace_version="9.2",  # CrisConstants.java:24 (2025.02.01 is aligned with 9.3 code)
+        java_min=21,  # pom.xml:19 and :181 (2025.02.00 was 17)
+        extra_cores=("audit", "dedup"),
+        configsets=("audit", "authority", "dedup", "oai", "ocr", "qaevent", "search",
+                    "statistics", "suggestion"),
+        ocr_plugin="solr-ocrhighlighting-0.9.2.jar",
+    ),
+}
 
 
 def line_cores(line: str, flavor: str = "dspace") -> tuple[str, ...]:
     """Solr cores (unprefixed, sorted) an instance of `line` and `flavor` needs."""
     cores = set(LINES[line].cores)
     if flavor == "cris":
-        cores.update(CRIS_EXTRA_CORES)
+        cores.update(CRIS[line].extra_cores)
     return tuple(sorted(cores))
+
+
+def java_min(line: str, flavor: str = "dspace") -> int:
+    """The lowest Java major that runs `line` in `flavor` (DSpace-CRIS may need more)."""
+    if flavor == "cris" and line in CRIS:
+        return max(LINES[line].java_min, CRIS[line].java_min)
+    return LINES[line].java_min
+
+
+def release_name(line: str, flavor: str = "dspace") -> str:
+    """How messages name a line: "DSpace 9" or "DSpace-CRIS 2025.02"."""
+    if flavor == "cris" and line in CRIS:
+        return f"DSpace-CRIS {CRIS[line].release.rsplit('.', 1)[0]}"
+    return f"DSpace {line}"
 
 
 # Ports of an instance with port slot k (docs/stack.md, "The instance plan"). Each instance of

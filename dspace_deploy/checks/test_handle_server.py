@@ -8,6 +8,7 @@ plan filter (`dspace_deploy.plans`), so the ports and names are the ones the rol
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Any
 
@@ -15,8 +16,23 @@ from dspace_deploy.checks.support import as_root, service_state
 
 
 def _handle_dir(plan: dict[str, Any]) -> str:
-    extra = plan.get("extra_config") or {}
-    return str(extra.get("handle.dir") or f"{plan['dspace_dir']}/handle-server")
+    return str(plan["handle_dir"])
+
+
+def _http_address(host: Any, plan: dict[str, Any]) -> str:
+    """Where the HTTP interface listens: the bind address of config.dct's hdl_http_config.
+    Handle.Net's setup writes the address clients connect to there (ConfigCommon.configuration),
+    not 0.0.0.0, so the server does not answer on the loopback address."""
+    config = as_root(host, "cat " + shlex.quote(f"{_handle_dir(plan)}/config.dct")).stdout
+    found = re.search(r'"hdl_http_config"\s*=\s*\{[^}]*?"bind_address"\s*=\s*"([^"]*)"', config)
+    address = found.group(1) if found else ""
+    return "127.0.0.1" if address in ("", "0.0.0.0", "::") else address
+
+
+def _http_url(host: Any, plan: dict[str, Any], path: str) -> str:
+    address = _http_address(host, plan)
+    shown = f"[{address}]" if ":" in address else address
+    return f"http://{shown}:{plan['ports']['handle_http']}{path}"
 
 
 def _listening_ports(output: str) -> set[int]:
@@ -59,8 +75,7 @@ def test_ports_listening(host: Any, plans: list[dict[str, Any]]) -> None:
 def test_http_interface_answers(host: Any, plans: list[dict[str, Any]]) -> None:
     bad = []
     for plan in plans:
-        url = (f"http://127.0.0.1:{plan['ports']['handle_http']}"
-               f"/api/handles/{plan['handle_prefix']}/0")
+        url = _http_url(host, plan, f"/api/handles/{plan['handle_prefix']}/0")
         result = host.run("curl -sS --max-time 20 %s", url)
         if result.rc != 0:
             bad.append(f"{url}: {result.stderr.strip()}")
@@ -73,6 +88,27 @@ def test_http_interface_answers(host: Any, plans: list[dict[str, Any]]) -> None:
         if "responseCode" not in answer:
             bad.append(f"{url}: no responseCode in {result.stdout[:200]!r}")
     assert not bad, "handle HTTP interface not answering: " + "; ".join(bad)
+
+
+def test_site_advertises_the_instance_ports(host: Any, plans: list[dict[str, Any]]) -> None:
+    """What the server advertises (its site record, GET /api/site of the Handle.Net HTTP
+    interface) names the instance's own ports, not the setup's defaults."""
+    bad = []
+    for plan in plans:
+        ports = plan["ports"]
+        url = _http_url(host, plan, "/api/site")
+        result = host.run("curl -sS --max-time 20 %s", url)
+        try:
+            interfaces = json.loads(result.stdout)["site"]["servers"][0]["interfaces"]
+            advertised = sorted((i["protocol"], int(i["port"])) for i in interfaces)
+        except (json.JSONDecodeError, KeyError, IndexError, TypeError, ValueError):
+            bad.append(f"{url}: no site record in {(result.stdout + result.stderr)[:200]!r}")
+            continue
+        wanted = sorted([("HTTP", ports["handle_http"]), ("TCP", ports["handle"]),
+                         ("UDP", ports["handle"])])
+        if advertised != wanted:
+            bad.append(f"{plan['name']} advertises {advertised}, not {wanted}")
+    assert not bad, "; ".join(bad)
 
 
 def test_keys_private(host: Any, plans: list[dict[str, Any]]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy.errors import Problem
-from dspace_deploy.lines import LINES, instance_ports
+from dspace_deploy.lines import CRIS, LINES, instance_ports, java_min, release_name
 
 if TYPE_CHECKING:
     from dspace_deploy.inventory.loader import InventoryData, VarEntry
@@ -275,6 +275,7 @@ def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root:
     valid = [inst for inst in instances if inst.key("").rstrip(".") not in broken]
     found.extend(_duplicate_names(host, instances))
     found.extend(_shared_host(host, valid))
+    found.extend(_scheduled_twice(host, entries, valid))
     for inst in valid:
         for rule in INSTANCE_RULES:
             for key, what, fix in rule(inst.values, root_path):
@@ -295,10 +296,12 @@ def _line_rules(v: dict[str, Any], _root: Path) -> list[Issue]:
     issues: list[Issue] = []
     line = facts.line
     java = v.get("java_version")
-    if isinstance(java, int) and java < facts.java_min:
+    flavor = str(v.get("flavor") or "dspace")
+    needed = java_min(line, flavor)
+    if isinstance(java, int) and java < needed:
         issues.append(("java_version",
-                       f"DSpace {line} needs Java {facts.java_min} or newer, not {java}",
-                       f"remove java_version or set {facts.java_min}"))
+                       f"{release_name(line, flavor)} needs Java {needed} or newer, not {java}",
+                       f"remove java_version or set {needed}"))
     solr = v.get("solr_version")
     if isinstance(solr, str) and solr.split(".")[0].isdigit():
         major = int(solr.split(".")[0])
@@ -318,8 +321,8 @@ def _line_rules(v: dict[str, Any], _root: Path) -> list[Issue]:
     if isinstance(version, str) and version and not version.startswith(f"{line}."):
         issues.append(("version", f"release {version} is not of the DSpace {line} line",
                        f"use a {line}.x release such as {facts.newest}, or change line"))
-    if v.get("flavor") == "cris" and not facts.cris_release:
-        with_cris = ", ".join(n for n, f in LINES.items() if f.cris_release)
+    if v.get("flavor") == "cris" and line not in CRIS:
+        with_cris = ", ".join(CRIS)
         issues.append(("flavor", f"there is no DSpace-CRIS release for DSpace {line}",
                        f"use flavor dspace, or a line with DSpace-CRIS ({with_cris})"))
     return issues
@@ -415,6 +418,44 @@ def _shared_host(host: str, instances: list[Instance]) -> list[HostFinding]:
             + _node_conflicts(host, known) + _solr_conflicts(host, known))
 
 
+# Jobs the DSpace webapp schedules itself when its cron key is set (dspace.cfg sets both;
+# WebApplication.java:65,86 at dspace-9.3) and the dspace_tasks timer that runs the same
+# command. The backend role sets the keys to "-"; an instance's extra_config may turn a key
+# back on only when the timer is off.
+WEBAPP_JOBS = {"sitemap.cron": "generate-sitemaps",
+               "solr-database-resync.cron": "solr-database-resync"}
+
+
+def _scheduled_twice(host: str, entries: dict[str, VarEntry],
+                     instances: list[Instance]) -> list[HostFinding]:
+    schedules = entries.get("dspace_tasks_schedules")
+    overrides = entries.get("dspace_tasks_schedule_overrides")
+    base = schedules.value if schedules and isinstance(schedules.value, dict) else None
+    changed = overrides.value if overrides and isinstance(overrides.value, dict) else {}
+
+    def timer_on(task: str) -> bool:
+        if task in changed:
+            return bool(changed[task])
+        return base is None or bool(base.get(task))  # the role's default schedules it
+
+    found = []
+    for inst in instances:
+        extra = inst.values.get("extra_config")
+        if not isinstance(extra, dict):
+            continue
+        for key, task in WEBAPP_JOBS.items():
+            value = str(extra.get(key, "-")).strip()
+            if value not in ("-", "") and timer_on(task):
+                found.append(HostFinding(
+                    inst.location("extra_config"), inst.key(f"extra_config.{key}"),
+                    f"is {value!r}, so the DSpace webapp runs {task} on its own schedule, and "
+                    f"the dspace_tasks timer {task} runs it too",
+                    f"remove {key} from extra_config (the deployment sets it to \"-\"), or "
+                    f"turn the timer off with dspace_tasks_schedule_overrides: "
+                    f"{{\"{task}\": \"\"}}", host))
+    return found
+
+
 def _slot(inst: Instance) -> int:
     slot = inst.values.get("port_slot")
     return slot if isinstance(slot, int) and not isinstance(slot, bool) else inst.index
@@ -447,7 +488,7 @@ def _java_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
     needs = {}
     for inst in instances:
         java = inst.values.get("java_version")
-        line_min = LINES[str(inst.values["line"])].java_min
+        line_min = java_min(str(inst.values["line"]), str(inst.values.get("flavor") or "dspace"))
         needs[inst.index] = java if isinstance(java, int) else line_min
     if not needs:
         return []

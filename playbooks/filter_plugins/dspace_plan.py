@@ -166,7 +166,7 @@ def instance_plan(instances: Any, service_user: str = "dspace",
         flavor = str(inst["flavor"])
         if flavor not in ("dspace", "cris"):
             raise PlanError(f"dspace_plan: {where}: flavor is {flavor!r}; use dspace or cris")
-        if flavor == "cris" and not facts.cris_release:
+        if flavor == "cris" and line not in _lines.CRIS:
             raise PlanError(f"dspace_plan: {where}: there is no DSpace-CRIS on line {line}")
         slot_value = inst.get("port_slot")
         slot = index if slot_value is None else _as_int(slot_value, f"{where}: port_slot")
@@ -179,7 +179,8 @@ def instance_plan(instances: Any, service_user: str = "dspace",
             "facts": facts,
             "flavor": flavor,
             "slot": slot,
-            "java": facts.java_min if java is None else _as_int(java, f"{where}: java_version"),
+            "java": (_lines.java_min(line, flavor) if java is None
+                     else _as_int(java, f"{where}: java_version")),
             "java_explicit": java is not None,
             "nodes": ({_as_int(node, f"{where}: node_version")} if node is not None
                       else set(facts.node_majors)),
@@ -265,6 +266,11 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
     hostname = str(inst["hostname"])
     ports = _lines.instance_ports(d["slot"])
     admin_email = _text(inst.get("admin_email"), "")
+    dspace_dir = f"{DSPACE_ROOT}/{name}"
+    extra = dict(inst.get("extra_config") or {})
+    # handle.dir (dspace.cfg: ${dspace.dir}/handle-server) unless extra_config moves it
+    handle_dir = _text(extra.get("handle.dir"), f"{dspace_dir}/handle-server").replace(
+        "${dspace.dir}", dspace_dir)
     return {
         "name": name,
         "hostname": hostname,
@@ -272,8 +278,9 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
         "version": _text(inst.get("version"), facts.newest),
         "flavor": d["flavor"],
         "title": _text(inst.get("title"), hostname),
-        "dspace_dir": f"{DSPACE_ROOT}/{name}",
+        "dspace_dir": dspace_dir,
         "ui_dir": f"{UI_ROOT}/{name}",
+        "handle_dir": handle_dir,
         # Scheduled tasks take a lock file here per task (dspace_tasks); a backup takes the
         # cleanup task's lock so no bitstream file is deleted while it runs (dspace_backup).
         "task_lock_dir": f"{DSPACE_ROOT}/{name}/var/tasks",
@@ -305,7 +312,7 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
         "handle_prefix": str(inst["handle_prefix"]),
         "handle_registered": bool(inst["handle_registered"]),
         "admin_email": admin_email,
-        "extra_config": dict(inst.get("extra_config") or {}),
+        "extra_config": extra,
     }
 
 

@@ -3,20 +3,25 @@
 One lab of three hosts serves the module (converged once, in parallel, by one `up`):
 
   stack-1  Debian 12  repo  DSpace 8
-  stack-2  Debian 13  repo  DSpace 9  +  cris  DSpace-CRIS 2025.02 (line 9): two instances
+  stack-2  Debian 13  repo  DSpace 9  +  cris  DSpace-CRIS 2025.02 (line 9, Java 21, its
+                      handle.dir moved by extra_config): two instances
   stack-3  Debian 13  repo  DSpace 10
 
 Before the first `up`, bad input must stop at the prechecks with nothing changed (a line the
 host's Debian cannot run, a port held by another program). Then `up` twice (the second run
 changed=0 from runner stats), `verify` (every role's checks, including the probe of the
 private ports from another lab host), the REST root and the UI through the HTTPS proxy,
-independence of the two instances of one host, `status`, `handle bundle`, and a search of
-every run artifact for every secret.
+independence of the two instances of one host, `status`, `handle bundle` (each bundle
+advertising its instance's own ports), and a search of every run artifact for every secret.
+The bundles are built with the default dspace.dir (/dspace, baked into server-boot.jar) and
+run from /srv/dspace/<name>; the webapp schedules none of the jobs the timers run; the
+DSpace-CRIS subscription timers pass the -t its launcher requires.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -52,11 +57,16 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"root": root, "releases": releases}
 
 
+# The DSpace-CRIS instance keeps its handle server elsewhere (DSpace's handle.dir).
+EXTRA_CONFIG = {"cris": {"handle.dir": "/srv/dspace/cris/hdl"}}
+
+
 def _instances(lab: Any, index: int) -> list[dict[str, Any]]:
     host = lab.hosts[index - 1]
     return [
         {"name": name, "hostname": f"{name}.{host.name}.lab.test", "line": line,
-         "flavor": flavor, "admin_email": f"admin@{host.name}.lab.test"}
+         "flavor": flavor, "admin_email": f"admin@{host.name}.lab.test",
+         **({"extra_config": EXTRA_CONFIG[name]} if name in EXTRA_CONFIG else {})}
         for name, line, flavor in INSTANCES[index]
     ]
 
@@ -288,15 +298,103 @@ def test_status_reports_every_instance(converged: list[dict[str, Any]], lab: Any
 
 def test_handle_bundle_fetches_every_site_bundle(converged: list[dict[str, Any]], lab: Any,
                                                  tmp_path: Path) -> None:
-    import zipfile
+    """Every instance's sitebndl.zip, also from a handle.dir moved by extra_config, each
+    advertising (siteinfo.bin, RFC 3652 HS_SITE) its own instance's ports: the second instance
+    of stack-2 (port slot 1) 2642 and 8001, not make-handle-config's 2641 and 8000."""
+    from dspace_deploy.lines import instance_ports
+    from tests.handle_site import advertised_ports, bundle_site
 
     code, document, stderr = cli("handle", "bundle", "-i", str(lab.inventory),
                                  "--dest", str(tmp_path))
     assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
     bundles = sorted(tmp_path.rglob("*sitebndl.zip"))
     assert len(bundles) == sum(len(v) for v in INSTANCES.values()), bundles
-    for path in bundles:
-        assert zipfile.is_zipfile(path), path
+    for index, host in enumerate(lab.hosts, 1):
+        for slot, (name, _, _) in enumerate(INSTANCES[index]):
+            ports = instance_ports(slot)
+            wanted = sorted([("HTTP", ports["handle_http"]), ("TCP", ports["handle"]),
+                             ("UDP", ports["handle"])])
+            site = bundle_site(tmp_path / f"{host.name}-{name}-sitebndl.zip")
+            assert advertised_ports(site) == wanted, (host.name, name, site)
+            # the running server advertises the same (GET /api/site of its HTTP interface,
+            # which listens on the bind address of config.dct, the host's address)
+            handle_dir = (EXTRA_CONFIG.get(name, {}).get("handle.dir")
+                          or f"/srv/dspace/{name}/handle-server")
+            config = _exec(host, "cat", f"{handle_dir}/config.dct", check=True).stdout
+            bind = re.search(r'"hdl_http_config"\s*=\s*\{[^}]*?"bind_address"\s*=\s*"([^"]*)"',
+                             config)
+            assert bind and bind.group(1) not in ("", "0.0.0.0", "127.0.0.1"), config
+            done = _exec(host, "curl", "-sS", "--max-time", "20",
+                         f"http://{bind.group(1)}:{ports['handle_http']}/api/site", check=True)
+            assert advertised_ports(json.loads(done.stdout)["site"]) == wanted, done.stdout
+    host = lab.hosts[1]
+    assert _exec(host, "test", "-f", "/srv/dspace/cris/hdl/sitebndl.zip").returncode == 0
+    # Ant made [dspace]/handle-server (it reads the installer's dspace.cfg, not the installed
+    # local.cfg), but the server and its setup live in handle.dir only
+    assert _exec(host, "test", "-e", "/srv/dspace/cris/handle-server/config.dct").returncode != 0
+
+
+def test_bundles_built_for_dspace_dir_default_run_from_srv_dspace(
+        converged: list[dict[str, Any]], lab: Any) -> None:
+    """The bundles' server-boot.jar carries the build's dspace.dir (/dspace), also in
+    logging.config (application.properties:128 at dspace-9.3); /dspace does not exist on the
+    hosts, and every backend runs from /srv/dspace/<name>, logging there."""
+    read_props = ("import sys, zipfile; print(zipfile.ZipFile(sys.argv[1])"
+                  ".read('application.properties').decode())")
+    for index, host in enumerate(lab.hosts, 1):
+        assert _exec(host, "test", "-e", "/dspace").returncode != 0, host.name
+        for name, _, _ in INSTANCES[index]:
+            home = f"/srv/dspace/{name}"
+            props = _exec(host, "python3", "-c", read_props, f"{home}/webapps/server-boot.jar",
+                          check=True).stdout
+            assert "logging.config = /dspace/config/log4j2.xml" in props, props
+            unit = f"dspace-{name}-backend.service"
+            assert _exec(host, "systemctl", "is-active", unit).stdout.strip() == "active"
+            command = _exec(host, "systemctl", "show", "-p", "ExecStart", unit,
+                            check=True).stdout
+            assert f"-Dlogging.config={home}/config/log4j2.xml" in command, command
+            log = _exec(host, "cat", f"{home}/log/dspace.log", check=True).stdout
+            assert "HTTP listener started" in log, (host.name, name)
+            # sitemaps and the Solr resync run from the timers only (local.cfg sets "-")
+            assert "Scheduled job generateSitemap is disabled" in log, (host.name, name)
+            assert "Scheduled job solrDatabaseResync is disabled" in log, (host.name, name)
+            assert "with cron" not in log, (host.name, name)
+            for task in ("generate-sitemaps", "solr-database-resync"):
+                timer = f"dspace-{name}-{task}.timer"
+                assert _exec(host, "systemctl", "is-active", timer).stdout.strip() == "active"
+
+
+def test_cris_instance_runs_on_java_21_with_its_cores_and_workbook(
+        converged: list[dict[str, Any]], lab: Any) -> None:
+    host = lab.hosts[1]
+    command = _exec(host, "systemctl", "show", "-p", "ExecStart", "dspace-cris-backend.service",
+                    check=True).stdout
+    assert "/usr/lib/jvm/java-21-openjdk-" in command, command
+    status = _exec(host, "curl", "-sS", "--max-time", "20",
+                   "http://127.0.0.1:8983/solr/admin/cores?action=STATUS&wt=json",
+                   check=True).stdout
+    cores = set(json.loads(status)["status"])
+    assert {"cris-audit", "cris-dedup", "cris-search", "cris-qaevent"} <= cores, cores
+    assert "cris-ocr" not in cores  # shipped, but only IIIF search uses it (off)
+    assert _exec(host, "test", "-e", "/srv/dspace/cris/etc").returncode != 0
+    marker = _exec(host, "cat", "/var/lib/dspace-deploy/dspace_backend/cris/cris-layout-imported",
+                   check=True).stdout
+    assert "/srv/dspace/cris/config/conftool/cris-layout-configuration.xls" in marker
+
+
+def test_subscription_timers_run_on_both_flavors(converged: list[dict[str, Any]],
+                                                 lab: Any) -> None:
+    """DSpace-CRIS's subscription-send requires -t content|statistics; a run without it
+    prints the help and exits 1 (so its timer would fail every night)."""
+    host = lab.hosts[1]
+    for name in ("repo", "cris"):
+        service = f"dspace-{name}-subscription-send-daily.service"
+        done = _exec(host, "systemctl", "start", service)
+        journal = _exec(host, "journalctl", "--no-pager", "-u", service, "-n", "40").stdout
+        assert done.returncode == 0, journal
+        assert "Missing required option" not in journal and "usage:" not in journal, journal
+        runs = journal.count("The script has completed")
+        assert runs >= (2 if name == "cris" else 1), journal
 
 
 def test_no_secret_in_any_run_artifact(converged: list[dict[str, Any]], lab: Any,

@@ -28,7 +28,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dspace_deploy.lines import LINES
+from dspace_deploy.lines import CRIS as CRIS_FACTS
+from dspace_deploy.lines import LINES, java_min
 
 from . import _content as C
 from . import _migrations
@@ -50,12 +51,12 @@ NOTICE = (
     "contains none of their code.\n"
 )
 
-# DSpace-CRIS releases built on a line (see docs/lookalike.md, "DSpace-CRIS").
-CRIS = {
-    "8": {"release": "2024.02.04", "base": "8.2"},
-    "9": {"release": "2025.02.01", "base": "9.3"},
-}
-CRIS_EXTRA_CORES = ("audit", "dedup")
+# DSpace-CRIS releases built on a line: dspace_deploy.lines.CRIS (docs/lookalike.md, "DSpace-CRIS").
+CRIS = {line: {"release": f.release, "base": f.dspace_version} for line, f in CRIS_FACTS.items()}
+CRIS_EXTRA_CORES = CRIS_FACTS["9"].extra_cores
+# Where `dspace-deploy build` puts the DSpace-CRIS layout workbook in the installer (the real
+# installer has no etc/; dspace_deploy/build.py, CRIS_CONFTOOL_INSTALLER).
+CRIS_WORKBOOK = "config/conftool/cris-layout-configuration.xls"
 # Classes of the runnable backend jar only (the webapp: its main class and the REST endpoints),
 # left out of dspace-api.jar as the real dspace-server-webapp classes are.
 BOOT_ONLY_CLASSES = ("org/dspace/app/ServerBootApplication", "org/dspace/app/rest/")
@@ -328,18 +329,16 @@ def build_release(
             except OSError:
                 shutil.copy2(p, target)
     manifest = json.loads((out_dir / "manifest.json").read_text())
-    cores = tuple(facts.cores) + (
-        tuple(c for c in CRIS_EXTRA_CORES if c not in facts.cores) if cris else ()
-    )
+    cores = _shipped_cores(line, flavor)
     return Release(
         line=line,
         flavor=flavor,
         dspace_version=dspace_version,
         ui_version=ui_ver,
         solr_version=solr_ver,
-        java_min=facts.java_min,
+        java_min=java_min(line, flavor),
         node_majors=tuple(facts.node_majors),
-        cores=tuple(sorted(cores)),
+        cores=cores,
         cris_version=cris_version,
         root=out_dir.resolve(),
         manifest=(out_dir / "manifest.json").resolve(),
@@ -392,7 +391,7 @@ def _build(
         "dspace_version": dspace_version,
         "ui_version": ui_ver,
         "solr_version": solr_ver,
-        "java_min": facts.java_min,
+        "java_min": java_min(line, flavor),
         "node_majors": list(facts.node_majors),
         "built": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "lookalike": True,
@@ -447,7 +446,7 @@ def _installer(
     inst: Path, classes: Path, line, flavor, facts, dspace_version, cris_version, local_cfg
 ) -> None:
     major = int(line.split(".")[0])
-    java_release = facts.java_min
+    java_release = java_min(line, flavor)  # DSpace-CRIS 2025.02.01 is built for Java 21
     inst.mkdir(parents=True, exist_ok=True)
     shutil.copy2(TEMPLATES / "installer" / "build.xml", inst / "build.xml")
     _write(inst / "NOTICE", NOTICE)
@@ -523,25 +522,24 @@ def _installer(
     shutil.copy2(ANT_CONTRIB_JAR, inst / "lib" / ANT_CONTRIB_NAME)
     shutil.copy2(POSTGRES_JAR, inst / "lib" / f"postgresql-{_postgres_version()}.jar")
 
-    # solr/
-    cores = list(facts.cores)
-    if flavor == "cris":
-        cores += [c for c in CRIS_EXTRA_CORES if c not in cores]
+    # solr/ (DSpace-CRIS ships nine configsets, ocr with its plugin jar in ocr/lib)
     solr_major = facts.solr_major
-    for core in sorted(cores):
+    for core in _shipped_cores(line, flavor):
         d = inst / "solr" / core
         _write(d / "core.properties", "")
         _write(d / "conf" / "schema.xml", C.schema_xml(core))
-        _write(d / "conf" / "solrconfig.xml", C.solrconfig_xml(core, solr_major))
+        _write(d / "conf" / "solrconfig.xml", C.solrconfig_xml(core, solr_major, line, flavor))
         if not (major >= 10 and core == "audit"):
             _write(d / "conf" / "protwords.txt", C.PROTWORDS)
             _write(d / "conf" / "stopwords.txt", C.STOPWORDS)
             _write(d / "conf" / "synonyms.txt", C.SYNONYMS)
-
-    # etc/ (DSpace-CRIS only: the layout configuration the bootstrap imports)
     if flavor == "cris":
+        _make_jar(inst / "solr" / "ocr" / "lib" / CRIS_FACTS[line].ocr_plugin, {},
+                  {"META-INF/NOTICE": NOTICE.encode()})
+        # No etc/: the layout workbook is where `dspace-deploy build` puts it, in config/conftool
+        # (the bundle's installer is what that build produces).
         _write(
-            inst / "etc" / "conftool" / "cris-layout-configuration.xls",
+            inst / CRIS_WORKBOOK,
             b"dspace-deploy look-alike of the DSpace-CRIS default layout workbook"
             b" (not a real XLS)\n",
         )
@@ -589,8 +587,12 @@ def _installer(
         boot = {
             k: v for k, v in boot.items() if not k.startswith("org/dspace/lookalike/HandleResolver")
         }
-        # the build-time configuration value of dspace.dir is baked in (contract 1.4): /dspace
-        boot["application.properties"] = app_props.replace("${dspace.dir}", "/dspace").encode()
+        # Maven filters application.properties with the build tree's dspace.cfg and local.cfg
+        # (dspace-server-webapp/pom.xml:44,79,82 at dspace-9.3): dspace.dir and logging.config
+        # carry the build-time dspace.dir, /dspace unless the build's local.cfg set another.
+        boot["application.properties"] = app_props.replace(
+            "${dspace.dir}", _build_time_dspace_dir(local_cfg)
+        ).encode()
         with zipfile.ZipFile(POSTGRES_JAR) as pg:
             for n in pg.namelist():
                 if n.endswith("/") or (
@@ -607,6 +609,23 @@ def _installer(
             },
             boot,
         )
+
+
+def _shipped_cores(line: str, flavor: str) -> tuple[str, ...]:
+    """The core configurations of the installer's solr/ directory."""
+    if flavor == "cris":
+        return CRIS_FACTS[line].configsets
+    return tuple(sorted(LINES[line].cores))
+
+
+def _build_time_dspace_dir(local_cfg: str | None) -> str:
+    """dspace.dir as the build reads it: dspace.cfg's /dspace, unless local.cfg sets it."""
+    value = "/dspace"
+    for raw in (local_cfg or "").splitlines():
+        key, sep, rest = raw.partition("=")
+        if sep and key.strip() == "dspace.dir":
+            value = rest.strip()
+    return value
 
 
 _PG_VERSION: str | None = None

@@ -109,12 +109,21 @@ usage-statistics.authorization.admin.usage = true
             "cris.default.entity-types = Publication, Person, OrgUnit, Project\n"
         )
     if flavor == "cris":
-        m["dedup.cfg"] = "dedup.solr.server = ${solr.server}/${solr.multicorePrefix}dedup\n"
-        if major < 10:
-            m["audit.cfg"] = (
-                "audit.enabled = true\n"
-                "audit.solr.server = ${solr.server}/${solr.multicorePrefix}audit\n"
-            )
+        # 4Science/DSpace: dspace/config/modules/deduplication.cfg:7, audit.cfg (the key is
+        # solr.audit.server at 2024.02.04, audit.solr.server at 2025.02.01), iiif.cfg:4,13.
+        m["deduplication.cfg"] = (
+            "deduplication.search.server = ${solr.server}/${solr.multicorePrefix}dedup\n"
+        )
+        m["audit.cfg"] = (
+            "solr.audit.server = ${solr.server}/${solr.multicorePrefix}audit\n"
+            if major == 8
+            else "audit.enabled = false\n"
+            "audit.solr.server = ${solr.server}/${solr.multicorePrefix}audit\n"
+        )
+        m["iiif.cfg"] = (
+            "iiif.enabled = false\n"
+            "iiif.search.url = ${solr.server}/${solr.multicorePrefix}ocr\n"
+        )
     return {k: f"# {HEADER}\n" + v.lstrip("\n") for k, v in m.items()}
 
 
@@ -242,6 +251,9 @@ webui.browse.index.4 = subject:metadata:dc.subject.*:text
 webui.itemlist.sort-option.1 = title:dc.title:title
 webui.itemlist.sort-option.2 = dateissued:dc.date.issued:date
 webui.itemlist.sort-option.3 = dateaccessioned:dc.date.accessioned:date
+##### Solr database resync (run by the webapp on its cron; "-" disables it) #####
+solr-database-resync.time-until-reindex = 600000
+solr-database-resync.cron = 0 15 2 * * ?
 
 ##### Events #####
 event.dispatcher.default.consumers = versioning, discovery, eperson
@@ -814,9 +826,18 @@ REQUIRED_FIELDS: dict[str, dict[str, str | None]] = {
 UUID_KEY_CORES = ("statistics", "audit")
 
 
-def solrconfig_xml(core: str, major: int) -> str:
+def solrconfig_xml(core: str, major: int, line: str | None = None, flavor: str = "dspace") -> str:
     libs = ""
     note = ""
+    if core == "ocr":
+        # The OCR highlighting plugin: the core's own lib/ at 2024.02.04, Solr's lib/ at
+        # 2025.02.01 (4Science/DSpace: dspace/solr/ocr/conf/solrconfig.xml:18 at each tag).
+        note = "  <!-- DSpace-CRIS OCR highlighting plugin (dspace/solr/ocr/lib). -->\n"
+        libs = (
+            '  <lib dir="./lib" regex=".*\\.jar" />\n'
+            if line == "8"
+            else '  <lib dir="${solr.install.dir}/lib/" regex="solr-ocrhighlighting-.*\\.jar" />\n'
+        )
     if core in ICU_CORES:
         if major >= 9:
             note = (

@@ -1,10 +1,11 @@
 """Look-alike *source* releases for testing `dspace-deploy build` (docs/operations.md).
 
-`build_sources(line, mirror_dir)` writes a source mirror directory with the file names
-`dspace-deploy build --source-mirror DIR` looks for:
+`build_sources(line, mirror_dir, flavor=...)` writes a source mirror directory with the file
+names `dspace-deploy build --source-mirror DIR` looks for:
 
-  DSpace-dspace-<v>.tar.gz           backend source (top dir DSpace-dspace-<v>/)
-  dspace-angular-dspace-<v>.tar.gz   UI source tree (top dir dspace-angular-dspace-<v>/)
+  DSpace-<tag>.tar.gz           backend source (top dir DSpace-<tag>/; tag dspace-<v> or, for
+                                DSpace-CRIS, dspace-cris-<release>)
+  dspace-angular-<tag>.tar.gz   UI source tree (top dir dspace-angular-<tag>/)
   solr-<sv>.tgz, solr-<sv>.tgz.sha512
 
 and a directory `bin/` with a stand-in `mvn`. What is real and what is not:
@@ -18,6 +19,8 @@ and a directory `bin/` with a stand-in `mvn`. What is real and what is not:
 - Maven cannot run here (it would download plugins), so `bin/mvn` is a stand-in that checks
   it got the contract 1.1 flags and unpacks the look-alike installer where `mvn package`
   leaves the real one (dspace/target/dspace-installer/). The real Maven step is untested.
+  For DSpace-CRIS that installer is what the real assembly makes: no etc/ and no layout
+  workbook; the workbook is in the source tree at dspace/etc/conftool/, as in 4Science/DSpace.
 - The Solr archive and its .sha512 are the look-alike's (tests/lookalike `build_release`).
 """
 
@@ -31,7 +34,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build_release
+from . import CRIS, CRIS_WORKBOOK, build_release
 
 MAVEN_FLAGS = ("package", "-P-test-environment", "-Denforcer.skip=true",
                "-Dcheckstyle.skip=true", "-Dlicense.skip=true", "-Dxml.skip=true")
@@ -95,20 +98,32 @@ class Sources:
     solr_sha512: Path
 
 
-def build_sources(line: str, mirror: Path, *, version: str | None = None) -> Sources:
-    """Write a source mirror for `line` (flavor dspace) into `mirror`."""
+def build_sources(line: str, mirror: Path, *, version: str | None = None,
+                  flavor: str = "dspace") -> Sources:
+    """Write a source mirror for `line` and `flavor` into `mirror`."""
     mirror = Path(mirror)
     mirror.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        rel = build_release(line, tmp / "release", version=version)
-        tag = f"dspace-{rel.dspace_version}"
+        rel = build_release(line, tmp / "release", version=version, flavor=flavor)
+        tag = (f"dspace-cris-{CRIS[line]['release']}" if flavor == "cris"
+               else f"dspace-{rel.dspace_version}")
         # Backend source: a pom.xml marker and the installer the stand-in mvn "builds".
         backend_top = tmp / f"DSpace-{tag}"
         backend_top.mkdir()
         (backend_top / "pom.xml").write_text(
             "<!-- dspace-deploy test look-alike of a DSpace source release -->\n<project/>\n")
-        shutil.copy2(rel.installer, backend_top / "lookalike-installer.tar.gz")
+        if flavor == "cris":
+            # mvn's installer has no workbook; the source tree keeps it in dspace/etc/conftool.
+            unpacked = rel.unpack_installer(tmp / "mvn-output")
+            workbook = unpacked / CRIS_WORKBOOK
+            conftool = backend_top / "dspace" / "etc" / "conftool"
+            conftool.mkdir(parents=True)
+            shutil.move(str(workbook), conftool / workbook.name)
+            workbook.parent.rmdir()
+            _tar(backend_top / "lookalike-installer.tar.gz", unpacked)
+        else:
+            shutil.copy2(rel.installer, backend_top / "lookalike-installer.tar.gz")
         backend = mirror / f"DSpace-{tag}.tar.gz"
         _tar(backend, backend_top)
         # UI source tree.

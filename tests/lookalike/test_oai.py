@@ -321,6 +321,7 @@ def site(tmp_path_factory):
             [
                 "java",
                 f"-Ddspace.dir={dspace}",
+                f"-Dlogging.config={dspace}/config/log4j2.xml",
                 f"-Dserver.port={boot_port}",
                 "-Dserver.address=127.0.0.1",
                 "-jar",
@@ -794,6 +795,7 @@ def test_contexts_and_paths(site):
         [
             "java",
             f"-Ddspace.dir={site.dspace}",
+            f"-Dlogging.config={site.dspace}/config/log4j2.xml",
             f"-Dserver.port={port}",
             "-Doai.enabled=false",
             "-Dserver.address=127.0.0.1",

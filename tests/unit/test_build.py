@@ -67,7 +67,9 @@ def test_official_sources_line_8_and_default_out(monkeypatch: pytest.MonkeyPatch
 
 def test_cris_sources() -> None:
     plan = plan_build(BuildRequest(line="9", flavor="cris", ui_version="2025.02.01.01"))
-    assert (plan.dspace_version, plan.cris_version) == ("9.3", "cris-2025.02.01")
+    # the REST root of 2025.02.01 says "DSpace 9.2" (CrisConstants.java:24), built for Java 21
+    assert (plan.dspace_version, plan.cris_version) == ("9.2", "cris-2025.02.01")
+    assert plan.java_min == 21
     assert plan.sources["backend"].url == ("https://github.com/4Science/DSpace/archive/refs/"
                                            "tags/dspace-cris-2025.02.01.tar.gz")
     assert plan.sources["ui"].filename == "dspace-angular-dspace-cris-2025.02.01.01.tar.gz"
@@ -250,6 +252,49 @@ def test_build_from_lookalike_sources(mirror: Sources, tmp_path: Path, cache: Pa
     bundles.verify_bundle(bundles.load_bundle(str(out)))
 
 
+def test_cris_build_puts_the_layout_workbook_into_the_installers_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """DSpace-CRIS's installer has no etc/ (assembly.xml:27-66 at dspace-cris-2025.02.01); the
+    build copies the source's dspace/etc/conftool to the installer's config/conftool, which Ant
+    installs as [dspace]/config/conftool (where CRIS's Dockerfile.build:39 puts it)."""
+    if not HAVE_TOOLS:
+        pytest.skip("needs a JDK, Ant, Node.js and npm (the look-alike and the UI build)")
+    jdk21 = next((Path(p) for p in ("/usr/lib/jvm/java-21-openjdk-amd64",
+                                    "/usr/lib/jvm/temurin-25-jdk-amd64")
+                  if (Path(p) / "bin" / "javac").exists()), None)
+    if jdk21 is None:
+        pytest.skip("DSpace-CRIS 2025.02 builds with a JDK 21 or newer; none here")
+    sources = build_sources("9", tmp_path / "mirror", flavor="cris")
+    monkeypatch.setenv("PATH", f"{sources.bin_dir}{os.pathsep}{jdk21 / 'bin'}{os.pathsep}"
+                               f"{os.environ['PATH']}")
+    out = tmp_path / "bundles" / "9-cris"
+    result = builder.build(BuildRequest(line="9", flavor="cris", out=out,
+                                        source_mirror=str(sources.mirror)))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["dspace_version"], manifest["cris_version"], manifest["java_min"]) == (
+        "9.2", "cris-2025.02.01", 21)
+    with tarfile.open(out / "backend" / "dspace-installer.tar.gz") as tf:
+        names = set(tf.getnames())
+    assert "dspace-installer/config/conftool/cris-layout-configuration.xls" in names
+    assert not any(n.startswith("dspace-installer/etc") for n in names)
+    assert result.built == ["backend", "ui"] or sorted(result.built) == ["backend", "ui"]
+    # what `up` checks before any host: the bundle fits a CRIS instance
+    bundle = bundles.load_bundle(str(out))
+    from dspace_deploy import plans
+    plan = plans.plan_module().instance_plan([{"name": "cris", "hostname": "c.example.edu",
+                                                "admin_email": "a@example.edu", "line": "9",
+                                                "flavor": "cris"}])
+    assert bundles.check_bundle_fits(bundle, plan) == []
+
+
+def test_cris_source_without_the_workbook_fails_the_build(tmp_path: Path) -> None:
+    source = tmp_path / "DSpace-dspace-cris-2025.02.01"
+    installer = source / builder.INSTALLER_DIR
+    installer.mkdir(parents=True)
+    with pytest.raises(BuildFailed, match=r"has no dspace/etc/conftool/cris-layout"):
+        builder.add_cris_conftool(source, installer)
+
+
 def test_bad_solr_checksum_is_refused(mirror: Sources, tmp_path: Path, cache: Path) -> None:
     mirror.solr_sha512.write_text(f"{'ab' * 64}  {mirror.solr.name}\n")
     done = subprocess.run(
@@ -307,7 +352,7 @@ def test_cli_flags_reach_the_request(monkeypatch: pytest.MonkeyPatch, tmp_path: 
             request.ui_memory_mb) == ("9", "cris", "2025.02.01", tmp_path / "b", "/srv/mirror",
                                       8192)
     document = json.loads(result.stdout)
-    assert document["reused"] is True and document["dspace_version"] == "9.3"
+    assert document["reused"] is True and document["dspace_version"] == "9.2"
 
 
 def test_cli_modules_keep_help_fast() -> None:

@@ -185,6 +185,11 @@ def test_line_flavor_and_runtime_mismatches(bundle_dir: Path) -> None:
 def _without_core(bundle_dir: Path, core: str) -> None:
     """Repack the bundle's installer without solr/<core> and record the new checksum, as a
     damaged build (not a damaged download) would produce."""
+    _without(bundle_dir, ["solr", core])
+
+
+def _without(bundle_dir: Path, prefix: list[str]) -> None:
+    """Repack the bundle's installer without the members under dspace-installer/<prefix>."""
     import hashlib
     import tarfile
 
@@ -192,7 +197,7 @@ def _without_core(bundle_dir: Path, core: str) -> None:
     repacked = installer.with_suffix(".new")
     with tarfile.open(installer) as old, tarfile.open(repacked, "w:gz") as new:
         for member in old:
-            if member.name.split("/")[1:3] == ["solr", core]:
+            if member.name.split("/")[1:1 + len(prefix)] == prefix:
                 continue
             new.addfile(member, old.extractfile(member) if member.isfile() else None)
     installer.unlink()
@@ -212,6 +217,28 @@ def test_an_installer_without_a_core_of_the_line_is_refused(bundle_dir: Path) ->
     assert problem.key == "instance repo: cores"
     assert "lacks the Solr core oai that DSpace 9 (dspace) needs" in problem.what
     assert "dspace-deploy build --line 9" in problem.fix
+
+
+def test_a_cris_installer_must_carry_the_layout_workbook(tmp_path: Path) -> None:
+    """DSpace-CRIS's installer has no etc/ (assembly.xml:27-66 at dspace-cris-2025.02.01); the
+    workbook the deployment imports is in config/conftool, where `dspace-deploy build` puts it.
+    A bundle without it (e.g. built by an older dspace-deploy) is refused before any host."""
+    from tests.lookalike import LookalikeError, build_release
+
+    out = tmp_path / "artifacts" / "9-cris"
+    try:
+        build_release("9", tmp_path / "release", flavor="cris")
+    except LookalikeError as exc:
+        pytest.skip(f"look-alike bundle cannot be built here: {exc}")
+    shutil.copytree(tmp_path / "release", out)
+    cris = _plans(flavor="cris")
+    assert cris[0]["java_major"] == 21
+    assert check_bundle_fits(load_bundle(str(out)), cris) == []
+    _without(out, ["config", "conftool"])
+    (problem,) = check_bundle_fits(load_bundle(str(out)), cris)
+    assert problem.key == "instance repo: flavor"
+    assert "lacks config/conftool/cris-layout-configuration.xls" in problem.what
+    assert "--flavor cris" in problem.fix
 
 
 def test_a_complete_installer_has_every_core_of_the_line(bundle_dir: Path) -> None:

@@ -123,7 +123,10 @@ def test_playbook_fetches_under_the_documented_name() -> None:
     plays = yaml.safe_load((REPO / "playbooks" / "handle_bundle.yml").read_text())
     tasks = {t["name"]: t for play in plays for t in play["tasks"]}
     fetch = tasks["Fetch each instance's site bundle to the controller"]["ansible.builtin.fetch"]
-    assert fetch["src"] == "{{ item.0.dspace_dir }}/handle-server/sitebndl.zip"
+    # handle.dir as the handle_server role uses it (plan.handle_dir honours extra_config)
+    assert fetch["src"] == "{{ item.0.handle_dir }}/sitebndl.zip"
+    stat = tasks["Look for each instance's site bundle"]["ansible.builtin.stat"]
+    assert stat["path"] == "{{ plan.handle_dir }}/sitebndl.zip"
     assert fetch["dest"] == ("{{ handle_bundle_dest }}/{{ inventory_hostname }}-"
                              "{{ item.0.name }}-sitebndl.zip")
     assert fetch["flat"] is True

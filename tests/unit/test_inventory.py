@@ -136,6 +136,14 @@ CASES = [
          {SITE: site(dspace_instances=[instance(line="10", java_version=17)])},
          "dspace_instances[0].java_version", SITE,
          "DSpace 10 needs Java 21 or newer, not 17. remove java_version or set 21"),
+    Case("java-too-old-for-cris-2025",
+         {SITE: site(dspace_instances=[instance(line="9", flavor="cris", java_version=17)])},
+         "dspace_instances[0].java_version", SITE,
+         "DSpace-CRIS 2025.02 needs Java 21 or newer, not 17. remove java_version or set 21"),
+    Case("webapp-cron-and-timer-both-on",
+         {SITE: site(dspace_instances=[instance(extra_config={"sitemap.cron": "0 15 1 * * ?"})])},
+         "dspace_instances[0].extra_config.sitemap.cron", SITE,
+         "the dspace_tasks timer generate-sitemaps runs it too"),
     Case("solr-major-mismatch",
          {SITE: site(dspace_instances=[instance(line="9", solr_version="8.11.4")])},
          "dspace_instances[0].solr_version", SITE, "DSpace 9 uses Solr 9; Solr 8 cannot load"),
@@ -248,6 +256,18 @@ def test_malformed_inventory_is_reported(case: Case, tmp_path: Path) -> None:
     assert any(case.says in f"{p.what}. {p.fix}" for p in matching), message
     for problem in error.problems:  # every problem says what and how to fix it
         assert problem.what and problem.fix and problem.location and problem.key
+
+
+def test_webapp_cron_with_its_timer_off_is_fine(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # the real dspace_tasks role declares dspace_tasks_schedule_overrides
+    monkeypatch.setattr(resources, "roles_dir", lambda: Path(__file__).parents[2] / "roles")
+    files = {SITE: site(
+        dspace_instances=[instance(extra_config={"sitemap.cron": "0 15 1 * * ?",
+                                                 "solr-database-resync.cron": "-"})],
+        dspace_tasks_schedule_overrides={"generate-sitemaps": ""})}
+    root, _ = build(tmp_path / "site", files)
+    load_site(root, require_vault=False)
 
 
 def test_there_are_enough_malformed_cases() -> None:

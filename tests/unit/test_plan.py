@@ -59,6 +59,7 @@ def test_one_instance_plan_matches_the_design() -> None:
         "title": "repo.example.edu",
         "dspace_dir": "/srv/dspace/repo",
         "ui_dir": "/srv/dspace-ui/repo",
+        "handle_dir": "/srv/dspace/repo/handle-server",
         "task_lock_dir": "/srv/dspace/repo/var/tasks",
         "user": "dspace",
         "db": {"name": "dspace_repo", "user": "dspace_repo", "host": "127.0.0.1", "port": 5432,
@@ -119,9 +120,12 @@ def test_line_as_int_is_normalised() -> None:
 
 
 def test_cris_cores() -> None:
+    """DSpace's cores plus audit and dedup (which DSpace-CRIS configures and health-checks);
+    not ocr, used only by IIIF search (off by default). docs/cris.md, "Solr cores"."""
     (p,) = plan([inst(line="9", flavor="cris")])
     assert p["cores"] == sorted({*lines.LINES["9"].cores, "audit", "dedup"})
-    assert lines.CRIS_EXTRA_CORES == ("audit", "dedup")
+    assert lines.CRIS["9"].extra_cores == lines.CRIS["8"].extra_cores == ("audit", "dedup")
+    assert "ocr" in lines.CRIS["9"].configsets and "ocr" not in p["cores"]
     (p,) = plan([inst(line="8", flavor="cris")])
     assert set(p["cores"]) - set(lines.LINES["8"].cores) == {"audit", "dedup"}
     with pytest.raises(plugin.PlanError, match="no DSpace-CRIS on line 10"):
@@ -354,3 +358,23 @@ def test_handle_registration_defaults_to_unregistered() -> None:
     (registered,) = plan([inst("a", handle_prefix="20.500.1", handle_registered=True)])
     assert unregistered["handle_registered"] is False
     assert (registered["handle_prefix"], registered["handle_registered"]) == ("20.500.1", True)
+
+
+def test_cris_2025_runs_on_java_21() -> None:
+    """DSpace-CRIS 2025.02.01 is compiled for Java 21 (4Science/DSpace pom.xml:19,181), DSpace
+    9.3 for 17: a host with both gets Java 21, also on Debian 13 (its own OpenJDK)."""
+    (p,) = plan([inst(line="9", flavor="cris")])
+    assert p["java_major"] == 21
+    a, b = plan([inst("repo", line="9"), inst("cris", line="9", flavor="cris")], debian="13")
+    assert a["java_major"] == b["java_major"] == 21
+    (p,) = plan([inst(line="8", flavor="cris")], debian="12")
+    assert p["java_major"] == 17
+    with pytest.raises(plugin.PlanError, match="Java 17"):
+        plan([inst("repo", line="9", java_version=17), inst("cris", line="9", flavor="cris")])
+
+
+def test_handle_dir_follows_handle_dir_of_extra_config() -> None:
+    (p,) = plan([inst(extra_config={"handle.dir": "${dspace.dir}/hs"})])
+    assert p["handle_dir"] == "/srv/dspace/repo/hs"
+    (p,) = plan([inst(extra_config={"handle.dir": "/var/lib/handle/repo"})])
+    assert p["handle_dir"] == "/var/lib/handle/repo"

@@ -72,6 +72,7 @@ public final class ServerBootApplication {
 
     public static void main(String[] args) throws Exception {
         Properties app = Config.classpathProperties("application.properties");
+        Path logDir = BootLogging.logDirectory(args, app); // Spring Boot's logging comes first
         String provided = springProperty(null, args, app, "dspace.dir");
         Config config;
         try {
@@ -81,7 +82,11 @@ public final class ServerBootApplication {
             System.exit(1);
             return;
         }
-        Log.init(config.home(), "dspace.log");
+        if (logDir != null) {
+            Log.initDir(logDir, "dspace.log");
+        } else {
+            Log.init(config.home(), "dspace.log");
+        }
         String portS = springProperty(config, args, app, "server.port");
         int port = portS == null || portS.isBlank() ? 8080 : Integer.parseInt(portS.trim());
         String address = springProperty(config, args, app, "server.address");
@@ -93,6 +98,7 @@ public final class ServerBootApplication {
             + ") with dspace.dir=" + config.home());
         updateDatabase(config);
         registerWebapp(config);
+        WebappScheduler.start(config); // the webapp's own @Scheduled jobs (sitemap.cron, ...)
 
         InetSocketAddress bind = address == null || address.isBlank() ? new InetSocketAddress(port)
             : new InetSocketAddress(InetAddress.getByName(address.trim()), port);
@@ -257,6 +263,16 @@ public final class ServerBootApplication {
         }
         if (config.has("oai.solr.url")) {
             comps.put("solrOaiCore", Solr.ping(Solr.core(config, "oai")) ? "UP" : "DOWN");
+        }
+        if (Release.flavor().equals("cris")) { // DSpace-CRIS checks its own cores too
+            String[][] cris = {{"solrAudit", "audit.solr.server"}, {"solrAudit", "solr.audit.server"},
+                {"solrDedup", "deduplication.search.server"}, {"solrQAEvent", "qaevents.solr.server"},
+                {"solrSuggestion", "suggestion.solr.server"}};
+            for (String[] c : cris) {
+                if (config.has(c[1])) {
+                    comps.put(c[0], Solr.ping(config.get(c[1])) ? "UP" : "DOWN");
+                }
+            }
         }
         String dbfile = config.get("usage-statistics.dbfile");
         comps.put("geoIp", dbfile != null && !dbfile.isBlank() && Files.isRegularFile(Path.of(dbfile)) ? "UP"

@@ -15,12 +15,16 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.dspace.lookalike.Config;
+import lookalike.common.Json;
 import org.dspace.lookalike.Db;
+import org.dspace.lookalike.Http;
 import org.dspace.lookalike.Log;
 import org.dspace.lookalike.Opts;
 import org.dspace.lookalike.Release;
@@ -46,16 +50,16 @@ public class IndexClient implements Script {
         return o;
     }
 
+    /**
+     * The action, in the order of IndexClientOptions.getIndexClientOption (dspace-9.3:
+     * IndexClientOptions.java:45-76): -r, -c, -d, -b, -o, -s, -i, else update. Plain
+     * index-discovery only adds and updates (UPDATE, line 74): documents of deleted objects stay
+     * in the index until -c removes them; -c only cleans.
+     */
     @Override
     public int run(Opts o) throws Exception {
         Config c = Config.get();
         String url = Solr.core(c, "search");
-        if (o.has("d")) {
-            System.out.println("Deleting Index");
-            logged(() -> Solr.deleteAll(url), "Error cleaning discovery index");
-            System.out.println("Done with indexing");
-            return 0;
-        }
         if (o.has("r")) {
             System.out.println("Removing " + o.get("r") + " from Index");
             logged(() -> Solr.update(url, "{\"delete\":{\"query\":\"handle:\\\"" + o.get("r") + "\\\"\"}}"),
@@ -65,6 +69,15 @@ public class IndexClient implements Script {
         }
         if (o.has("c")) {
             System.out.println("Cleaning Index");
+            logged(() -> clean(url), "Error cleaning discovery index");
+            System.out.println("Done with indexing");
+            return 0;
+        }
+        if (o.has("d")) {
+            System.out.println("Deleting Index");
+            logged(() -> Solr.deleteAll(url), "Error cleaning discovery index");
+            System.out.println("Done with indexing");
+            return 0;
         }
         if (o.has("b")) {
             System.out.println("(Re)building index from scratch.");
@@ -74,9 +87,7 @@ public class IndexClient implements Script {
         }
         List<Map<String, Object>> docs = new ArrayList<>();
         try (Connection conn = Db.context(); Statement st = conn.createStatement()) {
-            String[][] types = {{"community", "Community", "4", ""}, {"collection", "Collection", "3", ""},
-                {"item", "Item", "2", " WHERE o.in_archive OR o.withdrawn"}};
-            for (String[] t : types) {
+            for (String[] t : TYPES) {
                 if (o.has("t") && !o.get("t").equalsIgnoreCase(t[1])) {
                     continue;
                 }
@@ -110,8 +121,49 @@ public class IndexClient implements Script {
         return 0;
     }
 
+    /** table, resource type, unique-id prefix, row filter. */
+    private static final String[][] TYPES = {{"community", "Community", "4", ""}, {"collection", "Collection", "3", ""},
+        {"item", "Item", "2", " WHERE o.in_archive OR o.withdrawn"}};
+
+    private static List<String> resourceIds(String url) throws Exception {
+        Http.Response r = Http.get(url + "/select?wt=json&rows=1000000&fl=search.resourceid&q="
+            + Http.enc("search.resourceid:*"));
+        if (r.status != 200) {
+            throw new java.io.IOException("Solr query failed on " + url + ": HTTP " + r.status);
+        }
+        List<String> ids = new ArrayList<>();
+        Map<?, ?> m = (Map<?, ?>) Json.parse(r.body);
+        for (Object d : (List<?>) ((Map<?, ?>) m.get("response")).get("docs")) {
+            Object id = ((Map<?, ?>) d).get("search.resourceid");
+            if (id != null) {
+                ids.add(id instanceof List ? String.valueOf(((List<?>) id).get(0)) : String.valueOf(id));
+            }
+        }
+        return ids;
+    }
+
+    /** -c: remove the documents whose object no longer exists in the database. */
+    private static void clean(String url) throws Exception {
+        Set<String> live = new HashSet<>();
+        try (Connection conn = Db.context(); Statement st = conn.createStatement()) {
+            for (String[] t : TYPES) {
+                try (ResultSet rs = st.executeQuery("SELECT uuid FROM " + t[0])) {
+                    while (rs.next()) {
+                        live.add(rs.getString(1));
+                    }
+                }
+            }
+        }
+        for (String id : resourceIds(url)) {
+            if (!live.contains(id)) {
+                Solr.update(url, "{\"delete\":{\"query\":\"search.resourceid:\\\"" + id + "\\\"\"}}");
+            }
+        }
+        Solr.update(url, "{\"commit\":{}}");
+    }
+
     private interface SolrCall {
-        void run() throws java.io.IOException;
+        void run() throws Exception;
     }
 
     /** A Solr failure is logged, never raised (see the header). */
@@ -120,6 +172,10 @@ public class IndexClient implements Script {
             call.run();
         } catch (java.io.IOException e) {
             Log.error(what + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 }

@@ -27,6 +27,11 @@ public final class Log {
         file = home.resolve("log").resolve(name);
     }
 
+    /** Log into `dir` (e.g. the log4j2.xml's own ${log4j:configParentLocation}/../log). */
+    public static synchronized void initDir(Path dir, String name) {
+        file = dir.resolve(name);
+    }
+
     public static void info(String msg) {
         write("INFO", msg);
     }

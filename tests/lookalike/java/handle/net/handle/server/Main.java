@@ -2,6 +2,9 @@
  * dspace-deploy test look-alike (not Handle.Net code): a handle server that listens on the
  * TCP, UDP and HTTP ports of <handle.dir>/config.dct and, with
  * storage_class = org.dspace.handle.HandlePlugin, answers from the DSpace database's handle table.
+ * Like Handle.Net 9 (HandleServer.java, initThisSiteAndServerNum) it reads its own site record
+ * from siteinfo.json at start and refuses to start without it; that record, not config.dct's
+ * bind ports, is what the server advertises (GET /api/site, the site-info request).
  */
 package net.handle.server;
 
@@ -67,6 +70,14 @@ public final class Main {
             System.exit(1);
         }
         String dct = Files.readString(cfg);
+        Path siteInfo = dir.resolve("siteinfo.json");
+        if (!Files.isReadable(siteInfo)) {
+            String msg = "Missing or inaccessible site info file: " + dir.resolve("siteinfo.bin").toAbsolutePath()
+                + "/" + siteInfo.getFileName();
+            System.err.println(msg);
+            throw new IOException(msg);
+        }
+        final String site = Files.readString(siteInfo).trim();
         String serverCfg = block(dct, "server_config");
         String storage = value(serverCfg, "storage_class", null);
         HandleLookup lookup = null;
@@ -133,7 +144,7 @@ public final class Main {
             int httpPort = Integer.parseInt(value(http, "bind_port", "8000"));
             HttpServer hs = HttpServer.create(new InetSocketAddress(httpAddr, httpPort), 50);
             final HandleLookup lk = lookup;
-            hs.createContext("/", ex -> handleHttp(ex, lk));
+            hs.createContext("/", ex -> handleHttp(ex, lk, site));
             hs.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
             hs.start();
             System.out.println("HTTP handle Request Listener: address " + httpAddr.getHostAddress() + " port "
@@ -150,7 +161,7 @@ public final class Main {
         String resolve(String handle) throws Exception;
     }
 
-    static void handleHttp(HttpExchange ex, HandleLookup lookup) throws IOException {
+    static void handleHttp(HttpExchange ex, HandleLookup lookup, String site) throws IOException {
         String path = ex.getRequestURI().getPath();
         int code;
         String type;
@@ -177,6 +188,10 @@ public final class Main {
                     + "\"data\":{\"format\":\"string\",\"value\":\"" + url + "\"},\"ttl\":86400,\"timestamp\":\""
                     + java.time.Instant.now().toString() + "\"}]}";
             }
+        } else if (path.equals("/api/site") || path.equals("/api/site/")) {
+            code = 200;
+            type = "application/json;charset=UTF-8";
+            body = "{\"responseCode\":1,\"site\":" + site + "}";
         } else if (path.equals("/") || path.isEmpty()) {
             code = 200;
             type = "text/html;charset=UTF-8";

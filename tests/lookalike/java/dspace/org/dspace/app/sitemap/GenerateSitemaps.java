@@ -36,6 +36,16 @@ public final class GenerateSitemaps {
             }
             return;
         }
+        generate(c, !o.has("s"), !o.has("b"));
+    }
+
+    /** What the webapp's sitemap.cron job runs (both kinds of sitemap). */
+    public static void generateSitemapsScheduled() throws Exception {
+        generate(Config.get(), true, true);
+    }
+
+    private static void generate(Config c, boolean sitemaps, boolean html) throws Exception {
+        Path dir = Path.of(c.get("sitemap.dir", c.home().resolve("sitemaps").toString()));
         Files.createDirectories(dir);
         String ui = c.get("dspace.ui.url", "http://localhost:4000");
         List<String> urls = new ArrayList<>();
@@ -47,7 +57,7 @@ public final class GenerateSitemaps {
             }
         }
         String server = c.get("dspace.server.url", "http://localhost:8080/server");
-        if (!o.has("s")) {
+        if (sitemaps) {
             StringBuilder x = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                 + "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
             for (String u : urls) {
@@ -59,7 +69,7 @@ public final class GenerateSitemaps {
                 + "<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n<sitemap><loc>" + server
                 + "/sitemaps/sitemap0.xml</loc></sitemap>\n</sitemapindex>\n");
         }
-        if (!o.has("b")) {
+        if (html) {
             StringBuilder h = new StringBuilder("<html><head><title>URL List</title></head><body><ul>\n");
             for (String u : urls) {
                 h.append("<li><a href=\"").append(u).append("\">").append(u).append("</a></li>\n");

@@ -19,11 +19,20 @@ public class SolrDatabaseResyncCli implements Script {
 
     @Override
     public int run(Opts o) throws Exception {
+        System.out.println(resync());
+        return 0;
+    }
+
+    /** What the webapp's solr-database-resync.cron job runs. */
+    public static void runScheduled() throws Exception {
+        org.dspace.lookalike.Log.info(resync());
+    }
+
+    private static String resync() throws Exception {
         Config c = Config.get();
         try (Connection conn = Db.context()) {
             long n = Solr.numFound(Solr.core(c, "search"), "*:*");
-            System.out.println("Found " + n + " documents in the search core to check");
+            return "Found " + n + " documents in the search core to check";
         }
-        return 0;
     }
 }

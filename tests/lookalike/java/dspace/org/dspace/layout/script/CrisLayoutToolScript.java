@@ -22,7 +22,8 @@ public class CrisLayoutToolScript implements Script {
     public int run(Opts o) throws Exception {
         Path f = Path.of(o.get("f"));
         if (!Files.isRegularFile(f)) {
-            throw new IllegalArgumentException("The given file does not exist: " + f);
+            // CrisLayoutToolScript.java (internalRun) at dspace-cris-2025.02.01
+            throw new IllegalArgumentException("Error reading file, the file couldn't be found for filename: " + f);
         }
         byte[] data = Files.readAllBytes(f);
         if (data.length == 0) {

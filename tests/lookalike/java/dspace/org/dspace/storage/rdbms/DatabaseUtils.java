@@ -252,15 +252,15 @@ public final class DatabaseUtils {
         }
         String codeMax = code.isEmpty() ? null : code.get(code.size() - 1).version;
         for (Db.Applied a : applied) {
+            // Flyway's MigrationState display names: an applied row the code lacks is Missing, or
+            // Future above the newest migration the code has; failed rows likewise.
             String state;
-            if (!a.success) {
-                state = "Failed";
-            } else if (codeByVersion.containsKey(a.version)) {
-                state = "Success";
+            if (codeByVersion.containsKey(a.version)) {
+                state = a.success ? "Success" : "Failed";
             } else if (codeMax != null && Db.compareVersions(a.version, codeMax) > 0) {
-                state = "Future";
+                state = a.success ? "Future" : "Failed (Future)";
             } else {
-                state = "Missing";
+                state = a.success ? "Missing" : "Failed (Missing)";
             }
             rows.add(row(a.version, a.description, a.type, fmt.format(a.installedOn), state, undoable));
         }
