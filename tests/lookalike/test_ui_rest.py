@@ -105,8 +105,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
         run(["ant", "fresh_install"], cwd=installer)
         jar = dspace / "webapps" / "server-boot.jar"
         # As the role's unit: the jar's baked logging.config names /dspace (docs/stack.md).
-        procs.start(["java", f"-Ddspace.dir={dspace}", f"-Dlogging.config={dspace}/config/log4j2.xml",
-                     f"-Dserver.port={port}",
+        procs.start(["java", f"-Ddspace.dir={dspace}",
+                     f"-Dlogging.config={dspace}/config/log4j2.xml", f"-Dserver.port={port}",
                      "-Dserver.address=127.0.0.1", "-jar", str(jar)], log=root / "boot.out")
         wait_port(port)
         sites = json.loads(http(base + "/api/core/sites")[1])
