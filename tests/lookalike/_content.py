@@ -800,11 +800,14 @@ CONFIG_TREE_EXTRAS = {
 
 ICU_CORES = ("search", "qaevent", "suggestion")
 
+# The schemas' uniqueKey. oai: item.handle, not item.id (DSpace/DSpace@dspace-9.3
+# dspace/solr/oai/conf/schema.xml:162, the same at 8.0-10.0): `oai import` replaces an item's
+# document by its handle.
 UNIQUE_KEYS = {
     "audit": "uid",
     "authority": "id",
     "dedup": "dedup.uniqueid",
-    "oai": "item.id",
+    "oai": "item.handle",
     "qaevent": "event_id",
     "search": "search.uniqueid",
     "statistics": "uid",

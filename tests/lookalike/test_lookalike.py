@@ -1006,7 +1006,7 @@ def test_solr_versions_and_lib_directives(bundles, procs, tmp_path):
     # documents persist under the core's data dir across restarts (background start/stop)
     root = tmp_path / "nine-ok"
     url = f"http://127.0.0.1:{port}/solr/oai"
-    post_json(url + "/update?commit=true", [{"item.id": "x1"}, {"item.id": "x2"}])
+    post_json(url + "/update?commit=true", [{"item.handle": "x/1"}, {"item.handle": "x/2"}])
     assert (root / "home" / "oai" / "data" / "index").is_dir()
     for p in procs.procs:
         procs.stop(p)

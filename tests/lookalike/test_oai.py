@@ -236,12 +236,31 @@ class Site:
     def sql(self, script: str) -> None:
         subprocess.run(self.psql, input=script, text=True, check=True, capture_output=True)
 
-    def item_ids(self) -> dict[str, str]:
-        """handle -> item.id of the oai core's documents."""
+    def documents(self) -> dict[str, dict]:
+        """handle -> document of the oai core."""
         with urllib.request.urlopen(
             f"{self.solr}/oai/select?q=*:*&rows=1000&wt=json", timeout=30
         ) as r:
-            return {d["item.handle"]: d["item.id"] for d in json.load(r)["response"]["docs"]}
+            return {d["item.handle"]: d for d in json.load(r)["response"]["docs"]}
+
+    def item_ids(self) -> dict[str, str]:
+        """handle -> item.id of the oai core's documents."""
+        return {h: d["item.id"] for h, d in self.documents().items()}
+
+    def update_core(self, body: object) -> None:
+        """Change the oai core behind DSpace's back, then empty the response cache."""
+        req = urllib.request.Request(
+            f"{self.solr}/oai/update?commit=true",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(req, timeout=30).read()
+        self.dspace_cmd("oai", "clean-cache")
+
+    def oai_import(self, *args: str) -> subprocess.CompletedProcess:
+        p = self.dspace_cmd("oai", "import", *args)
+        assert p.returncode == 0, p.stdout + p.stderr  # DSpace's exit code, failure or not
+        return p
 
 
 def oai_pmh_schema() -> etree.XMLSchema | None:
@@ -345,11 +364,10 @@ def site(tmp_path_factory):
 
 
 def visible_request_handles() -> set[str]:
-    """What the request context lists: public or deleted items, no entity but Publication."""
+    """What the request context lists: public or deleted items (withdrawn, not discoverable), no
+    entity but Publication."""
     _, _, items, special = content()
     hidden = {special[k] for k in ("restricted", "embargoed", "person")}
-    # the look-alike `oai import` does not index withdrawn items (not in archive): see test below
-    hidden.add(special["withdrawn"])
     return {it.handle for it in items if int(it.handle.split("/")[1]) not in hidden and it.public}
 
 
@@ -476,7 +494,7 @@ def test_harvest_every_record_in_pages_of_100(site):
     posted = list(
         site.sickle(method="POST").ListIdentifiers(metadataPrefix="oai_dc", ignore_deleted=True)
     )
-    assert len(posted) == total - 1  # without the deleted (not discoverable) item
+    assert len(posted) == total - 2  # without the deleted (withdrawn, not discoverable) items
 
 
 def test_record_headers_sets_and_deleted_items(site):
@@ -499,16 +517,139 @@ def test_record_headers_sets_and_deleted_items(site):
     assert root.find("o:GetRecord/o:record/o:metadata", NS) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the look-alike `oai import` (XOAI.java) indexes only items in "
-    "archive; the real one indexes withdrawn items too, flagged item.deleted",
-)
 def test_withdrawn_item_is_a_deleted_record(site):
+    """XOAI indexes withdrawn items too, flagged item.deleted (XOAI.java:262-269, 439-440)."""
     root = site.get(
         params={"verb": "GetRecord", "identifier": oai_id(1302), "metadataPrefix": "oai_dc"}
     )
     assert root.find("o:GetRecord/o:record/o:header", NS).get("status") == "deleted"
+
+
+def test_oai_import_stores_the_whole_document_under_the_handle(site):
+    """What XOAI.index(Item) stores for an item (XOAI.java:399-516 at dspace-9.3), one document
+    per handle, the oai core's uniqueKey (dspace/solr/oai/conf/schema.xml:162)."""
+    status, body = get_url(f"{site.solr}/oai/schema/uniquekey?wt=json")
+    assert status == 200 and json.loads(body)["uniqueKey"] == "item.handle"
+    docs = site.documents()
+    _, _, items, special = content()
+    assert set(docs) == {it.handle for it in items}  # withdrawn and restricted ones too
+    article = docs[f"{PREFIX}/1010"]
+    assert {k: v for k, v in article.items() if not k.startswith("metadata.")} == {
+        "item.id": article["item.id"],
+        "item.handle": f"{PREFIX}/1010",
+        "item.public": True,
+        "item.willChangeStatus": False,
+        "item.deleted": False,
+        "item.lastmodified": "2021-01-11T12:00:00.000Z",
+        # Item.getCollections() and flatParentCommunities: by name, then the ancestors
+        "item.collections": [f"col_{PREFIX}_10", f"col_{PREFIX}_11"],
+        "item.communities": [f"com_{PREFIX}_2", f"com_{PREFIX}_1", f"com_{PREFIX}_3"],
+        "item.hasbitstream": False,
+        "item.compile": article["item.compile"],
+        "_version_": article["_version_"],
+    }
+    assert article["metadata.dc.title"] == ["Article 010"]
+    assert article["metadata.dc.rights.uri"] == ["http://creativecommons.org/licenses/by/4.0/"]
+    assert article["item.compile"].startswith(f'<metadata xmlns="{NS["x"]}"')
+
+    def flags(kind):
+        d = docs[f"{PREFIX}/{special[kind]}"]
+        return d["item.public"], d["item.deleted"], d["item.willChangeStatus"]
+
+    # (public, deleted, willChangeStatus) at a first import
+    assert flags("restricted") == (False, False, False)
+    assert flags("embargoed") == (False, False, True)  # hidden until its READ policy starts
+    assert flags("withdrawn") == (False, True, False)  # no READ policy, a deleted record
+    assert flags("hidden") == (True, True, False)  # not discoverable: a deleted record
+
+
+def test_an_incremental_import_follows_embargoes(site):
+    """Without -c, `oai import` also re-indexes the indexed items whose visibility an embargo may
+    change (item.willChangeStatus) though the item was not modified; an item once visible that is
+    embargoed again becomes a deleted record instead of vanishing (XOAI.java:185-257, 407-440)."""
+    item = f"(SELECT resource_id FROM handle WHERE handle = '{PREFIX}/1301')"
+    other = f"(SELECT resource_id FROM handle WHERE handle = '{PREFIX}/1304')"
+    today = datetime.now(UTC).date()
+    params = {"verb": "GetRecord", "identifier": oai_id(1301), "metadataPrefix": "oai_dc"}
+    try:
+        # the index's newest date becomes recent: the embargoed item was modified before it.
+        # Whole seconds: the index keeps milliseconds, so an item modified within one is newer
+        # than its own item.lastmodified and every incremental import takes it again.
+        site.sql(
+            f"UPDATE item SET last_modified = date_trunc('second', now()) WHERE uuid = {other};"
+        )
+        assert "Incremental import" in site.oai_import().stdout
+        assert site.error(params=params)[0] == "idDoesNotExist"
+        # the embargo ends: only the policy's start date passes, the item is not modified
+        site.sql(
+            f"UPDATE resourcepolicy SET start_date = '{today - timedelta(days=1)}' "
+            f"WHERE dspace_object = {item};"
+        )
+        p = site.oai_import()
+        # discoverable, not discoverable, then the indexed items whose status may change
+        totals = [line for line in p.stdout.splitlines() if line.startswith("Total: ")]
+        assert totals == ["Total: 0 items", "Total: 0 items", "Total: 1 items"], p.stdout
+        doc = site.documents()[f"{PREFIX}/1301"]
+        assert (doc["item.public"], doc["item.deleted"], doc["item.willChangeStatus"]) == (
+            True,
+            False,
+            False,
+        )
+        # the datestamp is the start of the READ policy, so that incremental harvests see it
+        start = f"{today - timedelta(days=1)}T00:00:00"
+        assert doc["item.lastmodified"] == f"{start}.000Z"
+        rec = site.sickle().GetRecord(**{k: v for k, v in params.items() if k != "verb"})
+        assert rec.header.datestamp == f"{start}Z" and not rec.deleted
+        assert rec.metadata["title"] == ["Special"]
+        # embargoed again (and modified): it was visible, so it is now a deleted record
+        site.sql(
+            f"UPDATE resourcepolicy SET start_date = '{today + timedelta(days=30)}' "
+            f"WHERE dspace_object = {item}; UPDATE item SET last_modified = now() "
+            f"WHERE uuid = {item};"
+        )
+        site.oai_import()
+        doc = site.documents()[f"{PREFIX}/1301"]
+        assert (doc["item.public"], doc["item.deleted"], doc["item.willChangeStatus"]) == (
+            True,
+            True,
+            True,
+        )
+        root = site.get(params=params)
+        assert root.find("o:GetRecord/o:record/o:header", NS).get("status") == "deleted"
+        assert root.find("o:GetRecord/o:record/o:metadata", NS) is None
+    finally:
+        site.sql(
+            f"UPDATE resourcepolicy SET start_date = '{today + timedelta(days=30)}' "
+            f"WHERE dspace_object = {item}; UPDATE item SET last_modified = "
+            f"'2023-01-01T00:00:00Z' WHERE uuid IN ({item}, {other});"
+        )
+        site.oai_import("-c")  # a first import again: hidden while embargoed
+    assert site.error(params=params)[0] == "idDoesNotExist"
+
+
+def test_a_document_lacking_fields_is_served_as_dspace_serves_it(site):
+    """The provider reads the core only: a document without item.lastmodified, item.deleted and
+    item.public (what an older look-alike import stored) is not completed from the database. No
+    list query selects it; GetRecord fails in DSpaceSolrItem's constructor (HTTP 500); an import
+    that re-indexes its item dies reading its item.public (checkIfVisibleInOAI), exiting 0."""
+    handle = f"{PREFIX}/1305"
+    params = {"verb": "GetRecord", "identifier": oai_id(1305), "metadataPrefix": "oai_dc"}
+    site.update_core([{"item.id": site.item_ids()[handle], "item.handle": handle}])
+    try:
+        status, body = get_url(f"{site.url()}?{urllib.parse.urlencode(params)}")
+        assert status == 500, body
+        listed = site.sickle().ListIdentifiers(metadataPrefix="oai_dc", ignore_deleted=False)
+        assert oai_id(1305) not in {h.identifier for h in listed}
+        site.sql(
+            f"UPDATE item SET last_modified = now() WHERE uuid = "
+            f"(SELECT resource_id FROM handle WHERE handle = '{handle}');"
+        )
+        p = site.oai_import()
+        assert "java.lang.NullPointerException" in p.stderr, p.stderr
+        assert "OAI 2.0 manager action ended" not in p.stdout
+    finally:
+        assert "OAI 2.0 manager action ended" in site.oai_import("-c").stdout
+    assert site.sickle().GetRecord(identifier=oai_id(1305), metadataPrefix="oai_dc").metadata
 
 
 def test_oai_dc_metadata(site):
@@ -867,20 +1008,11 @@ def test_records_come_from_the_oai_core(site):
         "</element></metadata>",
     }
 
-    def update(body):
-        req = urllib.request.Request(
-            f"{site.solr}/oai/update?commit=true",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        urllib.request.urlopen(req, timeout=30).read()
-        site.dspace_cmd("oai", "clean-cache")
-
     second = "2024-02-03T04:05:06Z"  # until ends at .999 of its second
     args = {"metadataPrefix": "oai_dc", "set": f"col_{PREFIX}_12", "from": second, "until": second}
     with pytest.raises(oaiexceptions.NoRecordsMatch):
         list(site.sickle().ListRecords(**args))
-    update([doc])
+    site.update_core([doc])
     try:
         [rec] = list(site.sickle().ListRecords(**args))
         assert rec.header.identifier == oai_id(7777)
@@ -890,6 +1022,6 @@ def test_records_come_from_the_oai_core(site):
         params = {"verb": "GetRecord", "identifier": oai_id(7777), "metadataPrefix": "oai_dc"}
         assert site.error(params=params)[0] == "idDoesNotExist"
     finally:
-        update({"delete": {"query": "item.id:ffffffff-0000-4000-8000-000000000001"}})
+        site.update_core({"delete": {"query": "item.id:ffffffff-0000-4000-8000-000000000001"}})
     with pytest.raises(oaiexceptions.NoRecordsMatch):
         list(site.sickle().ListRecords(**args))

@@ -1,13 +1,13 @@
 /*
- * dspace-deploy test look-alike (not DSpace code): the document the real `oai import` stores in the
- * oai core for one item (DSpace/DSpace@dspace-9.3: dspace-oai/.../xoai/app/XOAI.java:400-500, the
- * compiled metadata of .../xoai/util/ItemUtils.java:300-360), read from the look-alike database.
- * The OAI-PMH endpoint of the backend jar reads the fields a stored document lacks from here; the
- * look-alike `oai import` can store these documents whole.
+ * dspace-deploy test look-alike (not DSpace code): the one notion of an OAI document, what the real
+ * `oai import` stores in the oai core for one item (DSpace/DSpace@dspace-9.3:
+ * dspace-oai/src/main/java/org/dspace/xoai/app/XOAI.java:399-516 index(Item), the compiled metadata
+ * of .../xoai/util/ItemUtils.java), read from the look-alike database. The look-alike `oai import`
+ * (org.dspace.xoai.app.XOAI) stores these documents; the OAI-PMH endpoint of the backend jar serves
+ * what is stored and reads the database only where the real provider does (READ rights, sets).
  */
 package org.dspace.lookalike;
 
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,8 +17,11 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,74 +40,70 @@ public final class OaiIndex {
     }
 
     /**
-     * Documents for the items `oai import` indexes (in archive or withdrawn, with a handle), all of
-     * them when `ids` is null, in item.id order.
+     * The documents XOAI.index(Item) builds for these items, by item id; an item without a handle
+     * has none (XOAI skips it, line 321). `indexed` is what the index held before this import:
+     * item.id -> its item.public (null when the document lacks it), for checkIfIndexed and
+     * checkIfVisibleInOAI (lines 282-310), which keep an embargoed item as visible as it was.
+     * An item without last_modified, or whose dates all lie ahead, fails the import with a
+     * NullPointerException as the real getMostRecentModificationDate does (lines 373-397).
      */
-    public static List<Map<String, Object>> documents(Connection conn, Config c, Collection<UUID> ids)
-        throws SQLException {
+    public static Map<UUID, Map<String, Object>> documents(Connection conn, Config c, Collection<UUID> ids,
+        Map<UUID, Boolean> indexed) throws SQLException {
         Map<UUID, Map<String, Object>> docs = new LinkedHashMap<>();
+        Map<UUID, String> handles = new HashMap<>();
+        Map<UUID, String> submitters = new HashMap<>();
         Map<UUID, Boolean> withdrawn = new HashMap<>();
         Map<UUID, Boolean> discoverable = new HashMap<>();
         Map<UUID, Instant> modified = new HashMap<>();
-        String where = ids == null ? "" : " AND i.uuid = ANY (?)";
-        try (PreparedStatement ps = conn.prepareStatement("SELECT i.uuid, min(h.handle), i.withdrawn, "
-            + "i.discoverable, i.last_modified, min(e.email) FROM item i JOIN handle h ON h.resource_id = i.uuid "
-            + "LEFT JOIN eperson e ON e.uuid = i.submitter_id WHERE (i.in_archive OR i.withdrawn)" + where
-            + " GROUP BY i.uuid ORDER BY i.uuid::text")) {
-            bindIds(conn, ps, ids);
+        // DSpaceObject.getHandle(): the handle with the lowest id (DSpaceObject.java:63-67, 153)
+        try (PreparedStatement ps = conn.prepareStatement("SELECT i.uuid, (array_agg(h.handle ORDER BY "
+            + "h.handle_id))[1], i.withdrawn, i.discoverable, i.last_modified, min(e.email) FROM item i "
+            + "JOIN handle h ON h.resource_id = i.uuid LEFT JOIN eperson e ON e.uuid = i.submitter_id "
+            + "WHERE i.uuid = ANY (?) GROUP BY i.uuid")) {
+            ps.setArray(1, conn.createArrayOf("uuid", ids.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     UUID id = (UUID) rs.getObject(1);
-                    Map<String, Object> d = new LinkedHashMap<>();
-                    d.put("item.id", id.toString());
-                    d.put("item.handle", rs.getString(2));
-                    if (rs.getString(6) != null) {
-                        d.put("item.submitter", rs.getString(6));
-                    }
-                    docs.put(id, d);
+                    handles.put(id, rs.getString(2));
                     withdrawn.put(id, rs.getBoolean(3));
                     discoverable.put(id, rs.getObject(4) == null || rs.getBoolean(4));
                     Timestamp t = rs.getTimestamp(5);
-                    modified.put(id, t == null ? Instant.EPOCH : t.toInstant());
+                    if (t == null) {
+                        throw new NullPointerException("Item " + id + " has no last_modified");
+                    }
+                    modified.put(id, t.toInstant());
+                    submitters.put(id, rs.getString(6));
                 }
             }
         }
-        if (docs.isEmpty()) {
-            return new ArrayList<>();
+        if (handles.isEmpty()) {
+            return docs;
         }
-        Map<UUID, List<LocalDate[]>> policies = anonymousReadPolicies(conn, docs.keySet());
-        Map<UUID, List<String>> collections = collectionHandles(conn, docs.keySet());
-        Map<UUID, List<Object[]>> metadata = metadata(conn, docs.keySet());
+        Map<UUID, List<LocalDate[]>> policies = anonymousReadPolicies(conn, handles.keySet());
+        Map<UUID, List<String>> collections = collectionHandles(conn, handles.keySet());
+        Map<UUID, List<Object[]>> metadata = metadata(conn, handles.keySet());
         Containers containers = new Containers(conn);
         LocalDate today = LocalDate.now(ZoneOffset.UTC);
         Instant now = Instant.now();
-        for (Map.Entry<UUID, Map<String, Object>> e : docs.entrySet()) {
+        for (Map.Entry<UUID, String> e : handles.entrySet()) {
             UUID id = e.getKey();
-            Map<String, Object> d = e.getValue();
+            Map<String, Object> full = new LinkedHashMap<>();
+            full.put("item.id", id.toString());
+            full.put("item.handle", e.getValue());
             List<LocalDate[]> pol = policies.getOrDefault(id, List.of());
-            boolean readable = readable(pol, today);
-            boolean changes = false;
-            List<Instant> dates = new ArrayList<>();
-            for (LocalDate[] p : pol) {
-                for (LocalDate day : p) {
-                    if (day != null) {
-                        changes |= day.isAfter(today);
-                        dates.add(day.atStartOfDay(ZoneOffset.UTC).toInstant());
-                    }
-                }
+            boolean embargoed = !readable(pol, today);
+            boolean isIndexed = indexed.containsKey(id);
+            if (isIndexed && indexed.get(id) == null) {
+                throw new NullPointerException("The indexed document of item " + id + " has no item.public");
             }
-            dates.add(modified.get(id));
-            Instant last = null;
-            for (Instant t : dates.stream().sorted().toList()) {
-                if (t.isBefore(now)) {
-                    last = t;
-                }
+            boolean isPublic = !embargoed || (isIndexed && indexed.get(id));
+            full.put("item.public", isPublic);
+            full.put("item.willChangeStatus", willChangeStatus(pol, today));
+            full.put("item.deleted", withdrawn.get(id) || !discoverable.get(id) || (embargoed && isPublic));
+            full.put("item.lastmodified", SOLR_DATE.format(mostRecentModification(pol, modified.get(id), now, id)));
+            if (submitters.get(id) != null) {
+                full.put("item.submitter", submitters.get(id));
             }
-            // first indexing of an item: visible unless under embargo (XOAI.index(Item))
-            d.put("item.public", readable);
-            d.put("item.willChangeStatus", changes);
-            d.put("item.deleted", withdrawn.get(id) || !discoverable.get(id));
-            d.put("item.lastmodified", SOLR_DATE.format(last == null ? modified.get(id) : last));
             List<String> cols = collections.getOrDefault(id, List.of());
             List<String> colSpecs = new ArrayList<>();
             for (String h : cols) {
@@ -115,24 +114,62 @@ public final class OaiIndex {
                 comSpecs.add("com_" + h.replace("/", "_"));
             }
             if (!colSpecs.isEmpty()) {
-                d.put("item.collections", colSpecs);
+                full.put("item.collections", colSpecs);
             }
             if (!comSpecs.isEmpty()) {
-                d.put("item.communities", comSpecs);
+                full.put("item.communities", comSpecs);
             }
-            d.put("item.hasbitstream", false);
+            // no bundles in the look-alike database: no ORIGINAL bitstream, no dc.format.mimetype
+            full.put("item.hasbitstream", false);
             List<Object[]> values = metadata.getOrDefault(id, List.of());
             for (Object[] v : values) {
                 String key = "metadata." + v[0] + "." + v[1] + (v[2] == null ? "" : "." + v[2]);
-                add(d, key, v[3]);
+                add(full, key, v[3]);
                 if (v[5] != null) {
-                    add(d, key + ".authority", v[5]);
-                    add(d, key + ".confidence", String.valueOf(v[6]));
+                    add(full, key + ".authority", v[5]);
+                    add(full, key + ".confidence", String.valueOf(v[6]));
                 }
             }
-            d.put("item.compile", compile(c, (String) d.get("item.handle"), modified.get(id), values));
+            full.put("item.compile", compile(c, e.getValue(), modified.get(id), values));
+            docs.put(id, full);
         }
-        return new ArrayList<>(docs.values());
+        return docs;
+    }
+
+    /** willChangeStatus: an Anonymous READ policy starting or ending after today. */
+    private static boolean willChangeStatus(List<LocalDate[]> policies, LocalDate today) {
+        for (LocalDate[] p : policies) {
+            for (LocalDate day : p) {
+                if (day != null && day.isAfter(today)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** getMostRecentModificationDate: the latest of last_modified and the policies' dates that has passed. */
+    private static Instant mostRecentModification(List<LocalDate[]> policies, Instant modified, Instant now, UUID id) {
+        List<Instant> dates = new ArrayList<>();
+        for (LocalDate[] p : policies) {
+            for (LocalDate day : p) {
+                if (day != null) {
+                    dates.add(day.atStartOfDay(ZoneOffset.UTC).toInstant());
+                }
+            }
+        }
+        dates.add(modified);
+        Instant last = null;
+        for (Instant t : dates.stream().sorted().toList()) {
+            if (t.isBefore(now)) {
+                last = t;
+            }
+        }
+        if (last == null) {
+            // SolrUtils.getDateFormatter().format(null)
+            throw new NullPointerException("Item " + id + " has no modification date before now");
+        }
+        return last;
     }
 
     /** AuthorizeService.authorizeActionBoolean(anonymous, item, READ): a date-valid Anonymous READ policy. */
@@ -298,13 +335,6 @@ public final class OaiIndex {
         l.add(value);
     }
 
-    private static void bindIds(Connection conn, PreparedStatement ps, Collection<UUID> ids) throws SQLException {
-        if (ids != null) {
-            Array a = conn.createArrayOf("uuid", ids.toArray());
-            ps.setArray(1, a);
-        }
-    }
-
     private static Map<UUID, List<LocalDate[]>> anonymousReadPolicies(Connection conn, Collection<UUID> ids)
         throws SQLException {
         Map<UUID, List<LocalDate[]>> out = new HashMap<>();
@@ -329,23 +359,53 @@ public final class OaiIndex {
         return out;
     }
 
-    /** Item.getCollections(): the collection2item mappings (the owning collection is one of them). */
+    /**
+     * Item.getCollections(): the collection2item mappings (the owning collection is one of them),
+     * by name (NameAscendingComparator: case-insensitive, equal names by UUID; Item.java:253-259).
+     */
     private static Map<UUID, List<String>> collectionHandles(Connection conn, Collection<UUID> ids)
         throws SQLException {
-        Map<UUID, List<String>> out = new HashMap<>();
-        try (PreparedStatement ps = conn.prepareStatement("SELECT m.item_id, min(h.handle) FROM ("
-            + "SELECT item_id, collection_id FROM collection2item UNION "
+        Map<UUID, List<Named>> found = new HashMap<>();
+        try (PreparedStatement ps = conn.prepareStatement("SELECT m.item_id, min(h.handle), m.collection_id, "
+            + nameOf("m.collection_id") + " FROM (SELECT item_id, collection_id FROM collection2item UNION "
             + "SELECT uuid, owning_collection FROM item WHERE owning_collection IS NOT NULL) m "
             + "JOIN handle h ON h.resource_id = m.collection_id WHERE m.item_id = ANY (?) "
-            + "GROUP BY m.item_id, m.collection_id ORDER BY 2")) {
+            + "GROUP BY m.item_id, m.collection_id")) {
             ps.setArray(1, conn.createArrayOf("uuid", ids.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.computeIfAbsent((UUID) rs.getObject(1), k -> new ArrayList<>()).add(rs.getString(2));
+                    found.computeIfAbsent((UUID) rs.getObject(1), k -> new ArrayList<>())
+                        .add(new Named(rs.getString(2), (UUID) rs.getObject(3), rs.getString(4)));
                 }
             }
         }
+        Map<UUID, List<String>> out = new HashMap<>();
+        found.forEach((item, cols) -> out.put(item, Named.handlesByName(cols)));
         return out;
+    }
+
+    /**
+     * SQL for the name of the community or collection whose uuid is `column`: its first dc.title
+     * (DSpace 7+ keep names as metadata).
+     */
+    public static String nameOf(String column) {
+        return "(SELECT v.text_value FROM metadatavalue v JOIN metadatafieldregistry f "
+            + "ON f.metadata_field_id = v.metadata_field_id JOIN metadataschemaregistry s "
+            + "ON s.metadata_schema_id = f.metadata_schema_id WHERE v.dspace_object_id = " + column
+            + " AND s.short_id = 'dc' AND f.element = 'title' AND f.qualifier IS NULL ORDER BY v.place LIMIT 1)";
+    }
+
+    /** A community or collection as NameAscendingComparator sorts it. */
+    private record Named(String handle, UUID id, String name) {
+        static final Comparator<Named> BY_NAME = (a, b) -> {
+            String x = a.name == null ? "" : a.name.trim();
+            String y = b.name == null ? "" : b.name.trim();
+            return x.equals(y) ? a.id.compareTo(b.id) : x.compareToIgnoreCase(y);
+        };
+
+        static List<String> handlesByName(List<Named> objects) {
+            return objects.stream().sorted(BY_NAME).map(Named::handle).toList();
+        }
     }
 
     /** schema, element, qualifier, value, language, authority, confidence; ordered by field and place. */
@@ -369,50 +429,65 @@ public final class OaiIndex {
         return out;
     }
 
-    /** The community tree: parents of collections and communities, by handle. */
+    /** The community tree: the communities of collections and the parents of communities, by handle. */
     static final class Containers {
-        private final Map<String, List<String>> collectionParents = new HashMap<>();
-        private final Map<String, List<String>> communityParents = new HashMap<>();
+        /** Collection.getCommunities(), by name. */
+        private final Map<String, List<String>> collectionParents;
+        /** Community.getParentCommunities(), by name. */
+        private final Map<String, List<String>> communityParents;
 
         Containers(Connection conn) throws SQLException {
-            load(conn, "SELECT hc.handle, hp.handle FROM community2collection m "
-                + "JOIN handle hc ON hc.resource_id = m.collection_id JOIN handle hp ON hp.resource_id = m.community_id "
-                + "ORDER BY 1, 2", collectionParents);
-            load(conn, "SELECT hc.handle, hp.handle FROM community2community m "
-                + "JOIN handle hc ON hc.resource_id = m.child_comm_id JOIN handle hp ON hp.resource_id = m.parent_comm_id "
-                + "ORDER BY 1, 2", communityParents);
+            collectionParents = load(conn, "SELECT hc.handle, hp.handle, m.community_id, " + nameOf("m.community_id")
+                + " FROM community2collection m JOIN handle hc ON hc.resource_id = m.collection_id "
+                + "JOIN handle hp ON hp.resource_id = m.community_id");
+            communityParents = load(conn, "SELECT hc.handle, hp.handle, m.parent_comm_id, " + nameOf("m.parent_comm_id")
+                + " FROM community2community m JOIN handle hc ON hc.resource_id = m.child_comm_id "
+                + "JOIN handle hp ON hp.resource_id = m.parent_comm_id");
         }
 
-        private static void load(Connection conn, String sql, Map<String, List<String>> into) throws SQLException {
+        private static Map<String, List<String>> load(Connection conn, String sql) throws SQLException {
+            Map<String, List<Named>> found = new HashMap<>();
             try (PreparedStatement ps = conn.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    into.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(rs.getString(2));
+                    found.computeIfAbsent(rs.getString(1), k -> new ArrayList<>())
+                        .add(new Named(rs.getString(2), (UUID) rs.getObject(3), rs.getString(4)));
                 }
             }
+            Map<String, List<String>> out = new HashMap<>();
+            found.forEach((child, parents) -> out.put(child, Named.handlesByName(parents)));
+            return out;
         }
 
         /**
-         * DSpaceCollectionsService.flatParentCommunities(item): all ancestors of each collection
-         * (CommunityService.getAllParents: a parent, then its ancestors), each once.
+         * DSpaceCollectionsService.flatParentCommunities(context, item): a queue of
+         * CommunityService.getAllParents of each collection (its communities, then each one's chain
+         * of first parents: getParentObject), then every parent of what the queue yields; each
+         * community once, in the order met.
          */
         List<String> parentCommunityHandles(List<String> collections) {
-            List<String> out = new ArrayList<>();
+            Deque<String> queue = new ArrayDeque<>();
             for (String col : collections) {
-                for (String p : collectionParents.getOrDefault(col, List.of())) {
-                    ancestors(p, out);
+                List<String> direct = collectionParents.getOrDefault(col, List.of());
+                queue.addAll(direct);
+                for (String com : direct) {
+                    for (List<String> up = parents(com); !up.isEmpty(); up = parents(up.get(0))) {
+                        queue.add(up.get(0));
+                    }
+                }
+            }
+            List<String> out = new ArrayList<>();
+            while (!queue.isEmpty()) {
+                String p = queue.poll();
+                queue.addAll(parents(p));
+                if (!out.contains(p)) {
+                    out.add(p);
                 }
             }
             return out;
         }
 
-        private void ancestors(String community, List<String> out) {
-            if (out.contains(community)) {
-                return; // its ancestors are there already
-            }
-            out.add(community);
-            for (String p : communityParents.getOrDefault(community, List.of())) {
-                ancestors(p, out);
-            }
+        private List<String> parents(String community) {
+            return communityParents.getOrDefault(community, List.of());
         }
     }
 }

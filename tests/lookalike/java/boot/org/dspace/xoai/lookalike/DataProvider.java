@@ -477,8 +477,8 @@ public final class DataProvider {
         for (Repository.Record r : repo.records()) {
             if (context.filter().query(r) && format.query(r)
                 && (p.set == null || staticSet != null || r.sets().contains(p.set))
-                && (from == null || !r.lastModified.isBefore(from))
-                && (until == null || !r.lastModified.isAfter(until))) {
+                && (from == null || (r.lastModified != null && !r.lastModified.isBefore(from)))
+                && (until == null || (r.lastModified != null && !r.lastModified.isAfter(until)))) {
                 hits.add(r);
             }
         }
@@ -489,6 +489,9 @@ public final class DataProvider {
             throw noRecordsMatch();
         }
         boolean more = hits.size() > offset + Contexts.PAGE;
+        for (Repository.Record r : page) {
+            r.item();
+        }
         StringBuilder items = new StringBuilder();
         for (Repository.Record r : page) {
             if (records) {
@@ -537,7 +540,7 @@ public final class DataProvider {
         if (parts.length == 3) {
             for (Repository.Record r : repo.records()) {
                 if (r.handle.equals(parts[2])) {
-                    return r;
+                    return r.item();
                 }
             }
         }

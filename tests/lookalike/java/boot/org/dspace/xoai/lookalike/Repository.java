@@ -1,10 +1,12 @@
 /*
  * dspace-deploy test look-alike (not DSpace code): where the OAI-PMH endpoint gets its records and
- * sets. Records are the documents `oai import` put into the oai core (DSpaceItemSolrRepository:
- * every list query is sorted by item.id; an unreachable core lists nothing); a field a document
- * lacks is read from the database the way the real import computes it (org.dspace.lookalike.OaiIndex).
- * Sets, set existence, the earliest datestamp and item READ rights come from the database, as in
- * DSpaceSetRepository, DSpaceEarliestDateResolver and DSpaceAuthorizationFilter (dspace-9.3).
+ * sets. Records are the documents `oai import` put into the oai core (org.dspace.lookalike.OaiIndex
+ * builds them), served as stored, as DSpaceItemSolrRepository and DSpaceSolrItem do (dspace-9.3):
+ * every list query is sorted by item.id, an unreachable core lists nothing, and a document the
+ * query selects that lacks item.lastmodified or item.deleted fails the request (DSpaceSolrItem's
+ * constructor unboxes them: a NullPointerException, HTTP 500). Sets, set existence, the earliest
+ * datestamp and an item's READ rights come from the database, as in DSpaceSetRepository,
+ * DSpaceEarliestDateResolver and DSpaceAuthorizationFilter.isShown.
  */
 package org.dspace.xoai.lookalike;
 
@@ -29,9 +31,6 @@ import org.dspace.lookalike.OaiIndex;
 import org.dspace.lookalike.Solr;
 
 public final class Repository {
-    /** The fields DSpaceSolrItem reads; a document missing any of them is completed from the database. */
-    private static final String[] NEEDED = {"item.handle", "item.lastmodified", "item.deleted", "item.public",
-        "item.compile"};
     /** solr.LengthFilterFactory max="10000" of the oai core's metadata.* fields. */
     private static final int INDEXED_LENGTH = 10000;
 
@@ -41,12 +40,17 @@ public final class Repository {
         this.config = config;
     }
 
-    /** One document of the oai core, as the data provider sees it. */
+    /**
+     * One document of the oai core, as the data provider sees it: for the Solr query (a missing
+     * field matches nothing) and, through item(), as DSpaceSolrItem reads it.
+     */
     public static final class Record {
         final String id;
         final String handle;
+        /** null when the document lacks item.lastmodified. */
         final Instant lastModified;
         final boolean deleted;
+        private final boolean hasDeleted;
         final boolean isPublic;
         final List<String> communities;
         final List<String> collections;
@@ -57,12 +61,15 @@ public final class Repository {
         Record(Map<String, Object> doc) {
             id = String.valueOf(first(doc.get("item.id")));
             handle = String.valueOf(first(doc.get("item.handle")));
-            lastModified = Instant.parse(String.valueOf(first(doc.get("item.lastmodified"))));
+            Object lm = first(doc.get("item.lastmodified"));
+            lastModified = lm == null ? null : Instant.parse(String.valueOf(lm));
+            hasDeleted = first(doc.get("item.deleted")) != null;
             deleted = Boolean.parseBoolean(String.valueOf(first(doc.get("item.deleted"))));
             isPublic = Boolean.parseBoolean(String.valueOf(first(doc.get("item.public"))));
             communities = strings(doc.get("item.communities"));
             collections = strings(doc.get("item.collections"));
-            compiled = String.valueOf(first(doc.get("item.compile")));
+            Object compile = first(doc.get("item.compile"));
+            compiled = compile == null ? null : String.valueOf(compile);
             for (Map.Entry<String, Object> e : doc.entrySet()) {
                 if (e.getKey().startsWith("metadata.")) {
                     List<String> values = new ArrayList<>();
@@ -76,6 +83,19 @@ public final class Repository {
             }
         }
 
+        /** new DSpaceSolrItem(doc): what answers an OAI-PMH request about this record. */
+        Record item() {
+            if (lastModified == null) {
+                throw new NullPointerException("Cannot invoke \"java.util.Date.toInstant()\" because the return "
+                    + "value of \"org.apache.solr.common.SolrDocument.getFieldValue(String)\" is null");
+            }
+            if (!hasDeleted) {
+                throw new NullPointerException("Cannot invoke \"java.lang.Boolean.booleanValue()\" because the "
+                    + "return value of \"org.apache.solr.common.SolrDocument.getFieldValue(String)\" is null");
+            }
+            return this;
+        }
+
         /** DSpaceSolrItem.getSets(): communities, then collections. */
         List<String> sets() {
             List<String> out = new ArrayList<>(communities);
@@ -84,6 +104,10 @@ public final class Repository {
         }
 
         Metadata metadata() {
+            if (compiled == null) {
+                // new ItemMetadata(null): XOAI cannot read the compiled metadata
+                throw new NullPointerException("item.compile of " + handle + " is null");
+            }
             if (metadata == null) {
                 metadata = Metadata.parse(compiled);
             }
@@ -109,14 +133,9 @@ public final class Repository {
             Log.error("OAI: the oai core does not answer", e);
             return List.of();
         }
-        completeFromDatabase(docs);
         List<Record> out = new ArrayList<>();
         for (Map<String, Object> d : docs) {
-            if (complete(d)) {
-                out.add(new Record(d));
-            } else {
-                Log.warn("OAI: document " + d.get("item.id") + " lacks fields and its item is not in the database");
-            }
+            out.add(new Record(d));
         }
         out.sort(Comparator.comparing(r -> r.id));
         return out;
@@ -130,43 +149,6 @@ public final class Repository {
             out.add(new LinkedHashMap<>((Map<String, Object>) o));
         }
         return out;
-    }
-
-    private static boolean complete(Map<String, Object> d) {
-        for (String f : NEEDED) {
-            if (first(d.get(f)) == null) {
-                return false;
-            }
-        }
-        return d.get("item.id") != null;
-    }
-
-    private void completeFromDatabase(List<Map<String, Object>> docs) {
-        Map<UUID, Map<String, Object>> missing = new LinkedHashMap<>();
-        for (Map<String, Object> d : docs) {
-            if (!complete(d) && first(d.get("item.id")) != null) {
-                try {
-                    missing.put(UUID.fromString(String.valueOf(first(d.get("item.id")))), d);
-                } catch (IllegalArgumentException e) {
-                    // not an item id: left incomplete
-                }
-            }
-        }
-        if (missing.isEmpty()) {
-            return;
-        }
-        try (Connection conn = Db.connect(config)) {
-            for (Map<String, Object> full : OaiIndex.documents(conn, config, missing.keySet())) {
-                Map<String, Object> d = missing.get(UUID.fromString((String) full.get("item.id")));
-                for (Map.Entry<String, Object> e : full.entrySet()) {
-                    if (first(d.get(e.getKey())) == null) {
-                        d.put(e.getKey(), e.getValue());
-                    }
-                }
-            }
-        } catch (SQLException e) {
-            Log.error("OAI: cannot read items from the database", e);
-        }
     }
 
     /** DSpaceAuthorizationFilter.isShown: the item behind the handle may be read anonymously now. */
@@ -196,11 +178,8 @@ public final class Repository {
 
     private static List<String[]> containers(Connection conn, String table, String prefix) throws SQLException {
         List<String[]> out = new ArrayList<>();
-        try (PreparedStatement ps = conn.prepareStatement("SELECT min(h.handle), (SELECT v.text_value FROM "
-            + "metadatavalue v JOIN metadatafieldregistry f ON f.metadata_field_id = v.metadata_field_id "
-            + "JOIN metadataschemaregistry s ON s.metadata_schema_id = f.metadata_schema_id WHERE "
-            + "v.dspace_object_id = t.uuid AND s.short_id = 'dc' AND f.element = 'title' AND f.qualifier IS NULL "
-            + "ORDER BY v.place LIMIT 1) AS name FROM " + table + " t JOIN handle h ON h.resource_id = t.uuid "
+        try (PreparedStatement ps = conn.prepareStatement("SELECT min(h.handle), " + OaiIndex.nameOf("t.uuid")
+            + " AS name FROM " + table + " t JOIN handle h ON h.resource_id = t.uuid "
             + "GROUP BY t.uuid ORDER BY name NULLS LAST, 1");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
