@@ -251,6 +251,10 @@ def _environment(job: Job) -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(resources.cache_home() / "ssh"),
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+        # ansible-runner turns host key checking off unless the caller sets it; a changed
+        # host key must stop the run. ansible.cfg's ssh_args accept a new host's key on first
+        # contact (StrictHostKeyChecking=accept-new) and refuse a changed one.
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
     }
 
 

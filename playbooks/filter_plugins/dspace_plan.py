@@ -268,8 +268,11 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
     admin_email = _text(inst.get("admin_email"), "")
     dspace_dir = f"{DSPACE_ROOT}/{name}"
     extra = dict(inst.get("extra_config") or {})
-    # handle.dir (dspace.cfg: ${dspace.dir}/handle-server) unless extra_config moves it
+    # handle.dir and assetstore.dir (dspace.cfg and modules/assetstore.cfg:
+    # ${dspace.dir}/handle-server, ${dspace.dir}/assetstore) unless extra_config moves them
     handle_dir = _text(extra.get("handle.dir"), f"{dspace_dir}/handle-server").replace(
+        "${dspace.dir}", dspace_dir)
+    assetstore_dir = _text(extra.get("assetstore.dir"), f"{dspace_dir}/assetstore").replace(
         "${dspace.dir}", dspace_dir)
     return {
         "name": name,
@@ -281,6 +284,7 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
         "dspace_dir": dspace_dir,
         "ui_dir": f"{UI_ROOT}/{name}",
         "handle_dir": handle_dir,
+        "assetstore_dir": assetstore_dir,
         # Scheduled tasks take a lock file here per task (dspace_tasks); a backup takes the
         # cleanup task's lock so no bitstream file is deleted while it runs (dspace_backup).
         "task_lock_dir": f"{DSPACE_ROOT}/{name}/var/tasks",

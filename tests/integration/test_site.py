@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dspace_deploy import resources
 from tests.integration.helpers import (
     assert_no_secret_in_files,
     cli,
@@ -207,6 +208,38 @@ def test_unreachable_host_is_reported_while_others_complete(
     for host in lab.hosts:
         stats = document["hosts"][host.name]
         assert stats["failed"] == 0 and stats["unreachable"] == 0 and stats["ok"] > 0
+
+
+def test_a_changed_host_key_stops_the_run(converged: list[dict[str, Any]], lab: Any,
+                                          tmp_path: Path) -> None:
+    """A host whose SSH key is not the one recorded (a man in the middle, or a rebuilt host) is
+    not contacted: ansible-runner would turn host key checking off, the toolkit turns it on."""
+    inventory = _copy_inventory(lab, tmp_path)
+    first = lab.hosts[0]
+    forged = tmp_path / "known_hosts"
+    other_key = subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "forged")],
+        capture_output=True, text=True, check=True)
+    assert other_key.returncode == 0
+    forged_public = (tmp_path / "forged.pub").read_text().split()[:2]
+    lines = [line for line in lab.known_hosts.read_text().splitlines()
+             if first.address not in line.split()[0].split(",")]
+    lines.append(f"{first.address} {' '.join(forged_public)}")
+    forged.write_text("\n".join(lines) + "\n")
+    for path in inventory.rglob("*.yml"):
+        text = path.read_text()
+        if str(lab.known_hosts) in text:
+            path.write_text(text.replace(str(lab.known_hosts), str(forged)))
+    # A persisting SSH master connection of an earlier run would skip the handshake.
+    for socket in (resources.cache_home() / "ssh").glob("*"):
+        socket.unlink()
+    code, document, _ = cli("check", "-i", str(inventory))
+    assert code == 1
+    assert document["hosts"][first.name]["unreachable"] >= 1, document
+    message = " ".join(f["message"] for f in document["failures"] if f["host"] == first.name)
+    assert "host key" in message.lower() or "HOST IDENTIFICATION" in message, message
+    second = document["hosts"][lab.hosts[1].name]
+    assert second["unreachable"] == 0 and second["failed"] == 0
 
 
 def test_podman_connection_works_like_ssh(converged: list[dict[str, Any]], lab: Any,

@@ -60,6 +60,7 @@ def test_one_instance_plan_matches_the_design() -> None:
         "dspace_dir": "/srv/dspace/repo",
         "ui_dir": "/srv/dspace-ui/repo",
         "handle_dir": "/srv/dspace/repo/handle-server",
+        "assetstore_dir": "/srv/dspace/repo/assetstore",
         "task_lock_dir": "/srv/dspace/repo/var/tasks",
         "user": "dspace",
         "db": {"name": "dspace_repo", "user": "dspace_repo", "host": "127.0.0.1", "port": 5432,
@@ -378,3 +379,10 @@ def test_handle_dir_follows_handle_dir_of_extra_config() -> None:
     assert p["handle_dir"] == "/srv/dspace/repo/hs"
     (p,) = plan([inst(extra_config={"handle.dir": "/var/lib/handle/repo"})])
     assert p["handle_dir"] == "/var/lib/handle/repo"
+
+
+def test_assetstore_dir_follows_assetstore_dir_of_extra_config() -> None:
+    (p,) = plan([inst(extra_config={"assetstore.dir": "${dspace.dir}/files"})])
+    assert p["assetstore_dir"] == "/srv/dspace/repo/files"
+    (p,) = plan([inst(extra_config={"assetstore.dir": "/data/assetstore"})])
+    assert p["assetstore_dir"] == "/data/assetstore"

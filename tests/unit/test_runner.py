@@ -124,6 +124,17 @@ def test_no_canary_of_the_callers_environment_reaches_any_artifact(
     assert command["env"]["ANSIBLE_CONFIG"] == str(resources.ansible_cfg())
     assert command["env"]["HOME"] == os.environ["HOME"]
     assert command["env"]["http_proxy"].startswith("http://proxyuser:")
+    # ansible-runner would turn host key checking off; a changed host key must stop a run
+    assert command["env"]["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+
+
+def test_ssh_accepts_a_new_host_key_and_refuses_a_changed_one() -> None:
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(resources.ansible_cfg())
+    assert "-o StrictHostKeyChecking=accept-new" in cfg["ssh_connection"]["ssh_args"]
+    assert cfg["defaults"].getboolean("host_key_checking", fallback=True)
 
 
 def test_the_state_directory_is_private(canary_run: tuple[Path, Any]) -> None:
