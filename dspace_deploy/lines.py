@@ -17,6 +17,9 @@ from dataclasses import dataclass
 class LineFacts:
     line: str
     newest: str  # newest release of the line (default version)
+    # Releases of the line dspace-deploy deploys and upgrades between, oldest first (the last
+    # is `newest`); facts of each jump in shared/dspace-upgrade-fleet-cloud-facts.md section 1.
+    releases: tuple[str, ...]
     java_min: int  # lowest Java major that builds and runs it (newer majors run it too)
     solr_major: int
     solr_version: str  # default Solr release
@@ -33,6 +36,7 @@ LINES: dict[str, LineFacts] = {
     "8": LineFacts(
         line="8",
         newest="8.4",
+        releases=("8.3", "8.4"),
         java_min=17,
         solr_major=8,
         solr_version="8.11.4",
@@ -45,6 +49,7 @@ LINES: dict[str, LineFacts] = {
     "9": LineFacts(
         line="9",
         newest="9.3",
+        releases=("9.2", "9.3"),
         java_min=17,
         solr_major=9,
         solr_version="9.8.1",
@@ -57,6 +62,7 @@ LINES: dict[str, LineFacts] = {
     "10": LineFacts(
         line="10",
         newest="10.0",
+        releases=("10.0",),
         java_min=21,
         solr_major=9,
         solr_version="9.8.1",
