@@ -81,11 +81,14 @@ CHECKS = """---
 """
 
 VARS = """---
-_{role}_stamp_names: "{{{{ lookup('ansible.builtin.varnames', '^{role}_', wantlist=True) | sort }}}}"
+_{role}_stamp_names: >-
+  {{{{ lookup('ansible.builtin.varnames', '^{role}_', wantlist=True) | sort }}}}
 _{role}_stamp:
   name: {role}
   inputs:
-    vars: "{{{{ dict(_{role}_stamp_names | zip(lookup('ansible.builtin.vars', *_{role}_stamp_names, wantlist=True))) }}}}"
+    vars: >-
+      {{{{ dict(_{role}_stamp_names
+               | zip(lookup('ansible.builtin.vars', *_{role}_stamp_names, wantlist=True))) }}}}
   paths: ["{tmp}/{role}.managed", "{tmp}/{role}.handled"]
   stamp_dir: "{tmp}/stamps"
 """
