@@ -1,0 +1,226 @@
+"""The shared action gate dspace.deploy.action (the fast path of every role), without a host.
+
+Two small roles built like the real ones (tasks/main.yml and precheck.yml import the gate,
+vars/main.yml describes the stamp) run under a real `ansible-playbook` on localhost
+(connection local; everything is written into a temporary directory, the stamps included):
+a precheck play as playbooks/precheck.yml runs it within `up`, then a deploy play as
+site.yml. Each role's steps append to a log, so the tests see which steps ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ROLES = ("toy_a", "toy_b")
+
+MAIN = """---
+- name: Converge the {role} (skipped while the stamp is unchanged)
+  ansible.builtin.import_role:
+    name: dspace.deploy.action
+  vars:
+    action_subject: the {role}
+    action_stamp: "{{{{ _{role}_stamp }}}}"
+"""
+
+PRECHECK = """---
+- name: Run the prechecks of the {role} (skipped while the stamp is unchanged)
+  ansible.builtin.import_role:
+    name: dspace.deploy.action
+    tasks_from: precheck
+  vars:
+    action_subject: the {role}
+    action_stamp: "{{{{ _{role}_stamp }}}}"
+"""
+
+# The steps record where they ran (role_path must be the calling role's own) and render a
+# template of the calling role; the handler writes a managed file, so a stamp written before
+# the handlers ran would not match on the next run.
+DEPLOY = """---
+- name: Log the deploy steps
+  ansible.builtin.shell: echo "deploy {role} $ROLE_PATH" >> {tmp}/log
+  environment:
+    ROLE_PATH: "{{{{ role_path }}}}"
+  changed_when: true
+
+- name: Render the managed file
+  ansible.builtin.template:
+    src: managed.j2
+    dest: "{tmp}/{role}.managed"
+    mode: "0644"
+  notify: Write the handled file
+
+- name: Render the file the handler completes
+  ansible.builtin.copy:
+    content: "{{{{ {role}_value }}}}\\n"
+    dest: "{tmp}/{role}.handled"
+    mode: "0644"
+    force: false
+"""
+
+HANDLERS = """---
+- name: Write the handled file
+  ansible.builtin.copy:
+    content: "handled {{{{ {role}_value }}}}\\n"
+    dest: "{tmp}/{role}.handled"
+    mode: "0644"
+"""
+
+CHECKS = """---
+- name: Log the prechecks
+  ansible.builtin.shell: echo "checks {role}" >> {tmp}/log
+  changed_when: false
+"""
+
+VARS = """---
+_{role}_stamp_names: >-
+  {{{{ lookup('ansible.builtin.varnames', '^{role}_', wantlist=True) | sort }}}}
+_{role}_stamp:
+  name: {role}
+  inputs:
+    vars: >-
+      {{{{ dict(_{role}_stamp_names
+               | zip(lookup('ansible.builtin.vars', *_{role}_stamp_names, wantlist=True))) }}}}
+  paths: ["{tmp}/{role}.managed", "{tmp}/{role}.handled"]
+  stamp_dir: "{tmp}/stamps"
+"""
+
+
+def _site(tmp_path: Path) -> Path:
+    for role in ROLES:
+        base = tmp_path / "roles" / role
+        for folder in ("tasks", "vars", "defaults", "handlers", "templates"):
+            (base / folder).mkdir(parents=True)
+        fill = {"role": role, "tmp": tmp_path}
+        (base / "tasks" / "main.yml").write_text(MAIN.format(**fill))
+        (base / "tasks" / "precheck.yml").write_text(PRECHECK.format(**fill))
+        (base / "tasks" / "deploy.yml").write_text(DEPLOY.format(**fill))
+        (base / "tasks" / "precheck_checks.yml").write_text(CHECKS.format(**fill))
+        (base / "handlers" / "main.yml").write_text(HANDLERS.format(**fill))
+        (base / "vars" / "main.yml").write_text(VARS.format(**fill))
+        (base / "defaults" / "main.yml").write_text(f"---\n{role}_value: one\n")
+        (base / "templates" / "managed.j2").write_text(f"{role} {{{{ {role}_value }}}}\n")
+    prechecks = [{"name": f"Run the prechecks of {role}",
+                  "ansible.builtin.include_role": {"name": role, "tasks_from": "precheck"}}
+                 for role in ROLES]
+    plays = [
+        {"name": "Prechecks", "hosts": "localhost", "gather_facts": False,
+         "connection": "local", "vars": {"dspace_precheck_fast": True}, "tasks": prechecks},
+        {"name": "Deploy", "hosts": "localhost", "gather_facts": False, "connection": "local",
+         "roles": list(ROLES)},
+    ]
+    (tmp_path / "site.yml").write_text(yaml.safe_dump(plays, sort_keys=False))
+    return tmp_path
+
+
+def _up(site: Path, *extra: str) -> dict[str, Any]:
+    """One run; its JSON document, plus the lines the steps logged."""
+    log = site / "log"
+    log.unlink(missing_ok=True)
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+           "ANSIBLE_ROLES_PATH": str(site / "roles"),
+           "ANSIBLE_COLLECTIONS_PATH": str(REPO / "collections"),
+           "ANSIBLE_HOME": str(site / "home"), "ANSIBLE_LOCAL_TEMP": str(site / "local"),
+           "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+           "ANSIBLE_CACHE_PLUGIN": "memory"}
+    done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
+                           "-i", "localhost,", str(site / "site.yml"), *extra], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    document: dict[str, Any] = json.loads(done.stdout)
+    document["log"] = log.read_text().splitlines() if log.exists() else []
+    return document
+
+
+def _results(document: dict[str, Any], play: str, prefix: str) -> list[dict[str, Any]]:
+    """The localhost results of the tasks of `play` whose name (after `role : `) starts with
+    `prefix`."""
+    return [task["hosts"]["localhost"] for p in document["plays"] if p["play"]["name"] == play
+            for task in p["tasks"] if "localhost" in task["hosts"]
+            and task["task"]["name"].split(" : ")[-1].startswith(prefix)]
+
+
+def _changed(document: dict[str, Any]) -> int:
+    return int(document["stats"]["localhost"]["changed"])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The runs of one site, in order: first, again (unchanged), edited (a managed file of
+    toy_a edited by hand), changed (toy_a's parameter and toy_b's code changed), full
+    (dspace_converge_full); and the site directory."""
+    site = _site(tmp_path_factory.mktemp("gate"))
+    done: dict[str, Any] = {"site": site, "first": _up(site)}
+    done["first_files"] = {name: (site / name).read_text()
+                           for name in ("toy_a.managed", "toy_a.handled")}
+    done["stamps"] = sorted(p.name for p in (site / "stamps").iterdir())
+    done["again"] = _up(site)
+    (site / "toy_a.managed").write_text("edited by hand\n")
+    done["edited"] = _up(site)
+    done["repaired"] = (site / "toy_a.managed").read_text()
+    deploy = site / "roles" / "toy_b" / "tasks" / "deploy.yml"
+    deploy.write_text(deploy.read_text() + "# a changed task file\n")
+    done["changed"] = _up(site, "-e", "toy_a_value=two")
+    done["full"] = _up(site, "-e", "toy_a_value=two", "-e", "dspace_converge_full=true")
+    return done
+
+
+def _deployed(runs: dict[str, Any], role: str) -> str:
+    return f"deploy {role} {runs['site'] / 'roles' / role}"
+
+
+def test_first_run_converges_in_the_callers_context(runs: dict[str, Any]) -> None:
+    """The steps run as the calling role (its role_path, its template, its handler), the
+    handlers before the stamp."""
+    assert runs["first"]["log"] == ["checks toy_a", "checks toy_b",
+                                    _deployed(runs, "toy_a"), _deployed(runs, "toy_b")]
+    assert runs["first_files"] == {"toy_a.managed": "toy_a one\n",
+                                   "toy_a.handled": "handled one\n"}
+    assert runs["stamps"] == ["toy_a.json", "toy_b.json"]
+    assert [r["msg"] for r in _results(runs["first"], "Deploy", "Say why")] == ["no stamp"] * 2
+
+
+def test_rerun_of_a_converged_site_skips_prechecks_steps_and_probes(runs: dict[str, Any]) -> None:
+    again = runs["again"]
+    assert again["log"] == [], "a converged role runs neither its prechecks nor its steps"
+    assert _changed(again) == 0
+    probes = _results(again, "Deploy", "Probe the converged state")
+    assert len(probes) == 2 and all(p.get("skipped") for p in probes), \
+        "the deploy play reuses the prechecks' answer instead of probing again"
+    assert all(p.get("censored") for p in _results(again, "Prechecks", "Probe")), \
+        "the probe passes every role parameter as inputs: no_log"
+
+
+def test_a_role_that_converges_makes_the_later_ones_probe_again(runs: dict[str, Any]) -> None:
+    edited = runs["edited"]
+    assert edited["log"] == ["checks toy_a", _deployed(runs, "toy_a")]
+    assert runs["repaired"] == "toy_a one\n"
+    assert _results(edited, "Deploy", "Say why")[0]["msg"].endswith("toy_a.managed changed")
+    probes = _results(edited, "Deploy", "Probe the converged state")
+    assert not probes[-1].get("skipped"), "toy_b probes again after toy_a ran (dirty)"
+
+
+def test_changed_parameters_or_role_code_converge_again(runs: dict[str, Any]) -> None:
+    """The inputs hold the calling role's own code: an edited task file of toy_b counts."""
+    changed = runs["changed"]
+    assert changed["log"] == ["checks toy_a", "checks toy_b",
+                              _deployed(runs, "toy_a"), _deployed(runs, "toy_b")]
+    assert [r["msg"] for r in _results(changed, "Deploy", "Say why")] == ["inputs changed"] * 2
+
+
+def test_full_run_runs_every_step_and_changes_nothing_else(runs: dict[str, Any]) -> None:
+    full = runs["full"]
+    assert full["log"] == ["checks toy_a", "checks toy_b",
+                           _deployed(runs, "toy_a"), _deployed(runs, "toy_b")]
+    assert [r["msg"] for r in _results(full, "Deploy", "Say why")] == [
+        "full run (dspace_converge_full)"] * 2
+    assert _changed(full) == 2, "only the two logging tasks report a change"
