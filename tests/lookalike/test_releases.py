@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -133,6 +135,37 @@ def test_releases_of_one_line_are_cached_side_by_side(releases, tmp_path):
         build_release("9", tmp_path / "x", version="9.1")
     with pytest.raises(ValueError, match=r"2025\.02\.01"):
         build_release("9", tmp_path / "y", version="2024.02.04", flavor="cris")
+
+
+@needs_tools
+def test_dspace_deploy_builds_two_releases_of_a_line_from_their_sources(tmp_path, monkeypatch):
+    """The source tree of each release (tests/lookalike/sources.py) builds into a bundle that
+    reports that release; the build cache keeps both."""
+    from dspace_deploy import build as builder
+    from tests.lookalike import cache_root
+    from tests.lookalike.sources import build_sources
+
+    if not shutil.which("npm"):
+        pytest.skip("needs npm (the UI build)")
+    monkeypatch.setenv("DSPACE_DEPLOY_LOOKALIKE_CACHE", str(cache_root()))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    mirror = tmp_path / "mirror"
+    for version in ("9.2", "9.3"):
+        sources = build_sources("9", mirror, version=version)
+    monkeypatch.setenv("PATH", f"{sources.bin_dir}{os.pathsep}{os.environ['PATH']}")
+    for version in ("9.2", "9.3"):
+        out = tmp_path / "bundles" / f"{version}-dspace"
+        result = builder.build(builder.BuildRequest(line="9", version=version, out=out,
+                                                    source_mirror=str(mirror)))
+        assert sorted(result.built) == ["backend", "ui"]
+        assert result.manifest["dspace_version"] == version == result.manifest["ui_version"]
+        with tarfile.open(out / "backend" / "dspace-installer.tar.gz") as tf:
+            assert f"dspace-installer/lib/dspace-api-{version}.jar" in tf.getnames()
+    backends = list((tmp_path / "xdg-cache" / "dspace-deploy" / "builds" / "backend").iterdir())
+    assert len(backends) == 2
+    again = builder.build(builder.BuildRequest(line="9", version="9.2",
+                                               out=tmp_path / "again", source_mirror=str(mirror)))
+    assert again.built == []  # both releases came from the cache
 
 
 @needs_tools
