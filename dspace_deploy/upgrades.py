@@ -23,6 +23,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dspace_deploy.errors import EXIT_REFUSED
 from dspace_deploy.events import Event, event_parts, note_problem
 
 REPORT_KEY = "dspace_upgrade_report"
@@ -39,9 +40,6 @@ _PHASE_TASK = re.compile(r"^(Upgrade|Rollback) phase (\w+)\s*:")
 # Statuses of an instance after a run (the host record's, plus none and refused).
 DONE, FAILED, ROLLED_BACK, ROLLBACK_FAILED = "done", "failed", "rolled_back", "rollback_failed"
 NONE, REFUSED, PLANNED = "none", "refused", "planned"
-
-# Exit codes of `upgrade` and `rollback` (README, "Exit codes"; docs/operations.md).
-EXIT_REFUSED = 5  # the path or a precheck refused the upgrade; nothing was changed
 
 
 @dataclass

@@ -194,6 +194,10 @@ UI_KEYS: tuple[dict[str, Any], ...] = (
     },
 )
 
+# Where the site's own overrides of each configuration live in the inventory.
+_OVERRIDES = {"backend_config": "the instance's extra_config, written to local.cfg",
+              "ui_config": "dspace_ui_config_overrides, merged into config.prod.yml"}
+
 # ui.baseUrl is required from 8.4, 9.3 and 10.0 (SSR only when Host matches it from 9.3;
 # config.example.yml@dspace-8.4:12-13, @dspace-9.3:12-13; facts 1.6).
 _BASE_URL_FROM = {"8": "8.4", "9": "9.3", "10": "10.0"}
@@ -735,8 +739,7 @@ def _check_keys(name: str, where: str, table: tuple[dict[str, Any], ...],
         return _check(name, False,
                       f"{where} sets {', '.join(found)}, which {_name(flavor, to)} renamed or "
                       "no longer reads",
-                      "; ".join(fixes) + " (the instance's extra_config / "
-                      "dspace_ui_config_overrides in the inventory)")
+                      "; ".join(fixes) + f" ({_OVERRIDES[name]} in the inventory)")
     return _check(name, True, f"no key of {where} is renamed or removed by {_name(flavor, to)}")
 
 
