@@ -284,7 +284,9 @@ def _finish(site: Site, report: UpgradeReport, planned: UpgradeReport | None,
             console.print(f"{_count(report.to_change)} can be upgraded: run without --plan "
                           "to do it.")
         elif report.refused:
-            console.print(f"Refused ({_count(report.refused)}); nothing was changed.")
+            others = ("; the others can go ahead alone: name them with --instance"
+                      if report.to_change and report.verb == "upgrade" else "")
+            console.print(f"Refused ({_count(report.refused)}): nothing was changed{others}.")
     else:
         for item in report.instances:
             for line in describe_result(item):

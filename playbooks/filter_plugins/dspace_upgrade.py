@@ -7,6 +7,10 @@
   dspace_upgrade_prechecks(plan, path, host_facts, host_plans) -> [{name, ok, detail, fix}]
   dspace_upgrade_estimate(path, host_facts)         -> {disk_needed_bytes, disk_needed,
                                                         downtime_estimate_s}
+  dspace_upgrade_plan_report(plan, host_facts, host_plans) -> one instance's entry of
+      dspace_upgrade_report in plan mode: {instance, from, to, kind, supported, reason,
+      steps, prechecks, disk_needed_bytes, downtime_estimate_s, jumps} (what the CLI reads,
+      dspace_deploy/upgrades.py)
 
 Versions. A DSpace release is named by its version ("9.2"); a DSpace-CRIS release by its
 4Science release ("2024.02.04"), never by the dspaceVersion its REST root reports (2025.02.01
@@ -810,6 +814,27 @@ def _check_record(plan: Mapping[str, Any], path: Mapping[str, Any],
                   else f"the last upgrade ended {status}")
 
 
+def plan_report(plan: Any, host_facts: Any, host_plans: Any = None) -> dict[str, Any]:
+    """One instance's entry of the plan-mode `dspace_upgrade_report`: the path from the
+    installed release (host_facts.installed_version), every precheck, the estimate."""
+    facts: Mapping[str, Any] = host_facts if isinstance(host_facts, Mapping) else {}
+    path = upgrade_path(plan, facts.get("installed_version"))
+    figures = estimate(path, facts)
+    return {
+        "instance": str(plan.get("name")),
+        "from": path["from"],
+        "to": path["to"],
+        "kind": path["kind"],
+        "supported": path["supported"],
+        "reason": path["reason"],
+        "steps": path["steps"],
+        "jumps": path["jumps"],
+        "prechecks": upgrade_prechecks(plan, path, facts, host_plans),
+        "disk_needed_bytes": figures["disk_needed_bytes"] if path["jumps"] else 0,
+        "downtime_estimate_s": figures["downtime_estimate_s"],
+    }
+
+
 class FilterModule:
     """Ansible's entry point for filter plugins."""
 
@@ -819,4 +844,5 @@ class FilterModule:
             "dspace_upgrade_path": upgrade_path,
             "dspace_upgrade_prechecks": upgrade_prechecks,
             "dspace_upgrade_estimate": estimate,
+            "dspace_upgrade_plan_report": plan_report,
         }

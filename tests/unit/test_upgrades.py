@@ -385,3 +385,29 @@ def test_up_lists_instances_waiting_for_an_upgrade(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert "repo on h1 runs 9.2, the inventory says 9.3: left unchanged; run `dspace-deploy " \
            "upgrade --instance repo`" in flat(result.stdout)
+
+
+def test_the_release_a_rollback_returns_to(tmp_path: Path) -> None:
+    from dspace_deploy.cli.upgrade_cmds import _installed_releases
+
+    site = _site(tmp_path)
+    site.hostvars["h2"]["dspace_instances"] = [
+        {"name": "cris", "hostname": "cris.example.edu", "line": "9", "flavor": "cris"}]
+    report = parse_upgrade_events([
+        report_event("h1", "plan", planned(), planned("other", **{"from": "9.3"})),
+        report_event("h2", "plan", planned("cris", **{"from": "2024.02.04",
+                                                      "to": "2025.02.01", "kind": "cris"}))],
+        "upgrade", "plan")
+    releases = _installed_releases(site, report)
+    assert sorted((r.line, r.flavor, r.version) for r in releases) == [
+        ("8", "cris", "2024.02.04"), ("9", "dspace", "9.2")]
+    assert all(why for whys in releases.values() for why in whys)
+
+
+def test_a_refused_plan_names_the_way_to_go_ahead_with_the_others(cli: dict[str, Any]) -> None:
+    cli["events"]["plan"] = [report_event("h1", "plan", planned(),
+                                          planned("other", prechecks=FAILING))]
+    result = CliRunner().invoke(app, ["upgrade", "--yes"])
+    assert result.exit_code == 5 and _modes(cli) == [("upgrade.yml", "plan")]
+    assert "Refused (1 instance): nothing was changed; the others can go ahead alone" in flat(
+        result.stdout)
