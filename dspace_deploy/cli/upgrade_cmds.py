@@ -294,6 +294,8 @@ def _finish(site: Site, report: UpgradeReport, planned: UpgradeReport | None,
                 console.print(line, markup=False, highlight=False)
         for host, why in sorted(report.problems.items()):
             console.print(f"{host}: {why}", markup=False, highlight=False)
+        if not report.instances and not report.problems:
+            console.print("The hosts reported no instance: nothing was changed.")
     console.print(f"artifacts: {artifact_dirs[-1]}", markup=False, highlight=False)
     raise typer.Exit(code)
 
