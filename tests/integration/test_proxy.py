@@ -461,6 +461,15 @@ def test_maintenance_on_answers_503_everywhere_and_off_restores(
         assert converge.result.summary.ok and converge.result.summary.changed == 0, (
             converge.changed)
         assert _fetch(lab, PRO, "/")[0] == 503, "a converge ended the maintenance"
+        # `verify` names the site left in maintenance, and only it.
+        from dspace_deploy.verify import run_checks
+
+        host = lab.hosts[0].name
+        site.hostvars[host] = {**site.hostvars[host], "dspace_instances": instances(pki)}
+        report = run_checks(site, progress=False)
+        (flagged,) = [r for r in report.results if "test_no_site_left_in_maintenance" in r.check]
+        assert flagged.outcome == "failed" and f"{PRO} is in maintenance" in flagged.message
+        assert SEL not in flagged.message and "since" in flagged.message
     finally:
         off = _maintenance(site, lab, pki, hostname=PRO, state="off")
     assert off.result.summary.ok, [f.message for f in off.result.summary.failures]
