@@ -146,7 +146,7 @@ def _sh(lab: Any, script: str, check: bool = True) -> subprocess.CompletedProces
 
 def _timers(lab: Any) -> dict[str, tuple[str, str]]:
     """Every timer of the instance: (is-enabled, is-active)."""
-    out = _sh(lab, f"for u in $(systemctl list-units --all --plain --no-legend --type=timer "
+    out = _sh(lab, f"for u in $(systemctl list-unit-files --no-legend --type=timer "
                    f"'dspace-{NAME}-*.timer' | cut -d' ' -f1); do "
                    "echo $u $(systemctl is-enabled $u) $(systemctl is-active $u); done",
               check=False).stdout
@@ -276,14 +276,20 @@ def test_snapshot_fails_when_the_backup_is_incomplete(
 
 
 def _ui_state(lab: Any, plan: dict[str, Any]) -> dict[str, str]:
+    """Where current points, what the UI process runs, the release kept for 9.2, the current
+    release's package.json version, and the status of GET / for the public Host."""
     ui = plan["ui_dir"]
-    out = _sh(lab, f"pid=$(systemctl show -P MainPID dspace-{NAME}-ui); "
-                   f"readlink -f {ui}/current; readlink -f /proc/$pid/cwd; "
-                   f"readlink -f {ui}/releases/9.2 || echo none; "
-                   "python3 -c 'import json,sys; "
-                   f"print(json.load(open(sys.argv[1]))[\"version\"])' {ui}/current/package.json; "
-                   f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: {plan['hostname']}' "
-                   f"http://127.0.0.1:{plan['ports']['ui']}/").stdout.split()
+    script = (
+        f"pid=$(systemctl show -P MainPID dspace-{NAME}-ui)\n"
+        f"readlink -e {ui}/current || echo missing\n"
+        "readlink -e /proc/$pid/cwd || echo missing\n"
+        f"readlink -e {ui}/releases/9.2 || echo missing\n"
+        "python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"version\"])' "
+        f"{ui}/current/package.json || echo missing\n"
+        f"curl -s -o /dev/null -w '%{{http_code}}\\n' -H 'Host: {plan['hostname']}' "
+        f"http://127.0.0.1:{plan['ports']['ui']}/ || echo missing\n")
+    out = _sh(lab, script, check=False).stdout.split()
+    assert len(out) == 5, out
     return dict(zip(("current", "running", "kept", "version", "status"), out, strict=True))
 
 
