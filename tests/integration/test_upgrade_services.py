@@ -136,8 +136,12 @@ def _action(site: Any, plan: dict[str, Any], role: str, name: str,
     return outcome
 
 
-def _sh(lab: Any, script: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["podman", "exec", lab.hosts[0].container, "sh", "-c", script],
+def _sh(lab: Any, script: str, check: bool = True,
+        privileged: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run as root on the host; privileged: with every capability (reading another user's
+    /proc/<pid>/cwd needs CAP_SYS_PTRACE), as an administrator on a real machine."""
+    done = subprocess.run(["podman", "exec", *(["--privileged"] if privileged else []),
+                           lab.hosts[0].container, "sh", "-c", script],
                           capture_output=True, text=True, check=False)
     if check:
         assert done.returncode == 0, f"{script}: {done.stdout}{done.stderr}"
@@ -288,7 +292,7 @@ def _ui_state(lab: Any, plan: dict[str, Any]) -> dict[str, str]:
         f"{ui}/current/package.json || echo missing\n"
         f"curl -s -o /dev/null -w '%{{http_code}}\\n' -H 'Host: {plan['hostname']}' "
         f"http://127.0.0.1:{plan['ports']['ui']}/ || echo missing\n")
-    out = _sh(lab, script, check=False).stdout.split()
+    out = _sh(lab, script, check=False, privileged=True).stdout.split()
     assert len(out) == 5, out
     return dict(zip(("current", "running", "kept", "version", "status"), out, strict=True))
 
