@@ -130,3 +130,20 @@ def test_main_prints_one_json_document_on_errors(capsys: pytest.CaptureFixture[s
     assert "nothing to roll back" in json.loads(capsys.readouterr().out)["error"]
     assert prog.main(["dspace-solr-upgrade", "nonsense"]) == 2
     assert "usage" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_a_solr_major_jump_empties_the_rebuilt_cores_it_does_not_carry() -> None:
+    carry = ["authority", "qaevent", "statistics", "suggestion"]
+    plan = prog.plan_cores(CORES_9, CORES_9, {}, carry)
+    assert plan["emptied"] == ["oai", "search"]
+    assert plan["carried"] == ["authority", "qaevent", "statistics", "suggestion"]
+
+
+def test_the_instance_cores_are_found_by_prefix_and_nothing_else(tmp_path: Path) -> None:
+    for name in ("a-search", "a-statistics", "a-b-search", "ab-search", "a-nocore"):
+        (tmp_path / name).mkdir()
+        if name != "a-nocore":
+            (tmp_path / name / "core.properties").write_text(f"name={name}\n")
+    assert prog.instance_cores(tmp_path, "a-") == ["search", "statistics"]
+    assert prog.instance_cores(tmp_path, "a-b-") == ["search"]
+    assert prog.instance_cores(tmp_path / "missing", "a-") == []
