@@ -261,3 +261,28 @@ def test_jump_to_10_creates_audit_and_rolls_back(
     assert "a-audit" not in _status(lab)["status"]
     assert _counts(lab, "a-", CORES_9) == SEED
     _assert_b_untouched(lab, installed)
+
+
+def test_keep_by_unload_and_copy_against_solrs_replication_backup(
+    installed: dict[str, str], lab: Any,
+) -> None:
+    """The figures behind the choice of the keep (README, "Upgrade and rollback"): the
+    upgrade's unload-and-copy of all six cores, against Solr's replication backup of each
+    core (index only, in the background, polled as dspace-backup polls it)."""
+    state = json.loads(_sh(lab, "cat /var/solr/upgrade/instances/a/state.json"))
+    script = r"""
+set -e
+start=$(date +%s%N)
+for core in authority oai qaevent search statistics suggestion; do
+  url=http://127.0.0.1:8983/solr/a-$core/replication
+  curl -sSf "$url?command=backup&name=timing&wt=json" >/dev/null
+  until curl -sSf "$url?command=details&wt=json" | grep -Eq '"snapshotName": ?"timing"'; do
+    sleep 0.1; done
+  curl -sSf "$url?command=deletebackup&name=timing&wt=json" >/dev/null || true
+done
+echo $(( $(date +%s%N) - start ))
+"""
+    replication = int(_sh(lab, script).strip()) / 1e9
+    print(f"keep of 6 cores: unload + copy {state['keep_seconds']:.3f} s, "
+          f"replication backup {replication:.3f} s")
+    assert state["keep_seconds"] >= 0 and replication > 0
