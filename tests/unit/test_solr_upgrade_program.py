@@ -147,3 +147,15 @@ def test_the_instance_cores_are_found_by_prefix_and_nothing_else(tmp_path: Path)
     assert prog.instance_cores(tmp_path, "a-") == ["search", "statistics"]
     assert prog.instance_cores(tmp_path, "a-b-") == ["search"]
     assert prog.instance_cores(tmp_path / "missing", "a-") == []
+
+
+def test_missing_configsets_stop_the_upgrade_before_anything_changes(tmp_path: Path) -> None:
+    (tmp_path / "solr" / "search" / "conf").mkdir(parents=True)
+    (tmp_path / "solr" / "search" / "conf" / "solrconfig.xml").write_text("<config/>")
+    args = {"url": "http://127.0.0.1:1/solr", "home": str(tmp_path / "data"), "prefix": "a-",
+            "cores_to": ["search", "audit"], "configsets_dir": str(tmp_path / "solr"),
+            "keep_dir": str(tmp_path / "keep"), "instance": "a", "from": "9.3", "to": "10.0",
+            "timeout": 1}
+    with pytest.raises(prog.UpgradeError, match=r"audit/conf/solrconfig.xml.*nothing was changed"):
+        prog.cores_upgrade(args)
+    assert not (tmp_path / "keep").exists()
