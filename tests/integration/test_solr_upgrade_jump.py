@@ -2,8 +2,8 @@
 lab host with the look-alike Solr 8.11 and 9.8 releases (slow: the `--all` matrix).
 
 Instances `a` and `b` share the host's Solr 8 with line-8 cores and documents in each.
-`a` is upgraded first (the server moves to Solr 9; `b`'s cores, still on line-8
-configurations, fail to load but keep their data), then `b`; every carried core keeps its
+`a` is upgraded first (the server moves to Solr 9; `b`'s cores whose line-8 configurations
+need Solr 8's ICU paths fail to load, all keep their data), then `b`; every carried core keeps its
 count. The rollback of the jump (naming both) brings Solr 8 back with every core directory
 byte for byte as it was.
 """
@@ -100,9 +100,13 @@ def test_the_jump_carries_every_instance_and_rolls_back_byte_for_byte(
     assert "-Dsolr.config.lib.enabled=true" in _sh(lab, "cat /etc/default/solr.in.sh")
     assert _sh(lab, f"test -x /opt/solr-{solr8}/bin/solr && echo kept").strip() == "kept"
     assert _counts(lab, "a-", CORES_9) == {**SEED, "search": 0, "oai": 0}
+    # b's cores whose line-8 configuration loads ICU from Solr 8's contrib/ fail on Solr 9
+    # (the others' configurations are the same on both lines: facts 1.4); every one of them
+    # is in the new home with its data
     failures = _status(lab).get("initFailures") or {}
-    assert sorted(failures) == [f"b-{c}" for c in CORES_9]  # line-8 configurations on Solr 9
-    assert _sh(lab, "ls /var/solr/data/b-statistics/data/index").strip()  # its data is there
+    assert "b-search" in failures and all(n.startswith("b-") for n in failures), failures
+    for core in CORES_9:
+        assert _sh(lab, f"ls /var/solr/data/b-{core}/data/index").strip()
 
     second = _action(site, releases, archives, "upgrade", "b")
     assert second.result.summary.ok, json.dumps(second.result.summary.as_dict(), indent=1)
