@@ -64,7 +64,7 @@ def site(lab: Any) -> Any:
 def _action(site: Any, releases: dict[str, Any], archives: list[Path], entry: str,
             name: str) -> Any:
     outcome = _run(site, releases, archives, solr_test_entry_point=entry,
-                   solr_version=releases["9.3"].solr_version,
+                   solr_test_solr_version=releases["9.3"].solr_version,
                    solr_archive=str(releases["9.3"].solr),
                    solr_upgrade={
                        "plan": {"name": name, "solr": {"prefix": f"{name}-"}, "cores": CORES_9,
@@ -83,7 +83,7 @@ def test_the_jump_carries_every_instance_and_rolls_back_byte_for_byte(
     solr8 = releases["8.4"].solr_version
     cores = [{"name": f"{i}-{c}", "conf_source": f"/srv/solr-84/{c}"}
              for i in ("a", "b") for c in CORES_9]
-    converged = _run(site, releases, archives, solr_cores=cores, solr_version=solr8,
+    converged = _run(site, releases, archives, solr_cores=cores, solr_test_solr_version=solr8,
                      solr_archive=str(releases["8.4"].solr))
     assert converged.result.summary.ok, json.dumps(converged.result.summary.as_dict(), indent=1)
     _seed(lab, "a-")
