@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy.errors import InputError
-from dspace_deploy.events import Event, failure_message
+from dspace_deploy.events import Event
+from dspace_deploy.events import event_parts as _parts
+from dspace_deploy.events import note_problem as _note_problem
 
 if TYPE_CHECKING:
     from dspace_deploy.site import Site
@@ -113,20 +115,6 @@ def parse_restore_events(events: list[Event]) -> BackupReport:
             _note_problem(report.problems, kind, host, res, data)
     report.problems = {h: p for h, p in report.problems.items() if h not in reported}
     return report
-
-
-def _parts(event: Event) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
-    data = event.get("event_data") or {}
-    return (str(event.get("event", "")), str(data.get("host", "")), data.get("res") or {},
-            data)
-
-
-def _note_problem(problems: dict[str, str], kind: str, host: str, res: dict[str, Any],
-                  data: dict[str, Any]) -> None:
-    if kind == "runner_on_unreachable":
-        problems.setdefault(host, f"unreachable: {failure_message(res)}")
-    elif kind == "runner_on_failed" and not data.get("ignore_errors"):
-        problems.setdefault(host, f"{data.get('task', '')}: {failure_message(res)}")
 
 
 # --- reading the site ----------------------------------------------------------------------

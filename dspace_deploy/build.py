@@ -96,7 +96,7 @@ class BuildRequest:
     version: str | None = None  # DSpace release (dspace) or DSpace-CRIS release (cris)
     ui_version: str | None = None  # UI tag version when it differs (e.g. CRIS 2025.02.01.01)
     solr_version: str | None = None
-    out: Path | None = None  # default: ./bundles/<line>-<flavor>
+    out: Path | None = None  # default: ./bundles/<line>-<flavor>-<release>
     source_mirror: str | None = None  # directory or URL with the archives under their names
     ui_memory_mb: int = DEFAULT_UI_MEMORY_MB
 
@@ -172,7 +172,10 @@ def plan_build(request: BuildRequest) -> BuildPlan:
     if request.source_mirror:
         sources = {k: SourceFile(s.role, _mirror(request.source_mirror, s.filename), s.filename)
                    for k, s in sources.items()}
-    out = _checked_out(request.out or Path("bundles") / f"{request.line}-{request.flavor}")
+    # Versioned, so that one artifacts directory holds two releases of a line (an upgrade's
+    # target and the release it may roll back to; bundles.py).
+    out = _checked_out(request.out
+                       or Path("bundles") / f"{request.line}-{request.flavor}-{release}")
     if request.ui_memory_mb < 1024:
         raise InputError("--ui-memory must be at least 1024 (MiB).",
                          hint="The Angular production build needs several GiB.")

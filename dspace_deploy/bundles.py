@@ -35,6 +35,7 @@ from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import InputError, Problem
+from dspace_deploy.lines import CRIS
 from dspace_deploy.plans import site_plans
 from dspace_deploy.site import Site
 
@@ -78,9 +79,17 @@ class Bundle:
     format: int = FORMAT
 
     @property
+    def version(self) -> str:
+        """The release it holds: the DSpace version, or the DSpace-CRIS release."""
+        if self.flavor == "cris" and self.cris_version:
+            return self.cris_version.removeprefix("cris-")
+        return self.dspace_version
+
+    @property
     def key(self) -> str:
-        """`<line>-<flavor>`, the bundle's directory name under an artifacts directory."""
-        return f"{self.line}-{self.flavor}"
+        """`<line>-<flavor>-<release>`: its directory name under an artifacts directory, and
+        its key in `dspace_bundles`."""
+        return release_key(self.line, self.flavor, self.version)
 
     @property
     def manifest(self) -> Path:
@@ -101,6 +110,42 @@ class Bundle:
     @property
     def solr_sha512(self) -> Path:
         return self.root / f"solr/solr-{self.solr_version}.tgz.sha512"
+
+
+def release_key(line: str, flavor: str, version: str) -> str:
+    """`<line>-<flavor>-<release>`, e.g. 9-dspace-9.3 or 9-cris-2025.02.01."""
+    return f"{line}-{flavor}-{version}"
+
+
+def plan_release(plan: dict[str, Any]) -> str:
+    """The release an instance plan asks for: its version, or its line's DSpace-CRIS release."""
+    line = str(plan.get("line"))
+    if plan.get("flavor") == "cris" and line in CRIS:
+        return CRIS[line].release
+    return str(plan.get("version"))
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release the run needs a bundle of, and who needs it (for messages)."""
+
+    line: str
+    flavor: str
+    version: str
+
+    @property
+    def key(self) -> str:
+        return release_key(self.line, self.flavor, self.version)
+
+    @property
+    def name(self) -> str:
+        return (f"DSpace-CRIS {self.version}" if self.flavor == "cris"
+                else f"DSpace {self.version}")
+
+    @property
+    def build_command(self) -> str:
+        return (_BUILD_HINT.format(line=self.line, flavor=_flavor_flag(self.flavor))
+                + f" --version {self.version}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -398,12 +443,13 @@ def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Probl
                 f"use the bundle {line}-{flavor}: "
                 + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
             continue
-        version = str(plan.get("version"))
-        if flavor == "dspace" and version != bundle.dspace_version:
-            add("version", f"the instance wants DSpace {version} but the bundle holds "
-                           f"{bundle.dspace_version}",
-                f"set version: \"{bundle.dspace_version}\" on the instance, or build a bundle "
-                f"of {version}")
+        version = plan_release(plan)
+        if version != bundle.version:
+            wanted = Release(line, flavor, version)
+            add("version", f"the instance wants {wanted.name} but the bundle holds "
+                           f"{bundle.version}",
+                (f"set version: \"{bundle.version}\" on the instance, or " if flavor == "dspace"
+                 else "") + f"build a bundle of {version}: {wanted.build_command}")
         java = plan.get("java_major")
         if isinstance(java, int) and java < bundle.java_min:
             add("java_version", f"the bundle needs Java {bundle.java_min} but the host gets "
@@ -431,6 +477,11 @@ def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Probl
                           "there)",
                 "rebuild the bundle with this version of dspace-deploy: "
                 + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+        if flavor == "cris" and contents.cores and _ocr_plugin(line) not in contents.files:
+            add("flavor", f"the backend installer lacks {_ocr_plugin(line)}, the plugin the "
+                          "DSpace-CRIS ocr core loads (the core fails without it)",
+                "rebuild the bundle from the complete DSpace-CRIS source: "
+                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
         solr = plan.get("solr_version")
         if solr and str(solr) != bundle.solr_version:
             add("solr_version", f"the instance wants Solr {solr} but the bundle holds "
@@ -452,7 +503,15 @@ class InstallerContents:
 # which `dspace-deploy build` puts where Ant installs it as [dspace]/config/conftool
 # (dspace_deploy/build.py, CRIS_CONFTOOL_INSTALLER).
 CRIS_WORKBOOK = "config/conftool/cris-layout-configuration.xls"
-INSTALLER_PROBES = frozenset({CRIS_WORKBOOK})
+
+
+def _ocr_plugin(line: str) -> str:
+    """Where a DSpace-CRIS installer ships its ocr core's plugin jar (dspace/solr/ocr/lib);
+    the core does not load without it (4Science/DSpace#495, facts 1.12)."""
+    return f"solr/ocr/lib/{CRIS[line].ocr_plugin}"
+
+
+INSTALLER_PROBES = frozenset({CRIS_WORKBOOK, *(_ocr_plugin(line) for line in CRIS)})
 
 
 @functools.cache
@@ -493,8 +552,6 @@ def _flavor_flag(flavor: str) -> str:
 # A site's bundles
 
 
-
-
 def artifacts_source(site: Site, artifacts: str | None) -> str | None:
     """The bundles' location: `artifacts` (relative to the working directory) or the site's
     dspace_artifacts (relative to the inventory directory); None when neither is set."""
@@ -515,17 +572,23 @@ def artifacts_source(site: Site, artifacts: str | None) -> str | None:
     return str(path if path.is_absolute() else (site.path / path).absolute())
 
 
-def resolve_bundles(site: Site, artifacts: str | None) -> dict[str, Bundle]:
-    """The verified bundle of every line and flavor the site's instances use, keyed
-    `<line>-<flavor>`; {} when no artifacts location is set. Raises one InputError listing
-    every bundle that is missing, damaged or unfit, before any host is contacted."""
+def resolve_bundles(site: Site, artifacts: str | None,
+                    releases: dict[Release, list[str]] | None = None) -> dict[str, Bundle]:
+    """The verified bundle of every release the site's instances use, plus `releases` (other
+    releases a run needs, e.g. the installed ones an upgrade may roll back to, each with who
+    needs it), keyed `<line>-<flavor>-<release>`; {} when no artifacts location is set.
+    Raises one InputError listing every bundle that is missing, damaged or unfit, before any
+    host is contacted."""
     source = artifacts_source(site, artifacts)
     if source is None:
         return {}
-    needed: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    needed: dict[Release, list[tuple[str, dict[str, Any] | None]]] = {}
     for host, plans in site_plans(site).items():
         for plan in plans:
-            needed.setdefault(f"{plan['line']}-{plan['flavor']}", []).append((host, plan))
+            release = Release(str(plan["line"]), str(plan["flavor"]), plan_release(plan))
+            needed.setdefault(release, []).append((host, plan))
+    for release, wanted_by in (releases or {}).items():
+        needed.setdefault(release, []).extend((who, None) for who in wanted_by)
     if not needed:
         return {}
     problems: list[str] = []
@@ -538,35 +601,63 @@ def resolve_bundles(site: Site, artifacts: str | None) -> dict[str, Bundle]:
     except InputError as exc:
         problems.append(str(exc))
         needed = {}
-    for key, users in sorted(needed.items()):
+    for release, users in sorted(needed.items(), key=lambda item: item[0].key):
+        used_by = ", ".join(f"{plan['name']} on {host}" if plan else host
+                            for host, plan in users)
         bundle = single
         if bundle is None:
-            location = _join(source, key)
-            if not is_url(location) and not Path(location).exists():
-                line, flavor = key.split("-", 1)
-                used_by = ", ".join(f"{plan['name']} on {host}" for host, plan in users)
-                problems.append(
-                    f"no bundle for DSpace {line} ({flavor}) at {location} (needed by "
-                    f"{used_by}): build it with "
-                    + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+            found = _find_release(source, release, used_by)
+            if isinstance(found, str):
+                problems.append(found)
                 continue
-            try:
-                bundle = load_bundle(location)
-                verify_bundle(bundle)
-            except InputError as exc:
-                problems.append(str(exc))
-                continue
-        fits = [f"{p} (host {host})" for host, plan in users
+            bundle = found
+        fits = [f"{p} (host {host})" for host, plan in users if plan
                 for p in check_bundle_fits(bundle, [plan])]
+        if not any(plan for _, plan in users) and (bundle.line, bundle.flavor, bundle.version) \
+                != (release.line, release.flavor, release.version):
+            fits.append(f"bundle {bundle.source}: it holds {bundle.line}-{bundle.flavor} "
+                        f"{bundle.version}, not {release.name} (needed by {used_by}): "
+                        f"{release.build_command}")
         problems.extend(fits)
         if not fits:
-            bundles[key] = bundle
+            bundles[release.key] = bundle
     if problems:
         body = "\n".join(f"  - {p}".replace("\n", "\n    ") for p in problems)
         raise InputError(
             f"The release bundles in {source} do not serve the site ({len(problems)} "
             f"{'problem' if len(problems) == 1 else 'problems'}); no host was contacted.\n{body}")
     return bundles
+
+
+def _find_release(source: str, release: Release, used_by: str) -> Bundle | str:
+    """The verified bundle of `release` under `source`: `<line>-<flavor>-<release>/`, else
+    the older layout `<line>-<flavor>/` when it holds that release; or what is wrong."""
+    versioned = _join(source, release.key)
+    legacy = _join(source, f"{release.line}-{release.flavor}")
+    tried: list[str] = []
+    for location in (versioned, legacy):
+        if not is_url(location) and not Path(location).exists():
+            tried.append(f"{location} does not exist")
+            continue
+        try:
+            bundle = load_bundle(location)
+        except InputError as exc:
+            if location == versioned and is_url(location):
+                tried.append(f"{location}: {exc.message}")
+                continue  # a server without the versioned directory: try the older layout
+            return str(exc)
+        if location == legacy and bundle.version != release.version:
+            tried.append(f"{location} holds {bundle.version}")
+            continue
+        try:
+            verify_bundle(bundle)
+        except InputError as exc:
+            return str(exc)
+        return bundle
+    return (f"no bundle of {release.name} ({release.flavor}) for line {release.line} "
+            f"(needed by {used_by}): {'; '.join(tried)}. Build it with "
+            f"`{release.build_command}` (it writes bundles/{release.key}/) and put it in "
+            f"{source}")
 
 
 def _single_bundle(source: str) -> Bundle | None:
@@ -587,12 +678,16 @@ def _join(base: str, key: str) -> str:
 
 def bundle_vars(bundles: dict[str, Bundle]) -> dict[str, Any]:
     """What the playbook gets about the verified bundles: controller paths and versions
-    (never secrets), as the extra variable `dspace_bundles` keyed `<line>-<flavor>`."""
+    (never secrets), as the extra variable `dspace_bundles` keyed `<line>-<flavor>-<release>`
+    (the filter `dspace_plan_bundle` picks an instance's by line, flavor and release)."""
     if not bundles:
         return {}
     return {
         "dspace_bundles": {
             key: {
+                "line": b.line,
+                "flavor": b.flavor,
+                "version": b.version,
                 "root": str(b.root),
                 "installer": str(b.installer),
                 "ui_archive": str(b.ui_archive),

@@ -127,3 +127,21 @@ def print_summary(console: Console, summary: RunSummary, artifact_dir: str) -> N
     verdict = "[green]ok[/green]" if summary.ok else "[red]failed[/red]"
     console.print(f"{verdict} in {summary.seconds:.1f}s · artifacts: {artifact_dir}",
                   highlight=False)
+
+
+class PhaseProgress(LiveProgress):
+    """LiveProgress for upgrade.yml / rollback.yml: also one line per phase as it starts
+    (tasks named "Upgrade phase <name>: ..."), kept above the live panel on a terminal."""
+
+    def __init__(self, console: Console, title: str, verbosity: int = 0) -> None:
+        super().__init__(console, title, verbosity)
+        self.phase: tuple[str, str] | None = None
+
+    def __call__(self, event: Event) -> None:
+        from dspace_deploy.upgrades import phase_line, phase_of
+
+        started = phase_of(event)
+        if started is not None and started != self.phase:
+            self.phase = started
+            self._say(phase_line(*started), style="bold")
+        super().__call__(event)

@@ -152,6 +152,23 @@ class SummaryBuilder:
         self.summary.hosts = hosts
 
 
+def event_parts(event: Event) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    """(event kind, host, task result, event data) of one event."""
+    data = event.get("event_data") or {}
+    return (str(event.get("event", "")), str(data.get("host", "")), data.get("res") or {},
+            data)
+
+
+def note_problem(problems: dict[str, str], kind: str, host: str, res: dict[str, Any],
+                 data: dict[str, Any]) -> None:
+    """A host's first unreachable or (not ignored) failed task, for reports built from the
+    events of a run (backups, upgrades): why that host gave no answer."""
+    if kind == "runner_on_unreachable":
+        problems.setdefault(host, f"unreachable: {failure_message(res)}")
+    elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+        problems.setdefault(host, f"{data.get('task', '')}: {failure_message(res)}")
+
+
 def summarize(events: list[Event]) -> RunSummary:
     builder = SummaryBuilder()
     for event in events:

@@ -21,6 +21,7 @@ from dspace_deploy.cli import (
     run_cmds,
     site_cmds,
     status_cmd,
+    upgrade_cmds,
 )
 
 app = typer.Typer(
@@ -52,6 +53,7 @@ def _root(
 
 site_cmds.register(app)
 run_cmds.register(app)
+upgrade_cmds.register(app)
 status_cmd.register(app)
 backup_cmds.register(app)
 build_cmd.register(app)

@@ -48,7 +48,7 @@ def build(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Bundle directory (default: ./bundles/LINE-FLAVOR, so "
+        typer.Option("--out", help="Bundle directory (default: ./bundles/LINE-FLAVOR-RELEASE, so "
                      "`up --artifacts ./bundles` finds it).", show_default=False),
     ] = None,
     source_mirror: Annotated[
@@ -80,7 +80,8 @@ def build(
     what = "already up to date" if result.reused else (
         f"built ({', '.join(result.built)}; the rest from the cache)" if result.built
         else "assembled from the cache")
-    typer.echo(f"Bundle {result.plan.line}-{result.plan.flavor} {what}: {result.out}")
+    typer.echo(f"Bundle {result.plan.line}-{result.plan.flavor}-{result.plan.release} {what}: "
+               f"{result.out}")
     typer.echo(f"  DSpace {result.manifest['dspace_version']}"
                + (f" ({result.manifest['cris_version']})" if result.plan.cris_version else "")
                + f", UI {result.manifest['ui_version']}, Solr {result.manifest['solr_version']}")

@@ -56,7 +56,7 @@ Artifacts = Annotated[
     str | None,
     typer.Option(
         "--artifacts",
-        help="Directory or URL holding artifact bundles (<line>-<flavor>/manifest.json); "
+        help="Directory or URL holding artifact bundles (<line>-<flavor>-<release>/manifest.json); "
         "default: the site's dspace_artifacts. Every checksum is verified before any host "
         "is contacted.",
         show_default=False,
@@ -75,7 +75,7 @@ def checked_artifacts(value: str | None) -> str | None:
     from dspace_deploy.bundles import URL_SCHEMES
     from dspace_deploy.errors import InputError
 
-    hint = ("Give the directory that holds the bundles (LINE-FLAVOR/manifest.json, what "
+    hint = ("Give the directory that holds the bundles (LINE-FLAVOR-RELEASE/manifest.json, what "
             "`dspace-deploy build` writes), or an http(s):// URL of it.")
     text = value.strip()
     if not text:

@@ -115,15 +115,36 @@ def execute(job: Job, json_output: bool) -> None:
     """Run a job, show progress and the summary (or one JSON document), set the exit code."""
     from dspace_deploy import runner
     from dspace_deploy.display import LiveProgress, print_summary
+    from dspace_deploy.events import Event
+    from dspace_deploy.upgrades import PENDING_KEY, pending_upgrades
+
+    reports: list[Event] = []  # the hosts' "instances waiting for an upgrade" (up)
+
+    def keep(event: Event) -> None:
+        if PENDING_KEY in ((event.get("event_data") or {}).get("res") or {}):
+            reports.append(event)
 
     if json_output:
-        result = runner.run(job)
-        _emit_json(_result_document(job, result))
+        result = runner.run(job, observer=keep)
+        document = _result_document(job, result)
+        if job.verb == "up":
+            document["upgrade_pending"] = [vars(p) for p in pending_upgrades(reports)]
+        _emit_json(document)
     else:
         console = _console()
         with LiveProgress(console, f"{job.verb} · {job.site.name}", job.verbosity) as live:
-            result = runner.run(job, observer=live)
+            def observe(event: Event) -> None:
+                keep(event)
+                live(event)
+
+            result = runner.run(job, observer=observe)
         print_summary(console, result.summary, str(result.artifact_dir))
+        waiting = pending_upgrades(reports)
+        if waiting:
+            console.print("Left unchanged, waiting for `dspace-deploy upgrade` (the inventory "
+                          "names another release than the host runs):", markup=False)
+            for pending in waiting:
+                console.print(f"  {pending.line()}", markup=False, highlight=False)
     raise typer.Exit(0 if result.summary.ok and result.rc == 0 else 1)
 
 

@@ -383,14 +383,38 @@ def solr_cores(plans: Any) -> list[dict[str, str]]:
     ]
 
 
-def plan_bundle(plan: Any, bundles: Any) -> dict[str, Any]:
+def plan_bundle(plan: Any, bundles: Any, version: Any = None) -> dict[str, Any]:
     """The verified artifact bundle (`dspace_bundles` entry) serving a plan, or {} when the
-    instance has none and its roles obtain the official releases themselves."""
+    instance has none and its roles obtain the official releases themselves.
+
+    A bundle is found by line, flavor AND release: `version` (default: the release the plan
+    asks for, its version or its line's DSpace-CRIS release) may be another release, e.g. the
+    one an upgrade rolls back to (`plan | dspace_plan_bundle(dspace_bundles, record.from)`);
+    its line follows from it (8.4 is line 8 even when the plan says 9). Entries are keyed
+    `<line>-<flavor>-<release>` and carry line, flavor and version; an entry of the older
+    shape, keyed `<line>-<flavor>`, serves when its dspace_version is the release (or unset)."""
     if not isinstance(plan, Mapping):
         raise PlanError("dspace_plan: dspace_plan_bundle expects one instance plan")
     table = bundles if isinstance(bundles, Mapping) else {}
-    found = table.get(f"{plan['line']}-{plan['flavor']}")
-    return dict(found) if isinstance(found, Mapping) else {}
+    flavor = str(plan.get("flavor", "dspace"))
+    line = str(plan["line"])
+    cris = _lines.CRIS.get(line) if flavor == "cris" else None
+    release = str(version) if version else (cris.release if cris else str(plan["version"]))
+    if flavor == "cris":
+        line = next((str(k) for k, c in _lines.CRIS.items() if c.release == release), line)
+    elif release.split(".")[0] in LINES:
+        line = release.split(".")[0]
+    for entry in table.values():
+        if isinstance(entry, Mapping) and "version" in entry and (
+                str(entry.get("line")), str(entry.get("flavor")), str(entry["version"])) == (
+                line, flavor, release):
+            return dict(entry)
+    legacy = table.get(f"{line}-{flavor}")
+    if isinstance(legacy, Mapping) and "version" not in legacy:
+        held = legacy.get("dspace_version")
+        if flavor == "cris" or held is None or str(held) == release:
+            return dict(legacy)
+    return {}
 
 
 def proxy_sites(plans: Any) -> list[dict[str, Any]]:

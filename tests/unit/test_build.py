@@ -62,7 +62,7 @@ def test_official_sources_line_8_and_default_out(monkeypatch: pytest.MonkeyPatch
     assert plan.package_manager == "yarn" and plan.release == "8.3"
     assert plan.sources["solr"].url == \
         "https://archive.apache.org/dist/lucene/solr/8.11.4/solr-8.11.4.tgz"
-    assert plan.out == tmp_path / "bundles" / "8-dspace"
+    assert plan.out == tmp_path / "bundles" / "8-dspace-8.3"
 
 
 def test_cris_sources() -> None:
@@ -232,8 +232,8 @@ def test_build_from_lookalike_sources(mirror: Sources, tmp_path: Path, cache: Pa
                     {"name": "repo", "hostname": "repo.example.edu", "line": "9"}]}},
                 vault_file=tmp_path / "v", vault_password_file=tmp_path / "p")
     resolved = bundles.resolve_bundles(site, str(out.parent))
-    assert resolved["9-dspace"].dspace_version == "9.3"
-    assert bundles.bundle_vars(resolved)["dspace_bundles"]["9-dspace"]["installer"] == \
+    assert resolved["9-dspace-9.3"].dspace_version == "9.3"
+    assert bundles.bundle_vars(resolved)["dspace_bundles"]["9-dspace-9.3"]["installer"] == \
         str(out / "backend" / "dspace-installer.tar.gz")
 
     # Built once: the same inputs again reuse the bundle; another output directory is

@@ -16,6 +16,7 @@ import pytest
 from dspace_deploy import bundles, plans, resources
 from dspace_deploy.bundles import (
     Bundle,
+    Release,
     check_bundle_fits,
     load_bundle,
     resolve_bundles,
@@ -72,7 +73,8 @@ def _plans(**changes: Any) -> list[dict[str, Any]]:
 
 def test_loads_a_lookalike_bundle(bundle_dir: Path) -> None:
     bundle = load_bundle(str(bundle_dir))
-    assert (bundle.line, bundle.flavor, bundle.key) == ("9", "dspace", "9-dspace")
+    assert (bundle.line, bundle.flavor, bundle.key) == ("9", "dspace", "9-dspace-9.3")
+    assert bundle.version == "9.3"
     assert bundle.dspace_version == "9.3" and bundle.solr_version == "9.8.1"
     assert bundle.java_min == 17 and bundle.node_majors == (20, 22, 24)
     assert bundle.lookalike is True and bundle.root == bundle_dir.resolve()
@@ -239,6 +241,12 @@ def test_a_cris_installer_must_carry_the_layout_workbook(tmp_path: Path) -> None
     assert problem.key == "instance repo: flavor"
     assert "lacks config/conftool/cris-layout-configuration.xls" in problem.what
     assert "--flavor cris" in problem.fix
+    # the ocr core's plugin jar of the release (4Science/DSpace#495): refused without it
+    shutil.rmtree(out)
+    shutil.copytree(tmp_path / "release", out)
+    _without(out, ["solr", "ocr", "lib"])
+    (problem,) = check_bundle_fits(load_bundle(str(out)), cris)
+    assert "lacks solr/ocr/lib/solr-ocrhighlighting-0.9.2.jar" in problem.what
 
 
 def test_a_complete_installer_has_every_core_of_the_line(bundle_dir: Path) -> None:
@@ -304,7 +312,7 @@ def test_http_url(bundle_dir: Path, http_root: tuple[Path, str]) -> None:
     shutil.copytree(bundle_dir, www / "9-dspace")
     bundle = load_bundle(f"{base}/9-dspace/")
     verify_bundle(bundle)
-    assert bundle.key == "9-dspace" and bundle.source == f"{base}/9-dspace/"
+    assert bundle.key == "9-dspace-9.3" and bundle.source == f"{base}/9-dspace/"
     assert bundle.installer.read_bytes() == (bundle_dir / INSTALLER).read_bytes()
     with pytest.raises(InputError, match="HTTP 404"):
         load_bundle(f"{base}/8-dspace")
@@ -330,17 +338,18 @@ def test_resolve_bundles_from_a_directory_of_bundles(bundle_dir: Path, tmp_path:
     artifacts = bundle_dir.parent
     site_ = _site(tmp_path, [instance(), instance(name="two", hostname="two.example.edu")])
     found = resolve_bundles(site_, str(artifacts))
-    assert list(found) == ["9-dspace"] and found["9-dspace"].root == bundle_dir.resolve()
+    # the older layout <line>-<flavor>/ serves the release it holds
+    assert list(found) == ["9-dspace-9.3"] and found["9-dspace-9.3"].root == bundle_dir.resolve()
     assert resolve_bundles(site_, None) == {}  # nothing set: no bundles
     # the site option, relative to the inventory directory; the flag wins over it
     (tmp_path / "inventory").mkdir()
     rel = Path("..") / artifacts.relative_to(tmp_path)
     site_ = _site(tmp_path, [instance()], dspace_artifacts=str(rel))
-    assert resolve_bundles(site_, None)["9-dspace"].line == "9"
-    with pytest.raises(InputError, match="no bundle for DSpace 9"):
+    assert resolve_bundles(site_, None)["9-dspace-9.3"].line == "9"
+    with pytest.raises(InputError, match=r"no bundle of DSpace 9\.3"):
         resolve_bundles(site_, str(tmp_path / "empty"))
     # one bundle directory instead of a directory of bundles
-    assert resolve_bundles(site_, str(bundle_dir))["9-dspace"].key == "9-dspace"
+    assert resolve_bundles(site_, str(bundle_dir))["9-dspace-9.3"].key == "9-dspace-9.3"
 
 
 def test_resolve_bundles_lists_every_missing_or_unfit_bundle(bundle_dir: Path,
@@ -354,8 +363,8 @@ def test_resolve_bundles_lists_every_missing_or_unfit_bundle(bundle_dir: Path,
     message = str(info.value)
     assert info.value.exit_code == EXIT_BAD_INPUT and "no host was contacted" in message
     assert f"{INSTALLER}: sha256" in message  # 9-dspace damaged
-    assert "no bundle for DSpace 10 (dspace)" in message and "ten on h1" in message
-    assert "dspace-deploy build --line 10" in message
+    assert "no bundle of DSpace 10.0 (dspace)" in message and "ten on h1" in message
+    assert "dspace-deploy build --line 10 --version 10.0" in message
     # one damaged bundle given directly: its damage is reported too
     with pytest.raises(InputError) as info:
         resolve_bundles(_site(tmp_path, [instance()]), str(bundle_dir))
@@ -370,13 +379,66 @@ def test_resolve_bundles_checks_fit(bundle_dir: Path, tmp_path: Path) -> None:
     assert "(host h1)" in str(info.value)
 
 
+def _as_release(bundle: Path, dest: Path, version: str) -> Path:
+    """A copy of `bundle` whose manifest says it holds DSpace `version`."""
+    copy = Path(shutil.copytree(bundle, dest))
+    data = _manifest(copy)
+    data["dspace_version"] = version
+    _write_manifest(copy, data)
+    return copy
+
+
+def test_two_releases_of_a_line_side_by_side(bundle_dir: Path, tmp_path: Path) -> None:
+    """An upgrade needs the target (9.3, from the inventory) and the installed release it may
+    roll back to (9.2): both found in one directory, by line, flavor and release."""
+    artifacts = tmp_path / "two"
+    new = Path(shutil.copytree(bundle_dir, artifacts / "9-dspace-9.3"))
+    old = _as_release(bundle_dir, artifacts / "9-dspace-9.2", "9.2")
+    site_ = _site(tmp_path, [instance(version="9.3")])
+    rollback = {Release("9", "dspace", "9.2"): ["the rollback of repo on h1"]}
+    found = resolve_bundles(site_, str(artifacts), rollback)
+    assert sorted(found) == ["9-dspace-9.2", "9-dspace-9.3"]
+    assert found["9-dspace-9.3"].root == new.resolve()
+    assert found["9-dspace-9.2"].root == old.resolve()
+    variables = bundles.bundle_vars(found)["dspace_bundles"]
+    pick = plans.plan_module().plan_bundle
+    (plan,) = plans.plan_module().instance_plan([instance(version="9.3")])
+    assert pick(plan, variables)["root"] == str(new.resolve())
+    assert pick(plan, variables, "9.2")["root"] == str(old.resolve())
+    # an instance whose inventory still says 9.2 is served by the 9.2 bundle
+    two = _site(tmp_path, [instance(version="9.3"),
+                           instance(name="two", hostname="two.example.edu", version="9.2")])
+    assert sorted(resolve_bundles(two, str(artifacts))) == ["9-dspace-9.2", "9-dspace-9.3"]
+
+
+def test_a_missing_release_says_what_and_how_to_build_it(bundle_dir: Path,
+                                                         tmp_path: Path) -> None:
+    artifacts = bundle_dir.parent  # only the older layout 9-dspace/, holding 9.3
+    site_ = _site(tmp_path, [instance(version="9.3")])
+    rollback = {Release("9", "dspace", "9.2"): ["the rollback of repo on h1"]}
+    with pytest.raises(InputError) as info:
+        resolve_bundles(site_, str(artifacts), rollback)
+    message = str(info.value)
+    assert info.value.exit_code == EXIT_BAD_INPUT and "no host was contacted" in message
+    assert "no bundle of DSpace 9.2" in message and "the rollback of repo on h1" in message
+    assert f"{artifacts / '9-dspace-9.2'} does not exist" in message
+    assert f"{artifacts / '9-dspace'} holds 9.3" in message
+    assert "dspace-deploy build --line 9 --version 9.2" in message
+    # an instance asking for 9.2 is refused the same way, not served by the 9.3 bundle
+    with pytest.raises(InputError, match=r"no bundle of DSpace 9\.2"):
+        resolve_bundles(_site(tmp_path, [instance(version="9.2")]), str(artifacts))
+    # one bundle given directly cannot serve a second release
+    with pytest.raises(InputError, match=r"not DSpace 9\.2"):
+        resolve_bundles(site_, str(bundle_dir), rollback)
+
+
 def test_resolve_bundles_over_http(bundle_dir: Path, http_root: tuple[Path, str],
                                    tmp_path: Path) -> None:
     www, base = http_root
     shutil.copytree(bundle_dir, www / "9-dspace")
     site_ = _site(tmp_path, [instance()], dspace_artifacts=base)
     found = resolve_bundles(site_, None)
-    assert found["9-dspace"].source == f"{base}/9-dspace"
+    assert found["9-dspace-9.3"].source == f"{base}/9-dspace"
 
 
 def test_dspace_artifacts_is_a_valid_site_option(monkeypatch: pytest.MonkeyPatch,
@@ -402,7 +464,7 @@ def test_cris_bundle(tmp_path: Path) -> None:
     except LookalikeError as exc:
         pytest.skip(f"look-alike bundle cannot be built here: {exc}")
     site_ = _site(tmp_path, [instance(flavor="cris")])
-    bundle = resolve_bundles(site_, str(tmp_path / "artifacts"))["9-cris"]
+    bundle = resolve_bundles(site_, str(tmp_path / "artifacts"))["9-cris-2025.02.01"]
     assert bundle.flavor == "cris" and bundle.cris_version == "cris-2025.02.01"
     (problem,) = check_bundle_fits(bundle, _plans())
     assert "DSpace 9 (dspace) but the bundle holds 9 (cris)" in problem.what
@@ -451,7 +513,8 @@ def test_up_with_a_damaged_bundle_stops_before_any_host(bundle_dir: Path, tmp_pa
 
 def test_bundle_vars_give_the_playbook_paths_and_versions(bundle_dir: Path) -> None:
     bundle = load_bundle(str(bundle_dir))
-    variables = bundles.bundle_vars({bundle.key: bundle})["dspace_bundles"]["9-dspace"]
+    variables = bundles.bundle_vars({bundle.key: bundle})["dspace_bundles"]["9-dspace-9.3"]
+    assert (variables["line"], variables["flavor"], variables["version"]) == ("9", "dspace", "9.3")
     assert Path(variables["installer"]).is_file()
     assert Path(variables["solr_archive"]).name.startswith("solr-")
     assert variables["dspace_version"] == bundle.dspace_version

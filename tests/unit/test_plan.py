@@ -343,6 +343,30 @@ def test_each_plan_finds_the_bundle_of_its_line_and_flavor() -> None:
         pick(plans, bundles)
 
 
+def test_the_bundle_is_found_by_line_flavor_and_release() -> None:
+    (p93,) = plan([inst("a", line="9", version="9.3")])
+    (cris,) = plan([inst("c", line="9", flavor="cris")])
+
+    def entry(line: str, flavor: str, version: str) -> dict[str, str]:
+        return {"line": line, "flavor": flavor, "version": version,
+                "installer": f"/b/{line}-{flavor}-{version}/backend/x.tgz"}
+
+    bundles = {f"{e['line']}-{e['flavor']}-{e['version']}": e for e in (
+        entry("9", "dspace", "9.3"), entry("9", "dspace", "9.2"), entry("8", "dspace", "8.4"),
+        entry("9", "cris", "2025.02.01"), entry("8", "cris", "2024.02.04"))}
+    pick = FILTERS["dspace_plan_bundle"]
+    assert pick(p93, bundles)["version"] == "9.3"
+    assert pick(p93, bundles, "9.2")["version"] == "9.2"  # what a rollback returns to
+    assert pick(p93, bundles, "8.4")["line"] == "8"  # the release's line, not the plan's
+    assert pick(p93, bundles, "9.1") == {}
+    assert pick(cris, bundles)["version"] == "2025.02.01"
+    assert pick(cris, bundles, "2024.02.04")["line"] == "8"
+    # the older shape, keyed <line>-<flavor>: serves the release it holds
+    legacy = {"9-dspace": {"dspace_version": "9.3", "installer": "/b/9-dspace/x.tgz"}}
+    assert pick(p93, legacy)["installer"] == "/b/9-dspace/x.tgz"
+    assert pick(p93, legacy, "9.2") == {}
+
+
 def test_proxy_sites_route_each_hostname_to_its_own_ports() -> None:
     plans = plan([inst("a"), inst("b", tls_mode="provided", tls_certificate_file="/c.pem",
                                   tls_key_file="/k.pem")])
