@@ -12,6 +12,7 @@ EXIT_HOSTS_FAILED = 1  # a play failed on a host, a host was unreachable, or a c
 EXIT_BAD_INPUT = 2  # inventory, flags or artifacts are wrong; nothing was touched
 EXIT_ENVIRONMENT = 3  # the controller lacks something (podman, a vault password file, ...)
 EXIT_INTERNAL = 4  # a bug in dspace-deploy; rerun with DSPACE_DEPLOY_DEBUG=1 for details
+EXIT_REFUSED = 5  # upgrade/rollback refused by the path or a precheck; nothing was changed
 EXIT_INTERRUPTED = 130
 
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dspace_deploy.errors import EXIT_REFUSED
 from dspace_deploy.events import Event, event_parts, note_problem
 
 REPORT_KEY = "dspace_upgrade_report"
@@ -39,9 +40,6 @@ _PHASE_TASK = re.compile(r"^(Upgrade|Rollback) phase (\w+)\s*:")
 # Statuses of an instance after a run (the host record's, plus none and refused).
 DONE, FAILED, ROLLED_BACK, ROLLBACK_FAILED = "done", "failed", "rolled_back", "rollback_failed"
 NONE, REFUSED, PLANNED = "none", "refused", "planned"
-
-# Exit codes of `upgrade` and `rollback` (README, "Exit codes"; docs/operations.md).
-EXIT_REFUSED = 5  # the path or a precheck refused the upgrade; nothing was changed
 
 
 @dataclass
@@ -77,6 +75,7 @@ class InstanceUpgrade:
     downtime_s: float | None = None
     downtime: dict[str, Any] = field(default_factory=dict)
     lost_since: Any = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed_prechecks(self) -> list[Precheck]:
@@ -224,6 +223,7 @@ def _instance(host: str, raw: dict[str, Any]) -> InstanceUpgrade:
         and not isinstance(seconds, bool) else None,
         downtime=dict(raw.get("downtime") or {}),
         lost_since=raw.get("lost_since"),
+        notes=[_text(n) for n in raw.get("notes") or []],
     )
 
 
@@ -327,8 +327,9 @@ def describe_plan(item: InstanceUpgrade) -> list[str]:
     return lines
 
 
-def describe_result(item: InstanceUpgrade) -> list[str]:
-    """An instance's result after a run (upgrade or rollback)."""
+def describe_result(item: InstanceUpgrade, verb: str = "upgrade") -> list[str]:
+    """An instance's result after a run. An upgrade goes from -> to and, rolled back, is back
+    on from; a rollback (`verb` rollback) goes from the upgraded release to the one before."""
     head = f"{item.instance} on {item.host}"
     outcome = item.outcome
     snap = _snapshot(item.snapshot)
@@ -354,14 +355,22 @@ def describe_result(item: InstanceUpgrade) -> list[str]:
         if snap:
             lines.append(f"  pre-upgrade snapshot: {snap}")
         return lines
-    if outcome == ROLLED_BACK and item.failed_phase:
-        lines = [f"{head}: FAILED in phase {item.failed_phase}: {item.error or 'no detail'}",
+    if outcome == ROLLED_BACK and verb == "rollback":  # by hand
+        lines = [f"{head}: rolled back {item.from_version} -> {item.to_version}: the instance "
+                 f"is back on {item.to_version}"]
+        if not item.notes:
+            lines.append(f"  set version: \"{item.to_version}\" on the instance in the "
+                         "inventory, or `up` keeps reporting it as waiting for an upgrade")
+    elif outcome == ROLLED_BACK:
+        lines = [f"{head}: FAILED in phase {item.failed_phase or item.phase or '?'}: "
+                 f"{item.error or 'no detail'}",
                  f"  rolled back: the instance is back on {item.from_version}"]
-    elif outcome == ROLLED_BACK:  # by hand: `dspace-deploy rollback`
-        lines = [f"{head}: rolled back {item.to_version} -> {item.from_version}: the instance "
-                 f"is back on {item.from_version}",
-                 f"  set version: \"{item.from_version}\" on the instance in the inventory, or "
-                 "`up` keeps reporting it as waiting for an upgrade"]
+    elif outcome == ROLLBACK_FAILED and verb == "rollback":
+        lines = [f"{head}: the ROLLBACK FAILED in phase {item.failed_phase or item.phase or '?'}"
+                 f": {item.error or 'no detail'}",
+                 "  restore the pre-upgrade snapshot: `dspace-deploy restore --instance "
+                 f"{item.instance} --snapshot {item.snapshot.get('id') or 'ID'}` after setting "
+                 f"version \"{item.to_version}\" back in the inventory and running `up`"]
     elif outcome == ROLLBACK_FAILED:
         lines = [f"{head}: FAILED in phase {item.failed_phase or item.phase or '?'}, and the "
                  f"ROLLBACK FAILED too: {item.error or 'no detail'}",
@@ -378,6 +387,7 @@ def describe_result(item: InstanceUpgrade) -> list[str]:
         lines.append(f"  downtime: {window}")
     if snap:
         lines.append(f"  pre-upgrade snapshot: {snap}")
+    lines += [f"  {note}" for note in item.notes]
     return lines
 
 
@@ -393,22 +403,30 @@ def _window(item: InstanceUpgrade) -> str:
 
 
 def describe_loss(item: InstanceUpgrade) -> list[str]:
-    """What a rollback loses: what was written since the upgrade finished."""
+    """What a rollback loses: what was written since the upgrade finished. The hosts report
+    `lost_since` as {available, since, <table>: rows more than the pre-upgrade copy holds}
+    (or {counts: {...}, detail: [...]}, a list of lines, or a sentence)."""
     lost = item.lost_since
     since = item.finished or "the upgrade"
-    if lost in (None, {}, []):
-        return [f"  nothing was written to {item.instance} since {since}: nothing is lost"]
+    parts: list[str] = []
+    detail: list[str] = []
     if isinstance(lost, dict):
         since = str(lost.get("since") or since)
+        if lost.get("available") is False:
+            return [f"  what was written to {item.instance} since {since} could NOT be "
+                    "counted: everything written since then is lost by the rollback"]
         counts = lost.get("counts")
         if not isinstance(counts, dict):
-            counts = {k: v for k, v in lost.items() if k not in ("since", "detail")}
-        parts = [f"{v} {k}" for k, v in counts.items()]
+            counts = {k: v for k, v in lost.items()
+                      if k not in ("since", "detail", "available")}
+        parts = [f"{v} {k}" for k, v in counts.items() if v not in (0, "0", None)]
         detail = [str(d) for d in lost.get("detail") or []]
     elif isinstance(lost, list):
-        parts, detail = [], [str(d) for d in lost]
-    else:
-        parts, detail = [], [str(lost)]
+        detail = [str(d) for d in lost]
+    elif lost:
+        detail = [str(lost)]
+    if not parts and not detail:
+        return [f"  nothing was written to {item.instance} since {since}: nothing is lost"]
     lines = [f"  LOST by the rollback, written to {item.instance} since {since}: "
              + (", ".join(parts) if parts else "see below")]
     lines += [f"    {d}" for d in detail]

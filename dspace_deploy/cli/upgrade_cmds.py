@@ -193,7 +193,8 @@ def _installed_releases(site: Site, report: UpgradeReport,
                for p in plans}
     releases: dict[Release, list[str]] = {}
     for item in report.to_change:
-        version = item.from_version
+        # an upgrade may roll back to what runs now (from); a rollback returns to `to`
+        version = item.to_version if back else item.from_version
         flavor = flavors.get((item.host, item.instance), "dspace")
         line = (next((k for k, c in CRIS.items() if c.release == version), None)
                 if flavor == "cris" else version.split(".")[0])
@@ -284,13 +285,17 @@ def _finish(site: Site, report: UpgradeReport, planned: UpgradeReport | None,
             console.print(f"{_count(report.to_change)} can be upgraded: run without --plan "
                           "to do it.")
         elif report.refused:
-            console.print(f"Refused ({_count(report.refused)}); nothing was changed.")
+            others = ("; the others can go ahead alone: name them with --instance"
+                      if report.to_change and report.verb == "upgrade" else "")
+            console.print(f"Refused ({_count(report.refused)}): nothing was changed{others}.")
     else:
         for item in report.instances:
-            for line in describe_result(item):
+            for line in describe_result(item, report.verb):
                 console.print(line, markup=False, highlight=False)
         for host, why in sorted(report.problems.items()):
             console.print(f"{host}: {why}", markup=False, highlight=False)
+        if not report.instances and not report.problems:
+            console.print("The hosts reported no instance: nothing was changed.")
     console.print(f"artifacts: {artifact_dirs[-1]}", markup=False, highlight=False)
     raise typer.Exit(code)
 

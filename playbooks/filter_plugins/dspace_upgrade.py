@@ -7,6 +7,10 @@
   dspace_upgrade_prechecks(plan, path, host_facts, host_plans) -> [{name, ok, detail, fix}]
   dspace_upgrade_estimate(path, host_facts)         -> {disk_needed_bytes, disk_needed,
                                                         downtime_estimate_s}
+  dspace_upgrade_plan_report(plan, host_facts, host_plans) -> one instance's entry of
+      dspace_upgrade_report in plan mode: {instance, from, to, kind, supported, reason,
+      steps, prechecks, disk_needed_bytes, downtime_estimate_s, jumps} (what the CLI reads,
+      dspace_deploy/upgrades.py)
 
 Versions. A DSpace release is named by its version ("9.2"); a DSpace-CRIS release by its
 4Science release ("2024.02.04"), never by the dspaceVersion its REST root reports (2025.02.01
@@ -193,6 +197,10 @@ UI_KEYS: tuple[dict[str, Any], ...] = (
         "fix": "rename ui.rateLimiter.max to ui.rateLimiter.limit",
     },
 )
+
+# Where the site's own overrides of each configuration live in the inventory.
+_OVERRIDES = {"backend_config": "the instance's extra_config, written to local.cfg",
+              "ui_config": "dspace_ui_config_overrides, merged into config.prod.yml"}
 
 # ui.baseUrl is required from 8.4, 9.3 and 10.0 (SSR only when Host matches it from 9.3;
 # config.example.yml@dspace-8.4:12-13, @dspace-9.3:12-13; facts 1.6).
@@ -735,8 +743,7 @@ def _check_keys(name: str, where: str, table: tuple[dict[str, Any], ...],
         return _check(name, False,
                       f"{where} sets {', '.join(found)}, which {_name(flavor, to)} renamed or "
                       "no longer reads",
-                      "; ".join(fixes) + " (the instance's extra_config / "
-                      "dspace_ui_config_overrides in the inventory)")
+                      "; ".join(fixes) + f" ({_OVERRIDES[name]} in the inventory)")
     return _check(name, True, f"no key of {where} is renamed or removed by {_name(flavor, to)}")
 
 
@@ -807,6 +814,27 @@ def _check_record(plan: Mapping[str, Any], path: Mapping[str, Any],
                   else f"the last upgrade ended {status}")
 
 
+def plan_report(plan: Any, host_facts: Any, host_plans: Any = None) -> dict[str, Any]:
+    """One instance's entry of the plan-mode `dspace_upgrade_report`: the path from the
+    installed release (host_facts.installed_version), every precheck, the estimate."""
+    facts: Mapping[str, Any] = host_facts if isinstance(host_facts, Mapping) else {}
+    path = upgrade_path(plan, facts.get("installed_version"))
+    figures = estimate(path, facts)
+    return {
+        "instance": str(plan.get("name")),
+        "from": path["from"],
+        "to": path["to"],
+        "kind": path["kind"],
+        "supported": path["supported"],
+        "reason": path["reason"],
+        "steps": path["steps"],
+        "jumps": path["jumps"],
+        "prechecks": upgrade_prechecks(plan, path, facts, host_plans),
+        "disk_needed_bytes": figures["disk_needed_bytes"] if path["jumps"] else 0,
+        "downtime_estimate_s": figures["downtime_estimate_s"],
+    }
+
+
 class FilterModule:
     """Ansible's entry point for filter plugins."""
 
@@ -816,4 +844,5 @@ class FilterModule:
             "dspace_upgrade_path": upgrade_path,
             "dspace_upgrade_prechecks": upgrade_prechecks,
             "dspace_upgrade_estimate": estimate,
+            "dspace_upgrade_plan_report": plan_report,
         }

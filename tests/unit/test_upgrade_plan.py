@@ -421,3 +421,20 @@ def test_target_version() -> None:
 def test_phases_are_the_shared_names() -> None:
     assert upgrade.PHASES == ("precheck", "maintenance", "pause_tasks", "snapshot", "stop",
                               "install", "migrate", "solr", "start", "reindex", "ui", "finish")
+
+
+def test_plan_report_entry_is_what_the_cli_reads() -> None:
+    from dspace_deploy import upgrades
+
+    plan = plan_of(line="9", version="9.3")
+    entry = FILTERS["dspace_upgrade_plan_report"](plan, host_facts(), [plan])
+    assert (entry["instance"], entry["from"], entry["to"], entry["kind"]) == (
+        "repo", "9.2", "9.3", "patch")
+    assert entry["disk_needed_bytes"] > 0 and entry["downtime_estimate_s"] >= 180
+    report = upgrades.parse_upgrade_events([{"event": "runner_on_ok", "event_data": {
+        "host": "h1", "res": {upgrades.REPORT_KEY: {"mode": "plan", "instances": [entry]}}}}],
+        "upgrade", "plan")
+    (item,) = report.instances
+    assert item.outcome == "planned" and len(item.prechecks) == 10 and report.exit_code == 0
+    fresh = FILTERS["dspace_upgrade_plan_report"](plan, host_facts(installed_version=""), [plan])
+    assert fresh["kind"] == "none" and fresh["disk_needed_bytes"] == 0

@@ -138,7 +138,7 @@ def test_result_lines() -> None:
     def lines(verb: str, **changes: Any) -> str:
         (item,) = parse_upgrade_events([report_event("h1", "run", planned(**changes))], verb,
                                        "run").instances
-        return "\n".join(upgrades.describe_result(item))
+        return "\n".join(upgrades.describe_result(item, verb))
 
     done = lines("upgrade", status="done", downtime_s=133.4,
                  downtime={"start": "01:02:03", "end": "01:04:16"},
@@ -153,9 +153,16 @@ def test_result_lines() -> None:
     broken = lines("upgrade", status="rollback_failed", failed_phase="solr", phase="solr",
                    snapshot={"target": "local", "id": "ffff0000"}, error="restore failed")
     assert "ROLLBACK FAILED" in broken and "--snapshot ffff0000" in broken
-    by_hand = lines("rollback", status="rolled_back")
+    # a rollback reports the direction it goes: from the upgraded release to the one before
+    by_hand = lines("rollback", status="rolled_back", **{"from": "9.3", "to": "9.2"})
     assert "rolled back 9.3 -> 9.2: the instance is back on 9.2" in by_hand
     assert 'set version: "9.2"' in by_hand
+    noted = lines("rollback", status="rolled_back", **{"from": "9.3", "to": "9.2"},
+                  notes=["set version 9.2 for repo in the inventory"])
+    assert "set version 9.2 for repo" in noted and 'set version: "9.2"' not in noted
+    failed = lines("rollback", status="rollback_failed", failed_phase="migrate",
+                   snapshot={"id": "ab12cd34"}, **{"from": "9.3", "to": "9.2"})
+    assert "the ROLLBACK FAILED in phase migrate" in failed and "--snapshot ab12cd34" in failed
     refused = lines("upgrade", status="refused", prechecks=FAILING)
     assert "REFUSED, nothing was changed" in refused and "✗ backup" in refused
 
@@ -168,6 +175,13 @@ def test_loss_lines() -> None:
     text = "\n".join(upgrades.describe_loss(item))
     assert "LOST by the rollback, written to repo since 2026-12-05T01:04:16Z: 3 items, " \
            "5 bitstreams" in text and "statistics: 120 views" in text
+    # the hosts' shape: rows beyond the pre-upgrade copy, per table
+    item.lost_since = {"available": True, "since": "T", "item": 2, "bitstream": 0}
+    assert "written to repo since T: 2 item" in "\n".join(upgrades.describe_loss(item))
+    item.lost_since = {"available": True, "since": "T", "item": 0}
+    assert "nothing is lost" in "\n".join(upgrades.describe_loss(item))
+    item.lost_since = {"available": False, "since": "T"}
+    assert "could NOT be counted" in "\n".join(upgrades.describe_loss(item))
 
 
 def test_phase_task_names() -> None:
@@ -332,16 +346,23 @@ def test_upgrade_asks_on_a_terminal(cli: dict[str, Any], monkeypatch: pytest.Mon
 
 
 def test_rollback_shows_the_loss_then_runs(cli: dict[str, Any]) -> None:
-    lost = {"since": "2026-12-05T01:04:16Z", "counts": {"items": 2}}
-    cli["events"]["plan"] = [report_event("h1", "plan", planned(kind="patch", lost_since=lost))]
-    cli["events"]["run"] = [report_event("h1", "run", planned(status="rolled_back"))]
+    lost = {"available": True, "since": "2026-12-05T01:04:16Z", "items": 2}
+    back = {"from": "9.3", "to": "9.2"}
+    cli["events"]["plan"] = [report_event("h1", "plan", planned(
+        "other", status="planned", lost_since=lost, **back))]
+    cli["events"]["run"] = [report_event("h1", "run", planned(
+        "other", status="rolled_back", **back))]
     result = CliRunner().invoke(app, ["rollback", "--instance", "other", "--yes"])
     assert result.exit_code == 0, result.output
     assert _modes(cli) == [("rollback.yml", "plan"), ("rollback.yml", "run")]
     assert cli["jobs"][0].limit == "h1" and cli["jobs"][0].extravars["upgrade_instances"] == [
         "other"]
     assert "LOST by the rollback" in flat(result.stdout) and "2 items" in flat(result.stdout)
-    assert "the instance is back on 9.2" in flat(result.stdout)
+    assert "other on h1: rolled back 9.3 -> 9.2: the instance is back on 9.2" in flat(
+        result.stdout)
+    # the bundle of the release it returns to was asked for before the run
+    (releases,) = [r for r in cli["bundles"] if r]
+    assert [(r.line, r.version) for r in releases] == [("9", "9.2")]
 
 
 def test_rollback_of_an_instance_on_two_hosts_needs_limit(cli: dict[str, Any]) -> None:
@@ -385,3 +406,29 @@ def test_up_lists_instances_waiting_for_an_upgrade(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert "repo on h1 runs 9.2, the inventory says 9.3: left unchanged; run `dspace-deploy " \
            "upgrade --instance repo`" in flat(result.stdout)
+
+
+def test_the_release_a_rollback_returns_to(tmp_path: Path) -> None:
+    from dspace_deploy.cli.upgrade_cmds import _installed_releases
+
+    site = _site(tmp_path)
+    site.hostvars["h2"]["dspace_instances"] = [
+        {"name": "cris", "hostname": "cris.example.edu", "line": "9", "flavor": "cris"}]
+    report = parse_upgrade_events([
+        report_event("h1", "plan", planned(), planned("other", **{"from": "9.3"})),
+        report_event("h2", "plan", planned("cris", **{"from": "2024.02.04",
+                                                      "to": "2025.02.01", "kind": "cris"}))],
+        "upgrade", "plan")
+    releases = _installed_releases(site, report)
+    assert sorted((r.line, r.flavor, r.version) for r in releases) == [
+        ("8", "cris", "2024.02.04"), ("9", "dspace", "9.2")]
+    assert all(why for whys in releases.values() for why in whys)
+
+
+def test_a_refused_plan_names_the_way_to_go_ahead_with_the_others(cli: dict[str, Any]) -> None:
+    cli["events"]["plan"] = [report_event("h1", "plan", planned(),
+                                          planned("other", prechecks=FAILING))]
+    result = CliRunner().invoke(app, ["upgrade", "--yes"])
+    assert result.exit_code == 5 and _modes(cli) == [("upgrade.yml", "plan")]
+    assert "Refused (1 instance): nothing was changed; the others can go ahead alone" in flat(
+        result.stdout)
