@@ -72,6 +72,8 @@ class Release:
 
     line: str
     flavor: str
+    release: str  # the release built: 9.2, 9.3, or the CRIS release 2025.02.01
+    failure_points: dict  # the failure points built in ({} for a faithful release)
     dspace_version: str  # what the backend reports ("DSpace <dspace_version>")
     ui_version: str
     solr_version: str
@@ -255,6 +257,66 @@ def _classes(
 # ------------------------------------------------------------------------------------------- build
 
 
+BACKEND_FAILURES = ("health-down", "no-listen")
+
+
+def release_of(line: str, flavor: str = "dspace", version: str | None = None) -> str:
+    """The release `version` names on `line` (default the newest); ValueError for another."""
+    if flavor == "cris":
+        known = CRIS[line]["release"]
+        if version not in (None, known, f"cris-{known}"):
+            raise ValueError(f"no look-alike of DSpace-CRIS {version} on line {line} "
+                             f"(its release is {known})")
+        return known
+    releases = _facts(line).releases
+    if version is None:
+        return releases[-1]
+    if version not in releases:
+        raise ValueError(f"no look-alike of DSpace {version} on line {line}; "
+                         f"releases: {', '.join(releases)}")
+    return version
+
+
+def previous_release(line: str, flavor: str, release: str) -> tuple[str, str] | None:
+    """(flavor, release) an upgrade to `release` comes from: the line's release before it, or
+    the newest of the line before; None for the oldest."""
+    if flavor == "cris":
+        lines = [ln for ln in LINES if ln in CRIS]
+        i = lines.index(line)
+        return ("cris", CRIS[lines[i - 1]]["release"]) if i else None
+    releases = LINES[line].releases
+    i = releases.index(release)
+    if i:
+        return ("dspace", releases[i - 1])
+    lines = list(LINES)
+    j = lines.index(line)
+    return ("dspace", LINES[lines[j - 1]].newest) if j else None
+
+
+def _failure_points(line, flavor, release, fail_migration, slow_migration, backend_failure):
+    """The failure points a build carries, resolved (a migration by its script name)."""
+    out: dict = {}
+    tag = _migrations.release_tag(flavor, release)
+    scripts = _migrations.listing(tag)
+    if fail_migration is True:
+        prev = previous_release(line, flavor, release)
+        added = _migrations.added_by(tag, _migrations.release_tag(*prev) if prev else None)
+        out["migration"] = added[0]
+    elif fail_migration:
+        wanted = str(fail_migration)
+        match = [s for s in scripts if s == wanted or s[1:].split("__")[0].replace("_", ".")
+                 == wanted]
+        if not match:
+            raise ValueError(f"{wanted} is not a migration of {tag}")
+        out["migration"] = match[0]
+    if slow_migration:
+        out["slow_migration"] = out.get("migration") or _migrations.newest(tag)
+        out["slow_migration_seconds"] = float(slow_migration)
+    if backend_failure:
+        out["backend"] = backend_failure
+    return out
+
+
 def _facts(line: str):
     if line not in LINES:
         raise ValueError(f"unsupported line {line!r}; supported: {', '.join(LINES)}")
@@ -270,28 +332,47 @@ def build_release(
     ui_version: str | None = None,
     solr_version: str | None = None,
     installer_local_cfg: str | None = None,
+    fail_migration: bool | str = False,
+    slow_migration: float = 0,
+    backend_failure: str | None = None,
 ) -> Release:
     """Build (or copy from the cache) the look-alike bundle of `line` into `out_dir`.
 
     flavor: "dspace" or "cris" (DSpace-CRIS, lines 8 and 9).
-    version / ui_version / solr_version: override the line's newest release numbers.
+    version: the release (one of `dspace_deploy.lines.LINES[line].releases`; for DSpace-CRIS
+        the line's CRIS release); default the line's newest. It decides the REST root's
+        dspaceVersion, the migrations (their real names at that tag) and the UI version.
+    ui_version / solr_version: override the UI package and Solr release numbers.
     installer_local_cfg: text of a config/local.cfg to ship inside the installer
         (a stock build has none).
+    Failure points for upgrade tests (docs/lookalike.md, "Failure points"):
+    fail_migration: True = the newest migration this release adds over the one before it
+        fails with an SQL error; a script name (V..sql) or version (9.0.2025.02.13) picks it.
+    slow_migration: seconds that migration (or the release's newest) pauses after its SQL,
+        inside its transaction (a window to kill a process while it runs).
+    backend_failure: "health-down" (the webapp serves its REST root but its health stays
+        DOWN) or "no-listen" (the webapp process runs and never opens its port).
     """
     facts = _facts(line)
     if flavor not in ("dspace", "cris"):
         raise ValueError("flavor must be 'dspace' or 'cris'")
     if flavor == "cris" and line not in CRIS:
         raise ValueError(f"no DSpace-CRIS release on line {line}")
+    if backend_failure not in (None, *BACKEND_FAILURES):
+        raise ValueError(f"backend_failure must be one of {', '.join(BACKEND_FAILURES)}")
     cris = CRIS.get(line) if flavor == "cris" else None
-    dspace_version = version or (cris["base"] if cris else facts.newest)
+    release = release_of(line, flavor, version)
+    dspace_version = cris["base"] if cris else release
     cris_version = f"cris-{cris['release']}" if cris else None
-    ui_ver = ui_version or (cris["release"] if cris else facts.newest)
+    ui_ver = ui_version or release
     solr_ver = solr_version or facts.solr_version
     out_dir = Path(out_dir)
+    failures = _failure_points(line, flavor, release, fail_migration, slow_migration,
+                               backend_failure)
 
     key_src = json.dumps(
-        [_sources_hash(), line, flavor, dspace_version, ui_ver, solr_ver, installer_local_cfg]
+        [_sources_hash(), line, flavor, release, dspace_version, ui_ver, solr_ver,
+         installer_local_cfg, failures]
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
     cached = cache_root() / "bundles" / key
@@ -310,6 +391,8 @@ def build_release(
                         solr_ver,
                         cris_version,
                         installer_local_cfg,
+                        release,
+                        failures,
                     )
                     if cached.exists():
                         shutil.rmtree(cached)
@@ -333,6 +416,8 @@ def build_release(
     return Release(
         line=line,
         flavor=flavor,
+        release=release,
+        failure_points=failures,
         dspace_version=dspace_version,
         ui_version=ui_ver,
         solr_version=solr_ver,
@@ -351,7 +436,8 @@ def build_release(
 
 
 def _build(
-    out: Path, line, flavor, facts, dspace_version, ui_ver, solr_ver, cris_version, local_cfg
+    out: Path, line, flavor, facts, dspace_version, ui_ver, solr_ver, cris_version, local_cfg,
+    release, failures,
 ) -> None:
     classes = _compiled_classes()
     stage = out / ".stage"
@@ -361,7 +447,8 @@ def _build(
     (out / "solr").mkdir()
 
     inst = stage / "dspace-installer"
-    _installer(inst, classes, line, flavor, facts, dspace_version, cris_version, local_cfg)
+    _installer(inst, classes, line, flavor, facts, dspace_version, cris_version, local_cfg,
+               release, failures)
     _tar(out / "backend" / "dspace-installer.tar.gz", stage, "dspace-installer")
 
     ui = stage / "dspace-ui"
@@ -395,8 +482,11 @@ def _build(
         "node_majors": list(facts.node_majors),
         "built": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "lookalike": True,
+        "release": release,
         "files": files,
     }
+    if failures:
+        manifest["lookalike_failure_points"] = failures
     if cris_version:
         manifest["cris_version"] = cris_version
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -426,7 +516,8 @@ def _write(path: Path, text: str | bytes, mode: int | None = None) -> None:
 # ----------------------------------------------------------------------------------------- backend
 
 
-def _release_properties(line, flavor, facts, dspace_version, cris_version, migrations) -> str:
+def _release_properties(line, flavor, facts, dspace_version, cris_version, migrations,
+                        failures) -> str:
     props = {
         "line": line,
         "flavor": flavor,
@@ -439,11 +530,17 @@ def _release_properties(line, flavor, facts, dspace_version, cris_version, migra
         "scm.revision": "lookalike",
         "scm.branch": f"dspace-{dspace_version}" if not cris_version else f"dspace-{cris_version}",
     }
+    if failures.get("backend"):
+        props["failure.backend"] = failures["backend"]
+    if failures.get("slow_migration_seconds"):
+        props["failure.slowMigration"] = failures["slow_migration"]
+        props["failure.slowMigrationSeconds"] = str(failures["slow_migration_seconds"])
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
 def _installer(
-    inst: Path, classes: Path, line, flavor, facts, dspace_version, cris_version, local_cfg
+    inst: Path, classes: Path, line, flavor, facts, dspace_version, cris_version, local_cfg,
+    release, failures,
 ) -> None:
     major = int(line.split(".")[0])
     java_release = java_min(line, flavor)  # DSpace-CRIS 2025.02.01 is built for Java 21
@@ -480,7 +577,10 @@ def _installer(
         _write(cfg / "local.cfg", local_cfg)
 
     # lib/
-    migrations = _migrations.migrations(line, flavor)
+    migrations = _migrations.migrations(
+        _migrations.release_tag(flavor, release),
+        failing=failures.get("migration"),
+    )
     members = _classes(
         classes / "dspace",
         ("org/dspace/", "lookalike/common/"),
@@ -493,7 +593,7 @@ def _installer(
         b"-- dspace-deploy test look-alike\n"
     )
     release_props = _release_properties(
-        line, flavor, facts, dspace_version, cris_version, sorted(migrations)
+        line, flavor, facts, dspace_version, cris_version, sorted(migrations), failures
     )
     members["org/dspace/lookalike/release.properties"] = release_props.encode()
     members["META-INF/maven/org.dspace/dspace-api/pom.properties"] = (
@@ -527,7 +627,7 @@ def _installer(
     for core in _shipped_cores(line, flavor):
         d = inst / "solr" / core
         _write(d / "core.properties", "")
-        _write(d / "conf" / "schema.xml", C.schema_xml(core))
+        _write(d / "conf" / "schema.xml", C.schema_xml(core, major))
         _write(d / "conf" / "solrconfig.xml", C.solrconfig_xml(core, solr_major, line, flavor))
         if not (major >= 10 and core == "audit"):
             _write(d / "conf" / "protwords.txt", C.PROTWORDS)

@@ -842,23 +842,29 @@ def solrconfig_xml(core: str, major: int, line: str | None = None, flavor: str =
             else '  <lib dir="${solr.install.dir}/lib/" regex="solr-ocrhighlighting-.*\\.jar" />\n'
         )
     if core in ICU_CORES:
+        # The real <lib> lines (DSpace/DSpace dspace/solr/search/conf/solrconfig.xml:28-33 at
+        # dspace-9.3 and dspace-10.0, :28-32 at dspace-8.4; the same in qaevent and suggestion):
+        # Solr 8's contrib/ layout and Lucene 8 jar names on line 8, Solr 9's modules/ layout
+        # and Lucene 9 jar names on 9/10 (facts 1.4).
         if major >= 9:
             note = (
-                "  <!-- Solr 9 layout. Solr 9.8 and later ignore <lib> directives unless\n"
-                "       started with\n"
-                "       -Dsolr.config.lib.enabled=true (e.g. SOLR_OPTS in solr.in.sh). -->\n"
+                "  <!-- Include contributed libraries that we use in DSpace. -->\n"
+                "  <!-- NOTE: When using Solr >=9.8, you MUST start Solr with "
+                "`-Dsolr.config.lib.enabled=true` for this to work -->\n"
             )
             libs = (
-                '  <lib dir="${solr.install.dir:../../../..}/modules/analysis-extras/lib/"\n'
-                '       regex=".*\\.jar"/>\n'
+                "  <lib dir='${solr.install.dir}/modules/analysis-extras/lib/'\n"
+                "       regex='icu4j-.*\\.jar' />\n"
+                "  <lib dir='${solr.install.dir}/modules/analysis-extras/lib/'\n"
+                "       regex='lucene-analysis-icu-.*\\.jar' />\n"
             )
         else:
-            note = "  <!-- Solr 8 layout (contrib/). -->\n"
+            note = "  <!-- Include contributed libraries that we use in DSpace. -->\n"
             libs = (
-                '  <lib dir="${solr.install.dir:../../../..}/contrib/analysis-extras/lib/"\n'
-                '       regex=".*\\.jar"/>\n'
-                '  <lib dir="${solr.install.dir:../../../..}/contrib/analysis-extras/lucene-libs/" '
-                'regex=".*\\.jar"/>\n'
+                "  <lib dir='${solr.install.dir}/contrib/analysis-extras/lib/'\n"
+                "       regex='icu4j-.*\\.jar'/>\n"
+                "  <lib dir='${solr.install.dir}/contrib/analysis-extras/lucene-libs/'\n"
+                "       regex='lucene-analyzers-icu-.*\\.jar'/>\n"
             )
     uuid_chain = ""
     if core in UUID_KEY_CORES:
@@ -902,8 +908,30 @@ def solrconfig_xml(core: str, major: int, line: str | None = None, flavor: str =
 """
 
 
-def schema_xml(core: str) -> str:
+def _search_fields(major: int) -> str:
+    """Fields of the `search` schema that differ between lines (DSpace/DSpace
+    dspace/solr/search/conf/schema.xml: `*_s` at dspace-8.4:335 and dspace-9.3:338 single-valued,
+    dspace-10.0:352 multiValued; `admin`, `has_geospatial_metadata` from 9.x (dspace-9.3:257,266);
+    `itemauthoritylookup` and `customurl` from 10.0 (dspace-10.0:372,375); facts 1.4-1.5)."""
+    multi = ' multiValued="true"' if major >= 10 else ""
+    out = ('    <dynamicField name="*_s" type="string" indexed="true" stored="true" '
+           f'docValues="true"{multi}/>\n')
+    if major >= 9:
+        out += ('    <field name="admin" type="string" indexed="true" stored="true" '
+                'multiValued="true" docValues="true"/>\n'
+                '    <field name="has_geospatial_metadata" type="string" indexed="true" '
+                'stored="true" multiValued="true" docValues="true"/>\n')
+    if major >= 10:
+        out += ('    <field name="itemauthoritylookup" type="text" indexed="true" stored="true" '
+                'multiValued="true"/>\n'
+                '    <field name="customurl" type="string" indexed="true" stored="true" '
+                'multiValued="true"/>\n')
+    return out
+
+
+def schema_xml(core: str, major: int | None = None) -> str:
     key = UNIQUE_KEYS.get(core, "id")
+    search = _search_fields(major) if core == "search" and major else ""
     required = ""
     for name, default in REQUIRED_FIELDS.get(core, {}).items():
         kind = "date" if name.endswith("_date") or name == "time" else "string"
@@ -939,7 +967,7 @@ def schema_xml(core: str) -> str:
   <fields>
     <field name="{key}" type="string" indexed="true" stored="true" required="true"/>
     <field name="_version_" type="long" indexed="true" stored="true"/>
-{(required + time).rstrip()}
+{(required + time + search).rstrip()}
     <dynamicField name="*" type="string" indexed="true" stored="true" multiValued="true"/>
   </fields>
   <uniqueKey>{key}</uniqueKey>

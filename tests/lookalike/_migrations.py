@@ -1,12 +1,20 @@
-"""Look-alike Flyway migrations per line (contract 9.1: newest migration of each line).
+"""Look-alike Flyway migrations per release (docs/lookalike.md, "Migrations").
 
-The first migration creates the handful of tables the look-alike's commands use (eperson, groups,
-metadata, items, bitstreams, handles, the community/collection/item mappings and resource policies,
-with the real tables' names and columns). Later ones carry the real newest version numbers and
-names so `database info` shows what a deployment of that line would show.
+Every release ships the script names of the real release (`migrations/<tag>.txt`, the
+`git ls-tree` of dspace-api's `sqlmigration/postgres/` at the tag), so `database info`,
+out-of-order ("Ignored") migrations and upgrades between releases behave as with the real
+ones. The SQL is the look-alike's own: `V1.1__Initial...` creates the handful of tables the
+look-alike's commands use (real names and columns), the scripts in `STAND_INS` change the
+look-alike schema as the real ones change theirs (the table, column or index the real script
+adds), and every other script changes nothing. A script's SQL depends on its name only, so its
+checksum is the same in every release (Flyway validates checksums across upgrades).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+LISTINGS = Path(__file__).resolve().parent / "migrations"
 
 INITIAL = "V1.1__Initial_DSpace_1.1_database_schema.sql"
 
@@ -91,6 +99,27 @@ CREATE TABLE handle (
   resource_legacy_id INTEGER,
   resource_id UUID REFERENCES dspaceobject(uuid)
 );
+-- tables later scripts change (the real ones have more columns)
+CREATE TABLE bundle2bitstream (
+  bundle_id UUID,
+  bitstream_id UUID REFERENCES bitstream(uuid),
+  bitstream_order INTEGER
+);
+CREATE TABLE requestitem (
+  requestitem_id SERIAL PRIMARY KEY,
+  token VARCHAR(48) UNIQUE,
+  item_id UUID REFERENCES item(uuid),
+  bitstream_id UUID REFERENCES bitstream(uuid),
+  allfiles BOOLEAN,
+  request_email VARCHAR(64),
+  request_date TIMESTAMP
+);
+CREATE TABLE registrationdata (
+  registrationdata_id SERIAL PRIMARY KEY,
+  email VARCHAR(64) UNIQUE,
+  token VARCHAR(48),
+  expires TIMESTAMP
+);
 CREATE TABLE webapp (
   webapp_id SERIAL PRIMARY KEY,
   appname VARCHAR(32),
@@ -129,47 +158,109 @@ CREATE TABLE resourcepolicy (
 );
 """
 
-CRIS = "V1.2__lookalike_cris_layout_tables.sql"
-CRIS_SQL = """-- dspace-deploy test look-alike: stand-in for the DSpace-CRIS layout tables
-CREATE TABLE cris_layout_tab (
-  id SERIAL PRIMARY KEY,
-  entity_type VARCHAR(255),
-  shortname VARCHAR(255),
-  source VARCHAR(1000)
-);
-"""
 
-NEWEST = {
-    "7.6": (
-        "V7.6_2026.03.25__entity_types_caching.sql",
-        "-- dspace-deploy test look-alike\nCREATE TABLE IF NOT EXISTS entity_type "
-        "(id SERIAL PRIMARY KEY, label VARCHAR(32));\n",
-    ),
-    "8": (
-        "V8.4_2026.03.28__Fix-bundle2bitstream-with-deleted-bitstreams.sql",
-        "-- dspace-deploy test look-alike\nUPDATE bitstream SET deleted = deleted WHERE FALSE;\n",
-    ),
-    "9": (
-        "V9.0_2025.03.12__registration_data.sql",
-        "-- dspace-deploy test look-alike\nCREATE TABLE registrationdata (id SERIAL PRIMARY KEY, "
-        "email VARCHAR(256), token VARCHAR(48), expires TIMESTAMP, registration_type VARCHAR(255), "
-        "net_id VARCHAR(64));\n",
-    ),
-    "10": (
-        "V10.0_2026.02.18__add_columns_security_level_metadata_value.sql",
-        "-- dspace-deploy test look-alike\n"
-        "ALTER TABLE metadatavalue ADD COLUMN security_level INTEGER;\n",
-    ),
+# Scripts whose look-alike SQL changes the schema as the real script does (DSpace/DSpace and
+# 4Science/DSpace, `dspace-api/src/main/resources/org/dspace/storage/rdbms/sqlmigration/postgres/`
+# at dspace-10.0 and dspace-cris-2025.02.01), on the look-alike's tables.
+STAND_INS = {
+    "V7.0_2018.04.16__dspace-entities.sql":
+        "CREATE TABLE entity_type (id SERIAL PRIMARY KEY, label VARCHAR(32) UNIQUE NOT NULL);\n",
+    # 8.4 and 9.3 (and CRIS 2025.02.01): back-dated, "Ignored" by a plain migrate on 8.x/9.x.
+    "V7.6_2025.10.29__Fix-request-items-with-deleted-bitstreams.sql":
+        "DELETE FROM requestitem WHERE bitstream_id IN\n"
+        "  (SELECT bs.uuid FROM bitstream AS bs WHERE bs.deleted IS TRUE);\n",
+    "V7.6_2026.03.25__entity_types_caching.sql":
+        "CREATE INDEX entity_type_label_upper_idx ON entity_type (UPPER(label));\n",
+    "V8.0_2023.08.07__qaevent_processed.sql":
+        "CREATE TABLE qaevent_processed (qaevent_id VARCHAR(255) PRIMARY KEY,\n"
+        "  qaevent_timestamp TIMESTAMP NULL, eperson_uuid UUID REFERENCES eperson (uuid),\n"
+        "  item_uuid UUID REFERENCES item (uuid));\n",
+    "V8.0_2024.02.14__ldn_tables.sql":
+        "CREATE TABLE notifyservice (id INTEGER PRIMARY KEY, name VARCHAR(255),\n"
+        "  url VARCHAR(255), ldn_url VARCHAR(255) UNIQUE, enabled BOOLEAN NOT NULL);\n",
+    "V8.4_2026.03.28__Fix-bundle2bitstream-with-deleted-bitstreams.sql":
+        "DELETE FROM bundle2bitstream WHERE bitstream_id IN\n"
+        "  (SELECT bs.uuid FROM bitstream AS bs WHERE bs.deleted IS TRUE);\n",
+    "V9.0_2024.11.09__ldn_service_external_actor.sql":
+        "ALTER TABLE notifyservice ADD COLUMN uses_actor_email_id BOOLEAN DEFAULT false;\n",
+    "V9.0_2025.02.13__add_access_colums_to_requestitem_table.sql":
+        "ALTER TABLE requestitem ADD COLUMN IF NOT EXISTS access_token VARCHAR(48);\n"
+        "ALTER TABLE requestitem ADD COLUMN IF NOT EXISTS access_expiry TIMESTAMP;\n",
+    "V9.0_2025.03.12__registration_data.sql":
+        "ALTER TABLE registrationdata ADD COLUMN registration_type VARCHAR(255);\n"
+        "ALTER TABLE registrationdata ADD COLUMN net_id VARCHAR(64);\n"
+        "CREATE TABLE registrationdata_metadata (\n"
+        "  registrationdata_metadata_id INTEGER PRIMARY KEY,\n"
+        "  registrationdata_id INTEGER REFERENCES registrationdata (registrationdata_id)\n"
+        "  ON DELETE CASCADE, metadata_field_id INTEGER, text_value TEXT);\n",
+    "V10.0_2026.01.07__create_table_items_for_update.sql":
+        "CREATE TABLE IF NOT EXISTS itemupdate_metadata_enhancement\n"
+        "  (uuid UUID NOT NULL PRIMARY KEY, date_queued TIMESTAMP NOT NULL);\n",
+    "V10.0_2026.02.18__add_columns_security_level_metadata_value.sql":
+        "ALTER TABLE metadatavalue ADD COLUMN IF NOT EXISTS security_level INTEGER;\n",
+    # DSpace-CRIS: the layout tab table the look-alike's cris-layout-tool writes, metrics, and
+    # CRIS's own (7.0-dated) security level column.
+    "V7.0_2020.05.06__tabs_boxes_configuration.sql":
+        "CREATE TABLE cris_layout_tab (id SERIAL PRIMARY KEY, entity_type VARCHAR(255),\n"
+        "  shortname VARCHAR(255), source VARCHAR(1000));\n",
+    "V7.0_2020.11.19__cris_metrics.sql":
+        "CREATE TABLE cris_metrics (id INTEGER PRIMARY KEY, metrictype VARCHAR(255),\n"
+        "  metriccount DOUBLE PRECISION, resource_id UUID REFERENCES dspaceobject (uuid));\n",
+    "V7.0_2021.06.24__add_columns_security_level_metadata_value.sql":
+        "ALTER TABLE metadatavalue ADD COLUMN IF NOT EXISTS security_level INTEGER;\n",
+    "V9.0_2026.04.22__cris_metrics_resource_ref.sql":
+        "ALTER TABLE cris_metrics ADD COLUMN IF NOT EXISTS resource_type INT;\n",
 }
 
+HEADER = "-- dspace-deploy test look-alike of {name}\n"
+NO_CHANGE = "-- (no change to the look-alike schema)\nSELECT 1;\n"
 
-def migrations(line: str, flavor: str) -> dict[str, str]:
-    """script name -> SQL, for the line (10 includes 9's newest too)."""
-    out = {INITIAL: INITIAL_SQL}
-    if flavor == "cris":
-        out[CRIS] = CRIS_SQL
-    if line == "10":
-        out[NEWEST["9"][0]] = NEWEST["9"][1]
-    name, sql = NEWEST[line]
-    out[name] = sql
+# What a failing migration does in a bundle built with fail_migration (docs/lookalike.md,
+# "Failure points"): a statement PostgreSQL refuses, after the script's own statements.
+FAILING_SQL = "ALTER TABLE lookalike_failure_point ADD COLUMN never INTEGER;\n"
+
+
+def release_tag(flavor: str, release: str) -> str:
+    """The tag of a release: dspace-9.3, dspace-cris-2025.02.01."""
+    return f"dspace-cris-{release}" if flavor == "cris" else f"dspace-{release}"
+
+
+def listing(tag: str) -> list[str]:
+    """Script names of the real release `tag`, in file order."""
+    path = LISTINGS / f"{tag}.txt"
+    if not path.exists():
+        raise ValueError(f"no migration listing for {tag} (tests/lookalike/migrations/)")
+    return [ln.strip() for ln in path.read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+
+
+def version_of(script: str) -> tuple[int, ...]:
+    """V9.0_2025.03.12__x.sql -> (9, 0, 2025, 3, 12), Flyway's version order."""
+    return tuple(int(p) for p in script[1:].split("__", 1)[0].replace("_", ".").split("."))
+
+
+def sql_of(script: str) -> str:
+    body = INITIAL_SQL if script == INITIAL else STAND_INS.get(script, NO_CHANGE)
+    return HEADER.format(name=script) + body
+
+
+def migrations(tag: str, *, failing: str | None = None) -> dict[str, str]:
+    """script name -> SQL for the release `tag`. `failing`: a script whose SQL ends with a
+    statement PostgreSQL refuses (a failure point)."""
+    out = {name: sql_of(name) for name in listing(tag)}
+    if failing is not None:
+        if failing not in out:
+            raise ValueError(f"{failing} is not a migration of {tag}")
+        out[failing] += FAILING_SQL
     return out
+
+
+def newest(tag: str) -> str:
+    return max(listing(tag), key=version_of)
+
+
+def added_by(tag: str, previous: str | None) -> list[str]:
+    """Scripts of `tag` that `previous` does not ship, newest version first (all of `tag`
+    when there is no previous release)."""
+    old = set(listing(previous)) if previous else set()
+    return sorted((s for s in listing(tag) if s not in old), key=version_of, reverse=True)

@@ -110,7 +110,7 @@ public final class SolrServer {
                 throw new CoreException("Could not load conf for core " + name
                     + ": Invalid luceneMatchVersion '" + lmv + "'");
             }
-            int libJars = loadLibs(cfg);
+            List<String> libJars = loadLibs(cfg);
             Path schemaFile = conf.resolve(schemaName);
             if (!Files.isRegularFile(schemaFile)) {
                 schemaFile = conf.resolve("managed-schema" + (MAJOR >= 9 ? ".xml" : ""));
@@ -135,7 +135,7 @@ public final class SolrServer {
                 String all = Files.readString(solrconfig) + Files.readString(schemaFile);
                 generatesKey = Files.readString(solrconfig).contains("UUIDUpdateProcessorFactory");
                 Matcher m = ICU.matcher(all);
-                if (m.find() && libJars == 0) {
+                if (m.find() && !icuLoadable(libJars)) {
                     throw new CoreException("Could not load conf for core " + name + ": Plugin init failure for "
                         + "[schema.xml] fieldType: Error loading class '" + m.group(1) + "'. Schema file is "
                         + schemaFile);
@@ -160,11 +160,23 @@ public final class SolrServer {
             load();
         }
 
-        /** Returns the number of jars added to the core classloader by <lib> directives. */
-        int loadLibs(Document cfg) throws CoreException {
+        /**
+         * The ICU analysis classes load when the core's classloader has ICU4J and the Lucene ICU module
+         * of this Solr's Lucene: lucene-analysis-icu (Lucene 9, Solr 9) or lucene-analyzers-icu (Lucene 8,
+         * Solr 8); the other major's jar does not provide them.
+         */
+        static boolean icuLoadable(List<String> jars) {
+            String lucene = MAJOR >= 9 ? "lucene-analysis-icu-" : "lucene-analyzers-icu-";
+            return jars.stream().anyMatch(j -> j.startsWith("icu4j-"))
+                && jars.stream().anyMatch(j -> j.startsWith(lucene));
+        }
+
+        /** The jar file names added to the core classloader by <lib> directives. */
+        List<String> loadLibs(Document cfg) throws CoreException {
+            List<String> jars = new ArrayList<>();
             NodeList libs = cfg.getElementsByTagName("lib");
             if (libs.getLength() == 0) {
-                return 0;
+                return jars;
             }
             boolean enabled = MAJOR < 9 || (MAJOR == 9 && MINOR < 8)
                 || Boolean.parseBoolean(System.getProperty("solr.config.lib.enabled", "false"));
@@ -172,9 +184,8 @@ public final class SolrServer {
                 log("WARN", "Core " + name + ": configuration uses <lib> directives, which are disabled. "
                     + "Start Solr with -Dsolr.config.lib.enabled=true to enable them. Ignoring "
                     + libs.getLength() + " <lib> directive(s).");
-                return 0;
+                return jars;
             }
-            int jars = 0;
             for (int i = 0; i < libs.getLength(); i++) {
                 Element lib = (Element) libs.item(i);
                 String dir = lib.getAttribute("dir");
@@ -182,7 +193,7 @@ public final class SolrServer {
                 if (!path.isEmpty()) {
                     Path p = instanceDir.resolve(substitute(path, instanceDir));
                     if (Files.isRegularFile(p)) {
-                        jars++;
+                        jars.add(p.getFileName().toString());
                     }
                     continue;
                 }
@@ -197,7 +208,7 @@ public final class SolrServer {
                     for (Path f : (Iterable<Path>) s::iterator) {
                         String n = f.getFileName().toString();
                         if (regex.isEmpty() ? n.endsWith(".jar") : n.matches(regex)) {
-                            jars++;
+                            jars.add(n);
                         }
                     }
                 } catch (IOException e) {

@@ -97,8 +97,15 @@ public final class ServerBootApplication {
         Log.info("Starting ServerBootApplication (dspace-deploy look-alike of DSpace " + Release.version()
             + ") with dspace.dir=" + config.home());
         updateDatabase(config);
+        if ("no-listen".equals(Release.get("failure.backend", ""))) {
+            // Failure point of a test bundle (docs/lookalike.md, "Failure points"): the webapp
+            // hangs in its startup after the migration and never opens its port.
+            Log.info("Look-alike failure point no-listen: the webapp never listens");
+            Thread.sleep(Long.MAX_VALUE);
+        }
         registerWebapp(config);
         WebappScheduler.start(config); // the webapp's own @Scheduled jobs (sitemap.cron, ...)
+        initDiscovery(config);
 
         InetSocketAddress bind = address == null || address.isBlank() ? new InetSocketAddress(port)
             : new InetSocketAddress(InetAddress.getByName(address.trim()), port);
@@ -128,6 +135,13 @@ public final class ServerBootApplication {
             Log.error("Cannot initialize database via Flyway!", e);
         }
         return databaseUpdated;
+    }
+
+    /** Discovery's first contact with the search core runs the post-migration reindex (SolrSearchCore.java:102). */
+    static void initDiscovery(Config config) {
+        if (databaseUpdated && Solr.ping(Solr.core(config, "search"))) {
+            org.dspace.discovery.IndexClient.checkReindexDiscovery();
+        }
     }
 
     static void registerWebapp(Config config) {
@@ -278,6 +292,13 @@ public final class ServerBootApplication {
         comps.put("geoIp", dbfile != null && !dbfile.isBlank() && Files.isRegularFile(Path.of(dbfile)) ? "UP"
             : "UP_WITH_ISSUES");
         comps.put("seo", "UP");
+        if ("health-down".equals(Release.get("failure.backend", ""))) {
+            // Failure point of a test bundle (docs/lookalike.md, "Failure points").
+            comps.put("lookalikeFailurePoint", "DOWN");
+        }
+        if ("UP".equals(comps.get("solrSearchCore"))) {
+            initDiscovery(config);
+        }
         String status = "UNKNOWN";
         int best = STATUS_ORDER.length - 1;
         for (Object v : comps.values()) {

@@ -85,10 +85,22 @@ public class IndexClient implements Script {
         } else {
             System.out.println("Updating Index");
         }
+        indexAll(url, o.has("t") ? o.get("t") : null);
+        Path flag = c.home().resolve("solr/search/conf/reindex.flag");
+        Files.deleteIfExists(flag);
+        if (o.has("s")) {
+            System.out.println("Rebuilding spell checker.");
+        }
+        System.out.println("Done with indexing");
+        return 0;
+    }
+
+    /** Index the communities, collections and items of the database (only `type` when set). */
+    public static void indexAll(String url, String type) throws Exception {
         List<Map<String, Object>> docs = new ArrayList<>();
         try (Connection conn = Db.context(); Statement st = conn.createStatement()) {
             for (String[] t : TYPES) {
-                if (o.has("t") && !o.get("t").equalsIgnoreCase(t[1])) {
+                if (type != null && !type.equalsIgnoreCase(t[1])) {
                     continue;
                 }
                 try (ResultSet rs = st.executeQuery("SELECT o.uuid, h.handle FROM " + t[0]
@@ -112,13 +124,36 @@ public class IndexClient implements Script {
         } else {
             logged(() -> Solr.update(url, "{\"commit\":{}}"), "Error committing");
         }
-        Path flag = c.home().resolve("solr/search/conf/reindex.flag");
-        Files.deleteIfExists(flag);
-        if (o.has("s")) {
-            System.out.println("Rebuilding spell checker.");
+    }
+
+    /**
+     * What DatabaseUtils.checkReindexDiscovery@dspace-9.3 (called when Discovery first reaches the
+     * search core, SolrSearchCore.java:102) does: when discovery.autoReindex is on and the reindex flag
+     * exists, a background thread deletes the index, rebuilds it and removes the flag.
+     */
+    public static synchronized void checkReindexDiscovery() {
+        if (!Db.getReindexDiscovery()) {
+            return;
         }
-        System.out.println("Done with indexing");
-        return 0;
+        String url = Solr.core(Config.get(), "search");
+        Thread t = new Thread(() -> {
+            synchronized (IndexClient.class) {
+                if (!Db.getReindexDiscovery()) {
+                    return;
+                }
+                try {
+                    Log.info("Post database migration, reindexing all content in Discovery search and browse engine");
+                    Solr.deleteAll(url);
+                    indexAll(url, null);
+                    Log.info("Reindexing is complete");
+                } catch (Exception e) {
+                    Log.error("Error attempting to reindex all contents for search/browse", e);
+                } finally {
+                    Db.setReindexDiscovery(false);
+                }
+            }
+        }, "ReindexerThread");
+        t.start();
     }
 
     /** table, resource type, unique-id prefix, row filter. */

@@ -158,113 +158,180 @@ public final class Db {
         return out;
     }
 
-    /** Migrations of this release that are not yet applied with success (and newer than the newest applied). */
+    /** The highest version applied with success (Flyway's "current" version), or null. */
+    static String maxApplied(List<Applied> done) {
+        String max = null;
+        for (Applied a : done) {
+            if (a.version != null && a.success && (max == null || compareVersions(a.version, max) > 0)) {
+                max = a.version;
+            }
+        }
+        return max;
+    }
+
+    /**
+     * Migrations Flyway would run with outOfOrder=false: not yet applied with success and above the
+     * highest applied version. Lower ones are "Ignored" (ignored()) until `migrate ignored`.
+     */
     public static List<Migration> pending(Connection conn, String schema) throws SQLException {
+        return unapplied(conn, schema, false);
+    }
+
+    public static List<Migration> ignored(Connection conn, String schema) throws SQLException {
+        List<Migration> out = unapplied(conn, schema, true);
+        out.removeAll(pending(conn, schema));
+        return out;
+    }
+
+    /** Not yet applied with success; with outOfOrder also those below the highest applied. */
+    static List<Migration> unapplied(Connection conn, String schema, boolean outOfOrder) throws SQLException {
         List<Applied> done = applied(conn, schema);
         Map<String, Applied> byVersion = new HashMap<>();
-        String max = null;
         for (Applied a : done) {
             if (a.version != null) {
                 byVersion.put(a.version, a);
-                if (a.success && (max == null || compareVersions(a.version, max) > 0)) {
-                    max = a.version;
-                }
             }
         }
+        String max = maxApplied(done);
         List<Migration> out = new ArrayList<>();
         for (Migration m : codeMigrations()) {
             Applied a = byVersion.get(m.version);
             if (a != null && a.success) {
                 continue;
             }
-            if (max != null && compareVersions(m.version, max) < 0) {
-                continue; // would be "Ignored" (out of order): Flyway does not run it by default
+            if (!outOfOrder && max != null && compareVersions(m.version, max) < 0) {
+                continue;
             }
             out.add(m);
         }
         return out;
     }
 
-    public static List<Migration> ignored(Connection conn, String schema) throws SQLException {
-        List<Applied> done = applied(conn, schema);
-        Map<String, Applied> byVersion = new HashMap<>();
-        String max = null;
-        for (Applied a : done) {
-            if (a.version != null) {
-                byVersion.put(a.version, a);
-                if (a.success && (max == null || compareVersions(a.version, max) > 0)) {
-                    max = a.version;
-                }
-            }
-        }
-        List<Migration> out = new ArrayList<>();
-        for (Migration m : codeMigrations()) {
-            Applied a = byVersion.get(m.version);
-            if ((a == null || !a.success) && max != null && compareVersions(m.version, max) < 0) {
-                out.add(m);
-            }
-        }
-        return out;
+    public static int migrate(Connection conn, String schema, boolean outOfOrder) throws SQLException {
+        return migrate(conn, schema, outOfOrder, false, null);
     }
 
-    /** Apply pending migrations (one transaction, advisory lock like Flyway). Returns how many ran. */
-    public static int migrate(Connection conn, String schema, boolean includeIgnored) throws SQLException {
+    /**
+     * DatabaseUtils.updateDatabase(ds, conn, targetVersion, outOfOrder, forceMigrate) at dspace-9.3: run
+     * the pending migrations (with outOfOrder also the "Ignored" ones), each in its own transaction as
+     * Flyway does on PostgreSQL: a failing one is rolled back and leaves no row, the ones before it in
+     * the same run stay committed, and the error ends the run. Callbacks run after a successful
+     * migrate (also with force and nothing pending), never with a target version. After a run that
+     * applied something the reindex flag follows discovery.autoReindex. Returns how many ran.
+     */
+    public static int migrate(Connection conn, String schema, boolean outOfOrder, boolean force, String target)
+        throws SQLException {
         boolean auto = conn.getAutoCommit();
-        conn.setAutoCommit(false);
         int count = 0;
-        try {
-            try (Statement st = conn.createStatement()) {
-                st.execute("SELECT pg_advisory_xact_lock(77617373)");
-                if (!historyExists(conn, schema)) {
-                    st.execute("CREATE TABLE " + TABLE + " ("
-                        + "installed_rank INT NOT NULL, version VARCHAR(50), description VARCHAR(200) NOT NULL, "
-                        + "type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INTEGER, "
-                        + "installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(), "
-                        + "execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL, "
-                        + "CONSTRAINT " + TABLE + "_pk PRIMARY KEY (installed_rank))");
-                    st.execute("CREATE INDEX " + TABLE + "_s_idx ON " + TABLE + " (success)");
+        try (Statement lock = conn.createStatement()) {
+            lock.execute("SELECT pg_advisory_lock(77617373)");
+            try {
+                createHistory(conn, schema);
+                List<Migration> todo = new ArrayList<>(unapplied(conn, schema, outOfOrder));
+                if (target != null) {
+                    todo.removeIf(m -> compareVersions(m.version, target) > 0);
+                }
+                if (todo.isEmpty() && !force) {
+                    Log.info("DSpace database schema is up to date");
+                    return 0;
+                }
+                conn.setAutoCommit(false);
+                for (Migration m : todo) {
+                    applyOne(conn, schema, m);
+                    count++;
+                }
+                if (target == null) {
+                    try {
+                        callbacks(conn);
+                        conn.commit();
+                    } catch (SQLException | RuntimeException e) {
+                        conn.rollback();
+                        throw e;
+                    }
+                }
+            } finally {
+                conn.setAutoCommit(auto);
+                try (Statement unlock = conn.createStatement()) {
+                    unlock.execute("SELECT pg_advisory_unlock(77617373)");
                 }
             }
-            List<Migration> todo = new ArrayList<>(pending(conn, schema));
-            if (includeIgnored) {
-                todo.addAll(0, ignored(conn, schema));
-            }
-            for (Migration m : todo) {
-                long t0 = System.currentTimeMillis();
-                try (Statement st = conn.createStatement()) {
-                    st.execute(m.sql);
-                }
-                int rank;
-                try (Statement st = conn.createStatement();
-                     ResultSet rs = st.executeQuery("SELECT COALESCE(MAX(installed_rank), 0) + 1 FROM " + TABLE)) {
-                    rs.next();
-                    rank = rs.getInt(1);
-                }
-                try (PreparedStatement ps = conn.prepareStatement("INSERT INTO " + TABLE
-                    + " (installed_rank, version, description, type, script, checksum, installed_by, "
-                    + "installed_on, execution_time, success) VALUES (?, ?, ?, 'SQL', ?, ?, current_user, now(), ?, true)")) {
-                    ps.setInt(1, rank);
-                    ps.setString(2, m.version);
-                    ps.setString(3, m.description);
-                    ps.setString(4, m.script);
-                    ps.setInt(5, m.checksum());
-                    ps.setInt(6, (int) (System.currentTimeMillis() - t0));
-                    ps.executeUpdate();
-                }
-                count++;
-            }
-            callbacks(conn);
-            conn.commit();
-        } catch (SQLException | RuntimeException e) {
-            conn.rollback();
-            throw e;
-        } finally {
-            conn.setAutoCommit(auto);
         }
-        if (count > 0) {
-            requestReindex();
+        if (count > 0 && target == null) {
+            setReindexDiscovery(Config.get().getBool("discovery.autoReindex", true));
         }
         return count;
+    }
+
+    private static void createHistory(Connection conn, String schema) throws SQLException {
+        if (historyExists(conn, schema)) {
+            return;
+        }
+        try (Statement st = conn.createStatement()) {
+            st.execute("CREATE TABLE " + TABLE + " ("
+                + "installed_rank INT NOT NULL, version VARCHAR(50), description VARCHAR(200) NOT NULL, "
+                + "type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INTEGER, "
+                + "installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(), "
+                + "execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL, "
+                + "CONSTRAINT " + TABLE + "_pk PRIMARY KEY (installed_rank))");
+            st.execute("CREATE INDEX " + TABLE + "_s_idx ON " + TABLE + " (success)");
+        }
+    }
+
+    /**
+     * Failure point of a test bundle (docs/lookalike.md, "Failure points"): the migration named by
+     * failure.slowMigration pauses inside its transaction, so a test can kill the process meanwhile.
+     */
+    private static void pauseIfSlow(Migration m) {
+        if (!m.script.equals(Release.get("failure.slowMigration", ""))) {
+            return;
+        }
+        double seconds = Double.parseDouble(Release.get("failure.slowMigrationSeconds", "0"));
+        Log.info("Look-alike failure point: migration " + m.script + " pauses " + seconds + " s");
+        try {
+            Thread.sleep((long) (seconds * 1000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One versioned migration in its own transaction (Flyway's default on PostgreSQL). */
+    private static void applyOne(Connection conn, String schema, Migration m) throws SQLException {
+        Log.info("Migrating schema \"" + schema + "\" to version \"" + m.version + " - " + m.description + "\"");
+        long t0 = System.currentTimeMillis();
+        try {
+            try (Statement st = conn.createStatement()) {
+                st.execute(m.sql);
+            }
+            pauseIfSlow(m);
+            int rank;
+            try (Statement st = conn.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT COALESCE(MAX(installed_rank), 0) + 1 FROM " + TABLE)) {
+                rs.next();
+                rank = rs.getInt(1);
+            }
+            try (PreparedStatement ps = conn.prepareStatement("INSERT INTO " + TABLE
+                + " (installed_rank, version, description, type, script, checksum, installed_by, "
+                + "installed_on, execution_time, success) VALUES (?, ?, ?, 'SQL', ?, ?, current_user, now(), ?, true)")) {
+                ps.setInt(1, rank);
+                ps.setString(2, m.version);
+                ps.setString(3, m.description);
+                ps.setString(4, m.script);
+                ps.setInt(5, m.checksum());
+                ps.setInt(6, (int) (System.currentTimeMillis() - t0));
+                ps.executeUpdate();
+            }
+            conn.commit();
+        } catch (SQLException e) {
+            conn.rollback();
+            // Flyway's FlywayMigrateException text (flyway-core DbMigrate / FlywaySqlScriptException)
+            String msg = "Migration " + m.script + " failed\n" + "-".repeat(("Migration " + m.script + " failed")
+                .length()) + "\nSQL State  : " + e.getSQLState() + "\nError Code : " + e.getErrorCode()
+                + "\nMessage    : " + e.getMessage() + "\nLocation   : " + SQL_DIR.substring(1) + m.script
+                + "\n\nMigration of schema \"" + schema + "\" to version \"" + m.version + " - " + m.description
+                + "\" failed! Changes successfully rolled back.";
+            Log.error(msg, null);
+            throw new SQLException("Flyway migration error occurred", new SQLException(msg, e.getSQLState(), e));
+        }
     }
 
     /** What DSpace's Flyway callbacks do after a migration: default groups, site object, registries. */
@@ -365,20 +432,34 @@ public final class Db {
         }
     }
 
-    /** Contract 9.1: after a successful migration DSpace asks for a full reindex (discovery.autoReindex). */
-    static void requestReindex() {
+    /** [dspace.dir]/solr/search/conf/reindex.flag (DatabaseUtils.java@dspace-9.3:66-74). */
+    public static java.nio.file.Path reindexFlag() {
+        return Config.get().home().resolve("solr/search/conf/reindex.flag");
+    }
+
+    /**
+     * DatabaseUtils.setReindexDiscovery@dspace-9.3: true creates the flag file (not its directory: a
+     * missing one is only logged), false deletes it. A migration calls it with discovery.autoReindex.
+     */
+    public static synchronized void setReindexDiscovery(boolean reindex) {
+        java.nio.file.Path flag = reindexFlag();
         try {
-            Config c = Config.get();
-            if (!c.getBool("discovery.autoReindex", true)) {
-                return;
+            if (reindex) {
+                if (!java.nio.file.Files.exists(flag)) {
+                    java.nio.file.Files.createFile(flag);
+                }
+            } else {
+                java.nio.file.Files.deleteIfExists(flag);
             }
-            java.nio.file.Path flag = c.home().resolve("solr/search/conf/reindex.flag");
-            if (java.nio.file.Files.isDirectory(flag.getParent())) {
-                java.nio.file.Files.writeString(flag, "");
-            }
-        } catch (Exception e) {
-            // best effort
+        } catch (java.io.IOException e) {
+            Log.error("Unable to " + (reindex ? "create" : "delete") + " Discovery reindex flag file " + flag
+                + ". You may need to reindex manually.", e);
         }
+    }
+
+    /** DatabaseUtils.getReindexDiscovery@dspace-9.3: discovery.autoReindex and the flag file. */
+    public static synchronized boolean getReindexDiscovery() {
+        return Config.get().getBool("discovery.autoReindex", true) && java.nio.file.Files.exists(reindexFlag());
     }
 
     /**
@@ -387,9 +468,11 @@ public final class Db {
     public static Connection context() throws SQLException {
         Config c = Config.get();
         Connection conn = connect(c);
-        if (!pending(conn, schema(c)).isEmpty()) {
-            Log.info("Pending database migrations found; migrating (DatabaseUtils.updateDatabase)");
+        // Context.updateDatabase@dspace-9.3:211-227: a failure is logged and the command goes on
+        try {
             migrate(conn, schema(c), false);
+        } catch (SQLException e) {
+            Log.error("Cannot update or initialize database via Flyway!", e);
         }
         return conn;
     }

@@ -74,32 +74,48 @@ public final class DatabaseUtils {
                     System.exit(0);
                     break;
                 case "migrate":
+                    // DatabaseUtils.java@dspace-9.3:170-228: one optional second word: "ignored"
+                    // (outOfOrder=true), "force" (callbacks even with nothing pending), anything else is
+                    // a target version (testing only: no callbacks, asks y/n on stdin).
                     System.out.println("\nDatabase URL: " + Db.url(c));
-                    boolean ignored = argv.length > 1 && argv[1].equalsIgnoreCase("ignored");
-                    boolean force = argv.length > 1 && argv[1].equalsIgnoreCase("force");
-                    if (argv.length > 1 && !ignored && !force) {
-                        System.out.println("Migrating database ONLY to version " + argv[1]
-                            + " ... (Check logs for details)");
-                        System.out.println("WARNING: It is highly likely you will see errors in your logs "
-                            + "when the Metadata or Bitstream Format Registry auto-update.");
-                        System.out.print("Are you SURE you only want to migrate your database to version "
-                            + argv[1] + "? [y/n]: ");
-                        String answer = new BufferedReader(new InputStreamReader(System.in)).readLine();
-                        if (answer == null || !answer.trim().toLowerCase(Locale.ROOT).startsWith("y")) {
-                            System.out.println("No action performed.");
-                            System.exit(0);
-                        }
-                    } else if (ignored) {
-                        System.out.println("Migrating database to latest version AND running previously "
-                            + "\"Ignored\" migrations... (Check logs for details)");
-                    } else {
-                        System.out.println("Migrating database to latest version... (Check dspace logs for "
-                            + "details)");
-                    }
                     try {
-                        int n = Db.migrate(conn, schema, ignored);
-                        Log.info(n == 0 ? "DSpace database schema is up to date"
-                            : "Applied " + n + " migration(s) to the DSpace database");
+                        if (argv.length == 2) {
+                            if (argv[1].equalsIgnoreCase("ignored")) {
+                                System.out.println("Migrating database to latest version AND running previously "
+                                    + "\"Ignored\" migrations... (Check logs for details)");
+                                Db.migrate(conn, schema, true);
+                            } else if (argv[1].equalsIgnoreCase("force")) {
+                                Db.migrate(conn, schema, false, true, null);
+                            } else {
+                                String target = argv[1];
+                                System.out.println("You've specified to migrate your database ONLY to version "
+                                    + target + " ...");
+                                System.out.println("\nWARNING: In this mode, we DISABLE all callbacks, which means "
+                                    + "that you will need to manually update registries and manually run a reindex. "
+                                    + "This is because you are attempting to use an OLD version (" + target + ") "
+                                    + "Database with a newer DSpace API. NEVER do this in a PRODUCTION scenario. "
+                                    + "The resulting database is only useful for migration testing.\n");
+                                System.out.print("Are you SURE you only want to migrate your database to version "
+                                    + target + "? [y/n]: ");
+                                String answer = new BufferedReader(new InputStreamReader(System.in)).readLine();
+                                if (answer == null) {
+                                    // choiceString.equalsIgnoreCase on null: the real command dies here
+                                    throw new NullPointerException("Cannot invoke \"String.equalsIgnoreCase(String)\" "
+                                        + "because \"choiceString\" is null");
+                                }
+                                if (answer.equalsIgnoreCase("y")) {
+                                    System.out.println("Migrating database ONLY to version " + target
+                                        + " ... (Check logs for details)");
+                                    Db.migrate(conn, schema, false, false, target);
+                                } else {
+                                    System.out.println("No action performed.");
+                                }
+                            }
+                        } else {
+                            System.out.println("Migrating database to latest version... (Check dspace logs for "
+                                + "details)");
+                            Db.migrate(conn, schema, false);
+                        }
                     } catch (SQLException e) {
                         System.err.println("Migration exception:");
                         e.printStackTrace();
@@ -251,12 +267,18 @@ public final class DatabaseUtils {
             codeByVersion.put(m.version, m);
         }
         String codeMax = code.isEmpty() ? null : code.get(code.size() - 1).version;
+        String seen = null; // highest version applied before this row (by installed rank)
         for (Db.Applied a : applied) {
             // Flyway's MigrationState display names: an applied row the code lacks is Missing, or
-            // Future above the newest migration the code has; failed rows likewise.
+            // Future above the newest migration the code has; failed rows likewise. A row applied
+            // after a higher version (by `migrate ignored`) is "Out of Order".
             String state;
+            boolean outOfOrder = seen != null && a.version != null && Db.compareVersions(a.version, seen) < 0;
+            if (a.success && a.version != null && (seen == null || Db.compareVersions(a.version, seen) > 0)) {
+                seen = a.version;
+            }
             if (codeByVersion.containsKey(a.version)) {
-                state = a.success ? "Success" : "Failed";
+                state = !a.success ? "Failed" : outOfOrder ? "Out of Order" : "Success";
             } else if (codeMax != null && Db.compareVersions(a.version, codeMax) > 0) {
                 state = a.success ? "Future" : "Failed (Future)";
             } else {
