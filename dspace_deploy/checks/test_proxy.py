@@ -24,6 +24,8 @@ from dspace_deploy.checks.support import as_root, service_state
 VHOST = "/etc/nginx/sites-available/dspace-{name}.conf"
 WARN_DAYS = 14
 PROBE_PATH = "/dspace-deploy-verify?probe=1"
+# The flag of the proxy role's `maintenance` action (roles/proxy/README.md, "Maintenance page").
+MAINTENANCE_FLAG = "/var/lib/dspace-deploy/maintenance/{hostname}/on"
 
 
 class CertificateExpiryWarning(UserWarning):
@@ -140,4 +142,19 @@ def test_private_keys_root_only(host: Any, sites: list[dict[str, Any]]) -> None:
             elif result.stdout.split() != ["600", "root"]:
                 problems.append(f"{key} (site {site['name']}): mode and owner "
                                 f"{result.stdout.strip()}, not 600 root")
+    assert not problems, "; ".join(problems)
+
+
+def test_no_site_left_in_maintenance(host: Any, sites: list[dict[str, Any]]) -> None:
+    """A site in maintenance answers 503 to everyone: an upgrade that ended (or was cut
+    off) without taking its maintenance page down is named, with the way out."""
+    problems = []
+    for site in sites:
+        flag = MAINTENANCE_FLAG.format(hostname=site["hostname"].lower())
+        found = as_root(host, "cat %s", flag)
+        if found.rc == 0:
+            problems.append(
+                f"{site['hostname']} is in maintenance ({flag}: {found.stdout.strip()}): it "
+                "answers 503 to every request. Finish or roll back the upgrade, or end it with "
+                f"the proxy role's maintenance action (state off), or rm {flag}")
     assert not problems, "; ".join(problems)

@@ -390,3 +390,112 @@ def test_checks_pass_then_detect_a_stopped_nginx(converged: list[Outcome], site:
                 "test_http_redirects_to_https"} <= failed, failed
     finally:
         _exec(lab, "systemctl", "start", "nginx")
+
+
+# --- the `maintenance` action --------------------------------------------------------------------
+
+
+def _maintenance(site: Any, lab: Any, pki: Pki, **request: Any) -> Outcome:
+    return _run(site, lab, pki, proxy_test_role_only=True,
+                proxy_test_entry_point="maintenance", proxy_maintenance=request)
+
+
+def _fetch(lab: Any, hostname: str, path: str, *extra: str,
+           scheme: str = "https") -> tuple[int, dict[str, str], str]:
+    """A request to nginx on the host: status, response headers (lower-case names), body."""
+    port = 443 if scheme == "https" else 80
+    done = _curl(lab, "-k", "-D", "-", "--resolve", f"{hostname}:{port}:127.0.0.1", *extra,
+                 f"{scheme}://{hostname}{path}")
+    assert done.returncode == 0, done.stderr
+    head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
+    lines = head.splitlines()
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_maintenance_on_answers_503_everywhere_and_off_restores(
+        converged: list[Outcome], site: Any, lab: Any, pki: Pki) -> None:
+    """On: the UI's paths and the REST API answer 503 with Retry-After and the page (JSON for
+    the API, also to a POST), from nginx itself (no echo answer); another site, the ACME
+    challenges on port 80 and the redirect go on. A second call and a converge of the role
+    change nothing and keep it; off serves the site again."""
+    on = _maintenance(site, lab, pki, hostname=PRO, state="on", retry_after=120,
+                      message="Upgrading to DSpace 9.3")
+    assert on.result.summary.ok, [f.message for f in on.result.summary.failures]
+    assert on.changed, "maintenance on reported no change"
+    try:
+        for path in ("/", "/items/1?q=a"):
+            status, headers, body = _fetch(lab, PRO, path)
+            assert status == 503 and headers.get("retry-after") == "120", (path, status, headers)
+            assert headers["content-type"].startswith("text/html"), headers
+            assert "Upgrading to DSpace 9.3" in body and '"port"' not in body, body
+            assert headers.get("x-frame-options") == "SAMEORIGIN"
+            assert "strict-transport-security" in headers  # a provided site keeps HSTS
+        for path, method in (("/server/api", "GET"), ("/server", "GET"),
+                             ("/server/api/core/items", "POST")):
+            status, headers, body = _fetch(lab, PRO, path, "-X", method)
+            assert status == 503 and headers.get("retry-after") == "120", (path, status, body)
+            assert headers["content-type"].startswith("application/json"), headers
+            answer = json.loads(body)
+            assert answer == {"status": 503, "error": "Service Unavailable",
+                              "message": "Upgrading to DSpace 9.3", "retryAfter": 120}, answer
+        _, other = _get(lab, SEL, "/server/api")
+        assert other["port"] == 8080  # the other site still reaches its backend
+        _exec(lab, "sh", "-c", "echo token > /var/lib/dspace-deploy/acme-webroot/.well-known/"
+                               "acme-challenge/maintenance-probe")
+        status, _, body = _fetch(lab, PRO, "/.well-known/acme-challenge/maintenance-probe",
+                                 scheme="http")
+        assert (status, body.strip()) == (200, "token")
+        status, headers, _ = _fetch(lab, PRO, "/items/1", scheme="http")
+        assert (status, headers.get("location")) == (301, f"https://{PRO}/items/1")
+        status, _, _ = _fetch(lab, PRO, "/.dspace-deploy-maintenance/page.html")
+        assert status == 404  # the page's own location is internal
+
+        again = _maintenance(site, lab, pki, hostname=PRO, state="on", retry_after=120,
+                             message="Upgrading to DSpace 9.3")
+        assert again.result.summary.ok and again.result.summary.changed == 0, again.changed
+        converge = _run(site, lab, pki, proxy_test_role_only=True)
+        assert converge.result.summary.ok and converge.result.summary.changed == 0, (
+            converge.changed)
+        assert _fetch(lab, PRO, "/")[0] == 503, "a converge ended the maintenance"
+        # `verify` names the site left in maintenance, and only it.
+        from dspace_deploy.verify import run_checks
+
+        host = lab.hosts[0].name
+        site.hostvars[host] = {**site.hostvars[host], "dspace_instances": instances(pki)}
+        report = run_checks(site, progress=False)
+        (flagged,) = [r for r in report.results if "test_no_site_left_in_maintenance" in r.check]
+        assert flagged.outcome == "failed" and f"{PRO} is in maintenance" in flagged.message
+        assert SEL not in flagged.message and "since" in flagged.message
+    finally:
+        off = _maintenance(site, lab, pki, hostname=PRO, state="off")
+    assert off.result.summary.ok, [f.message for f in off.result.summary.failures]
+    assert off.changed
+    _, page = _get(lab, PRO, "/items/1")
+    assert page["port"] == 4010
+    _, api = _get(lab, PRO, "/server/api")
+    assert api["port"] == 8090
+    again = _maintenance(site, lab, pki, hostname=PRO, state="off")
+    assert again.result.summary.ok and again.result.summary.changed == 0, again.changed
+
+
+def test_maintenance_default_retry_after_and_unknown_site(
+        converged: list[Outcome], site: Any, lab: Any, pki: Pki) -> None:
+    """Without retry_after the role's default is sent (the earlier call's value is gone);
+    a host name no virtual host serves is refused with what to do."""
+    on = _maintenance(site, lab, pki, hostname=SEL, state=True)  # YAML's unquoted `on`
+    try:
+        assert on.result.summary.ok, [f.message for f in on.result.summary.failures]
+        status, headers, body = _fetch(lab, SEL, "/server/api")
+        assert (status, headers.get("retry-after")) == (503, "300"), (status, headers)
+        assert "down for maintenance" in json.loads(body)["message"]
+        assert _fetch(lab, PRO, "/server/api")[0] == 200  # only SEL is in maintenance
+    finally:
+        off = _maintenance(site, lab, pki, hostname=SEL, state=False)
+    assert off.result.summary.ok
+    assert _fetch(lab, SEL, "/server/api")[0] == 200
+    message = _failure(_maintenance(site, lab, pki, hostname="nowhere.proxy.test", state="on"))
+    assert "No virtual host" in message and "nowhere.proxy.test" in message, message

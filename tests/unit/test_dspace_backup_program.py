@@ -755,3 +755,78 @@ def test_incomplete_snapshots_are_retained_apart(tmp_path: Path) -> None:
     assert argv[argv.index("--tag") + 1] == "dspace-deploy-incomplete"
     argv = prog.forget_argv(target, "repo", {"daily": 7})
     assert argv[argv.index("--tag") + 1] == "dspace-deploy"
+
+
+def _tagged_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str],
+                manifest: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """cmd_run with staging and restic replaced: its record and the manifests backed up."""
+    config = _config(tmp_path, user="dspace", lock_file=str(tmp_path / "tasks" / "cleanup.lock"))
+    backed_up: list[dict[str, Any]] = []
+
+    def stage(config: dict[str, Any], staging: Path) -> dict[str, Any]:
+        staging.mkdir(parents=True, exist_ok=True)
+        return dict(manifest)
+
+    def backup_one(config: dict[str, Any], target: dict[str, Any], paths: list[str],
+                   manifest: dict[str, Any]) -> dict[str, Any]:
+        backed_up.append(manifest)
+        return {"target": target["name"], "ok": True, "snapshot": f"{target['name']}-5e6f7a8b",
+                "complete": manifest.get("complete", True) is not False}
+
+    monkeypatch.setattr(prog, "task_lock", lambda *a: prog.contextlib.nullcontext())
+    monkeypatch.setattr(prog, "stage", stage)
+    monkeypatch.setattr(prog, "backup_paths", lambda config, staging: [])
+    monkeypatch.setattr(prog, "backup_one", backup_one)
+    return prog.cmd_run(config, prog.parser().parse_args(argv)), backed_up
+
+
+def test_a_tagged_run_tags_its_snapshots_and_names_them(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    """`run --tag pre-upgrade --json`: every snapshot carries the tag and the keep tag, its
+    manifest records the purpose, and the JSON names each snapshot with its target."""
+    record, backed_up = _tagged_run(monkeypatch, tmp_path,
+                                    ["run", "repo", "--tag", "pre-upgrade", "--json"],
+                                    _manifest(complete=True))
+    assert record["ok"] and record["tags"] == ["pre-upgrade"]
+    assert record["snapshots"] == [
+        {"target": "local", "id": "local-5e6f7a8b", "complete": True},
+        {"target": "offsite", "id": "offsite-5e6f7a8b", "complete": True}]
+    assert all(m["tags"] == ["pre-upgrade"] for m in backed_up)
+    staged = json.loads((tmp_path / "state" / "staging" / "manifest.json").read_text())
+    assert staged["tags"] == ["pre-upgrade"]
+    tags = prog.snapshot_tags("repo", backed_up[0])
+    assert {"dspace-deploy", "pre-upgrade", "dspace-deploy-keep"} <= set(tags)
+    entry = prog.snapshot_entry("local", {"id": "x", "tags": tags})
+    assert entry["kept"] and entry["complete"]
+    untagged, _ = _tagged_run(monkeypatch, tmp_path, ["run", "repo"], _manifest())
+    assert untagged["tags"] == [] and len(untagged["snapshots"]) == 2
+    assert "dspace-deploy-keep" not in prog.snapshot_tags("repo", _manifest())
+
+
+def test_an_incomplete_tagged_run_fails_and_says_so_in_its_snapshots(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(prog.BackupError, match="is incomplete"):
+        _tagged_run(monkeypatch, tmp_path, ["run", "repo", "--tag", "pre-upgrade", "--json"],
+                    _manifest(complete=False, problems=["statistics export holds 0 of 4"]))
+    record = json.loads((tmp_path / "state" / "last-run.json").read_text())
+    assert record["ok"] is False
+    assert {s["complete"] for s in record["snapshots"]} == {False}
+
+
+def test_a_bad_tag_is_refused_before_anything_runs(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    def never(*args: Any) -> Any:
+        raise AssertionError("staged despite a bad tag")
+
+    monkeypatch.setattr(prog, "stage", never)
+    for bad in ("dspace-deploy", "dspace-deploy-keep", "instance=lib", "Pre Upgrade", "a,b"):
+        args = prog.parser().parse_args(["run", "repo", "--tag", bad])
+        with pytest.raises(prog.BackupError, match="cannot be used"):
+            prog.cmd_run(_config(tmp_path), args)
+
+
+def test_retention_never_removes_a_kept_snapshot(tmp_path: Path) -> None:
+    target = prog.select_targets(_config(tmp_path), ["local"])[0]
+    for tag in (prog.TAG_COMPLETE, prog.TAG_INCOMPLETE):
+        argv = prog.forget_argv(target, "repo", {"daily": 7}, tag)
+        assert argv[argv.index("--keep-tag") + 1] == "dspace-deploy-keep"

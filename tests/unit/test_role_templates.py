@@ -243,3 +243,39 @@ def test_index_discovery_is_described_as_what_it_does() -> None:
     assert "stale" in described and "-c" in described, described
     readme = (ROOT / "roles" / "dspace_tasks" / "README.md").read_text()
     assert "removes stale documents" not in readme and "cleans stale documents" not in readme
+
+
+def proxy_vhost(hsts: bool = False) -> str:
+    return render("roles/proxy/templates/dspace-site.conf.j2", {
+        "site": {"name": "repo", "hostname": "Repo.Example.org", "backend_port": 8080,
+                 "ui_port": 4000, "tls_mode": "provided"},
+        "_proxy_site_tls": {"cert": "/c.crt", "key": "/c.key", "hsts": hsts, "final": True},
+        "_proxy_ipv6": False, "_proxy_http2_directive": True,
+        **{k: v for k, v in role_yaml("proxy", "defaults/main.yml").items()},
+        **{k: v for k, v in role_yaml("proxy", "vars/main.yml").items()
+           if not k.startswith("_")},
+    })
+
+
+def test_every_proxied_location_of_a_vhost_tests_the_maintenance_flag() -> None:
+    """Each location that passes requests on first answers 503 while the site's flag exists,
+    with the page of its kind (JSON for the REST API); the page's location is internal and
+    sends Retry-After and the security headers (a location's add_header replaces the
+    server's)."""
+    text = proxy_vhost(hsts=True)
+    flag = "if (-f /var/lib/dspace-deploy/maintenance/repo.example.org/on) { return 503; }"
+    blocks = [b.split("}", 1)[0] if "if (" not in b else b for b in text.split("location ")[1:]]
+    proxied = [b for b in blocks if "proxy_pass" in b]
+    assert len(proxied) == 3
+    for block in proxied:
+        assert block.index(flag) < block.index("proxy_pass"), block
+        page = "page.json" if block.lstrip().startswith(("= /server", "^~ /server/")) \
+            else "page.html"
+        assert f"error_page 503 /.dspace-deploy-maintenance/{page};" in block, block
+    internal = next(b for b in blocks if b.startswith("^~ /.dspace-deploy-maintenance/"))
+    maint = "/var/lib/dspace-deploy/maintenance/repo.example.org"
+    for line in ("internal;", f"alias {maint}/;", "set $dspace_retry_after 300;",
+                 "add_header Retry-After $dspace_retry_after always;",
+                 f"include {maint}/retry-after.con[f];",
+                 "add_header Strict-Transport-Security", 'add_header X-Frame-Options "SAMEORIGIN"'):
+        assert line in internal, (line, internal)
