@@ -964,10 +964,19 @@ public final class SolrServer {
                 return;
             }
             case "UNLOAD": {
-                if (cores.remove(core) == null) {
+                // CoreContainer.unload: a core that failed to load only leaves initFailures; a
+                // loaded one is closed and its core.properties deleted (CorePropertiesLocator
+                // .delete), so it is not discovered again at the next start.
+                if (core != null && initFailures.remove(core) != null) {
+                    json(ex, 200, m);
+                    return;
+                }
+                Core gone = cores.remove(core);
+                if (gone == null) {
                     error(ex, 400, "Cannot unload non-existent core [" + core + "]", t0);
                     return;
                 }
+                Files.deleteIfExists(gone.instanceDir.resolve("core.properties"));
                 json(ex, 200, m);
                 return;
             }
@@ -988,12 +997,20 @@ public final class SolrServer {
                         + "'", t0);
                     return;
                 }
+                // CorePropertiesLocator.create refuses a directory that holds a core already and
+                // writes core.properties itself; a core that then fails to load loses it again
+                // (CoreContainer.create: coresLocator.delete).
                 Path props = dir.resolve("core.properties");
-                if (!Files.exists(props)) {
-                    Files.writeString(props, "name=" + name + "\n");
+                if (Files.exists(props)) {
+                    error(ex, 400, "Error CREATEing SolrCore '" + name + "': Could not create a new core in "
+                        + dir + " as another core is already defined there", t0);
+                    return;
                 }
+                Files.writeString(props, "#Written by CorePropertiesLocator\n#" + new java.util.Date()
+                    + "\nname=" + name + "\n");
                 loadCore(dir);
                 if (!cores.containsKey(name)) {
+                    Files.deleteIfExists(props);
                     error(ex, 400, "Error CREATEing SolrCore '" + name + "': " + initFailures.get(name), t0);
                     return;
                 }
