@@ -95,7 +95,8 @@ runuser -u dspace -- env JAVA_HOME=$(ls -d /usr/lib/jvm/java-*-openjdk-* | head 
   /srv/dspace/repo/bin/dspace database migrate >/dev/null
 t2=$(date +%s.%N)
 systemctl start $unit
-until curl -sf http://127.0.0.1:8080/server/actuator/health | grep -Eq '"status":"UP(_WITH_ISSUES)?"'; do sleep 0.2; done
+health=http://127.0.0.1:8080/server/actuator/health
+until curl -sf $health | grep -Eq '"status":"UP(_WITH_ISSUES)?"'; do sleep 0.2; done
 t3=$(date +%s.%N)
 echo "$t0 $t1 $t2 $t3"
 """
