@@ -1,0 +1,326 @@
+"""Upgrades and rollbacks on a lab host (docs/upgrade.md), from look-alike bundles.
+
+One Debian 13 host, converged once on DSpace 9.2 with two instances:
+
+  repo   the instance upgraded: content goes in (items, bitstreams, statistics, authority,
+         Solr-only documents, handles; the seed of test_backup.py) and one backup runs
+  other  a second instance on the same host, which nothing here may touch
+
+In order (CI): the inventory names 9.3 for repo and `up` leaves repo alone, reports it and
+converges the rest; an upgrade from a bundle whose backend never becomes healthy fails its
+gate in phase start and rolls back automatically, compared byte for byte; the patch upgrade
+9.2 -> 9.3 (REST root reports 9.3, every bitstream checksum and Solr count unchanged, search
+and OAI rebuilt, verify passes, a second upgrade changes nothing); `rollback` by hand, which
+first says what it loses; and `other` untouched through all of it.
+
+The jump matrix (8.3->8.4, 8->9, 9->10, DSpace-CRIS, a failure at every phase, the controller
+killed mid-upgrade) carries the marker `upgrade_matrix`, which only `./scripts/test --all` runs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.helpers import EXE, cli
+from tests.integration.test_backup import (
+    AUTHORITY_DOCS,
+    FILE_SIZES,
+    HANDLED_ITEMS,
+    SEED,
+    SOLR_ONLY_DOCS,
+    STATISTICS_DOCS,
+    _content_state,
+    _exec,
+    _psql,
+)
+
+pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
+
+RECORDS = "/var/lib/dspace-deploy/upgrade"
+
+
+# --- bundles ---------------------------------------------------------------------------------
+
+def _bundle(root: Path, line: str, version: str) -> Path:
+    from tests.lookalike import build_release
+
+    out = root / f"{line}-dspace-{version}"
+    build_release(line, out, version=version, ui_version=version)
+    return out
+
+
+def _unhealthy_copy(bundle: Path, out: Path) -> Path:
+    """The bundle with a backend that never becomes healthy: its server-boot.jar is a jar
+    without a main class (java exits at once, systemd restarts it, the actuator never
+    answers). A failure point chosen outside the roles."""
+    import shutil
+
+    shutil.copytree(bundle, out)
+    installer = out / "backend" / "dspace-installer.tar.gz"
+    empty = io.BytesIO()
+    with zipfile.ZipFile(empty, "w") as jar:
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    data = io.BytesIO()
+    with tarfile.open(installer) as src, tarfile.open(fileobj=data, mode="w:gz") as dst:
+        for member in src.getmembers():
+            if member.name == "dspace-installer/webapps/server-boot.jar":
+                member.size = len(empty.getvalue())
+                dst.addfile(member, io.BytesIO(empty.getvalue()))
+            else:
+                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+    installer.write_bytes(data.getvalue())
+    import hashlib
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["backend/dspace-installer.tar.gz"] = {
+        "sha256": hashlib.sha256(data.getvalue()).hexdigest(), "size": len(data.getvalue())}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    good = tmp_path_factory.mktemp("artifacts")
+    broken = tmp_path_factory.mktemp("broken")
+    old = _bundle(good, "9", "9.2")
+    new = _bundle(good, "9", "9.3")
+    import shutil
+
+    shutil.copytree(old, broken / old.name)
+    _unhealthy_copy(new, broken / new.name)
+    return {"good": good, "broken": broken}
+
+
+# --- the lab ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lab(lab_factory: Any, state_home: Path) -> Any:
+    return lab_factory("upg", hosts=1, oses=("debian13",), connection="ssh")
+
+
+def _set_versions(lab: Any, versions: dict[str, str]) -> None:
+    hosts_yml = lab.inventory / "hosts.yml"
+    data = yaml.safe_load(hosts_yml.read_text())
+    (host,) = data["all"]["children"]["dspace"]["hosts"].values()
+    host["dspace_instances"] = [
+        {"name": name, "hostname": f"{name}.{lab.hosts[0].name}.lab.test", "line": "9",
+         "version": version, "admin_email": f"admin@{name}.lab.test"}
+        for name, version in versions.items()]
+    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def site(lab: Any) -> Path:
+    _set_versions(lab, {"repo": "9.2", "other": "9.2"})
+    # A gate that is not met fails within 90 s (the default is 300).
+    (lab.inventory / "group_vars/all/upgrade_test.yml").write_text(
+        yaml.safe_dump({"dspace_backend_start_timeout": 90}))
+    done = subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return lab.inventory
+
+
+@pytest.fixture(scope="module")
+def converged(site: Path, artifacts: dict[str, Path]) -> dict[str, Any]:
+    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts["good"]))
+    assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
+    return document
+
+
+@pytest.fixture(scope="module")
+def seeded(lab: Any, site: Path, converged: dict[str, Any]) -> dict[str, Any]:
+    """Content in repo, one backup of each instance; what the comparisons need."""
+    host = lab.hosts[0]
+    done = subprocess.run(
+        ["podman", "exec", "-i", "-e", f"SIZES={json.dumps(FILE_SIZES)}",
+         "-e", f"STATS={STATISTICS_DOCS}", "-e", f"AUTH={AUTHORITY_DOCS}",
+         "-e", f"SOLR_ONLY={json.dumps(SOLR_ONLY_DOCS)}", "-e", f"HANDLED={HANDLED_ITEMS}",
+         host.container, "python3", "-"], input=SEED, capture_output=True, text=True,
+        check=False)
+    assert done.returncode == 0, done.stderr
+    # The seed wrote rows behind DSpace's back: index them as DSpace would, so that the
+    # search and OAI counts are those of a live repository.
+    _exec(host, "/usr/local/sbin/dspace-backup reindex repo --json >/dev/null")
+    code, document, stderr = cli("backup", "-i", str(site))
+    assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
+    return {"repo": _state(host, "repo"), "other": _state(host, "other"),
+            "other_pids": _pids(host, "other")}
+
+
+def _state(host: Any, instance: str) -> dict[str, Any]:
+    """What must come back byte for byte: the backup test's content state, the whole
+    database's data, every core's count."""
+    state = _content_state(host, instance)
+    state["database"] = _exec(host, f"runuser -u postgres -- pg_dump --data-only "
+                              f"--exclude-table=schema_version dspace_{instance} | sha256sum"
+                              ).stdout.split()[0]
+    state["schema"] = _psql(host, f"dspace_{instance}", "SELECT version, checksum, success "
+                            "FROM schema_version ORDER BY installed_rank")
+    state["counts"] = {core: _count(host, f"{instance}-{core}")
+                       for core in ("search", "oai", "statistics", "authority", "qaevent",
+                                    "suggestion")}
+    return state
+
+
+def _count(host: Any, core: str) -> int:
+    body = _exec(host, f"curl -sf 'http://127.0.0.1:8983/solr/{core}/select?q=*:*&rows=0"
+                 "&wt=json'").stdout
+    return int(json.loads(body)["response"]["numFound"])
+
+
+def _pids(host: Any, instance: str) -> dict[str, str]:
+    units = [f"dspace-{instance}-{u}.service" for u in ("backend", "ui", "handle")]
+    return {u: _exec(host, f"systemctl show -p MainPID --value {u}").stdout.strip()
+            for u in units}
+
+
+def _version(host: Any, instance: str) -> str:
+    port = {"repo": 8080, "other": 8090}[instance]
+    body = _exec(host, f"curl -sf http://127.0.0.1:{port}/server/api").stdout
+    return str(json.loads(body)["dspaceVersion"])
+
+
+def _record(host: Any, instance: str) -> dict[str, Any]:
+    return dict(json.loads(_exec(host, f"cat {RECORDS}/{instance}.json").stdout))
+
+
+def _history(host: Any, instance: str) -> list[dict[str, Any]]:
+    text = _exec(host, f"cat {RECORDS}/{instance}.history.jsonl 2>/dev/null || true").stdout
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _upgrade(site: Path, artifacts: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    return cli("upgrade", "-i", str(site), "--artifacts", str(artifacts), "--yes", *args)
+
+
+def _only(document: dict[str, Any], instance: str = "repo") -> dict[str, Any]:
+    (item,) = [i for i in document["instances"] if i["instance"] == instance]
+    return dict(item)
+
+
+def _changed(artifact_dir: str) -> dict[str, int]:
+    """Changed tasks per host, from the run's final stats event (ansible-runner artifacts)."""
+    for path in sorted(Path(artifact_dir).glob("job_events/*.json"), reverse=True):
+        event = json.loads(path.read_text())
+        if event.get("event") == "playbook_on_stats":
+            return dict(event["event_data"].get("changed") or {})
+    pytest.fail(f"no stats event in {artifact_dir}")
+
+
+# --- the tests, in order -----------------------------------------------------------------------
+
+def test_up_leaves_an_instance_whose_version_changed_alone(
+        lab: Any, site: Path, artifacts: dict[str, Path], seeded: dict[str, Any]) -> None:
+    host = lab.hosts[0]
+    _set_versions(lab, {"repo": "9.3", "other": "9.2"})
+    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts["good"]))
+    assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
+    assert document["upgrade_pending"] == [
+        {"host": host.name, "instance": "repo", "running": "9.2", "inventory": "9.3"}]
+    assert _version(host, "repo") == "DSpace 9.2"
+    assert _state(host, "repo") == seeded["repo"]
+    assert document["hosts"][host.name]["changed"] == 0, "up changed the host"
+
+
+def test_a_backend_that_never_becomes_healthy_is_rolled_back(
+        lab: Any, site: Path, artifacts: dict[str, Path], seeded: dict[str, Any]) -> None:
+    host = lab.hosts[0]
+    code, document, stderr = _upgrade(site, artifacts["broken"], "--instance", "repo")
+    item = _only(document)
+    assert code == 1, json.dumps(document, indent=1) + stderr[-3000:]
+    assert item["status"] == "rolled_back" and item["failed_phase"] == "start", item
+    assert "did not pass its gate" in item["error"] and "DSpace 9.3 expected" in item["error"]
+    assert _version(host, "repo") == "DSpace 9.2"
+    assert _state(host, "repo") == seeded["repo"]  # byte for byte
+    record = _record(host, "repo")
+    assert record["status"] == "rolled_back" and record["error"]["phase"] == "start"
+    assert record["phases_done"][:6] == ["precheck", "maintenance", "pause_tasks", "snapshot",
+                                         "stop", "install"]
+    assert "migrate" in record["phases_done"]  # the database came back from its copy
+    assert record["snapshot"].get("id"), record
+    assert [h["status"] for h in _history(host, "repo")] == ["rolled_back"]
+    timers = _exec(host, "systemctl list-units --state=active --plain --no-legend "
+                   "'dspace-repo-*.timer' | wc -l").stdout.strip()
+    assert int(timers) > 0, "the timers were not resumed"
+
+
+def test_the_patch_upgrade(lab: Any, site: Path, artifacts: dict[str, Path],
+                           seeded: dict[str, Any]) -> None:
+    host = lab.hosts[0]
+    code, document, stderr = _upgrade(site, artifacts["good"], "--instance", "repo")
+    item = _only(document)
+    assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
+    assert item["status"] == "done" and item["from"] == "9.2" and item["to"] == "9.3", item
+    assert _version(host, "repo") == "DSpace 9.3"
+    state = _state(host, "repo")
+    for key in ("assetstore", "handle_keys", "items", "bitstreams", "statistics", "authority",
+                "qaevent", "suggestion", "counts", "database"):
+        assert state[key] == seeded["repo"][key], key
+    record = _record(host, "repo")
+    assert record["status"] == "done" and record["phases_done"] == [
+        "precheck", "maintenance", "pause_tasks", "snapshot", "stop", "install", "migrate",
+        "solr", "start", "reindex", "ui", "finish"]
+    assert record["downtime"]["start"] and record["downtime"]["end"]
+    assert _exec(host, f"stat -c %a {RECORDS}/repo.json").stdout.strip() == "600"
+    assert [h["status"] for h in _history(host, "repo")] == ["rolled_back", "done"]
+    assert _exec(host, "grep -c '^discovery.autoReindex = false$' "
+                 "/srv/dspace/repo/config/local.cfg").stdout.strip() == "1"
+    assert _exec(host, "test -f /srv/dspace/repo/releases/9.2/code/webapps/server-boot.jar",
+                 check=False).returncode == 0  # the old release kept beside
+
+
+def test_verify_passes_after_the_upgrade(lab: Any, site: Path) -> None:
+    code, document, stderr = cli("verify", "-i", str(site))
+    checks = document["hosts"][lab.hosts[0].name]["checks"]
+    assert code == 0, json.dumps([c for c in checks if c["outcome"] != "passed"],
+                                 indent=1) + stderr[-2000:]
+
+
+def test_a_second_upgrade_changes_nothing(lab: Any, site: Path,
+                                          artifacts: dict[str, Path]) -> None:
+    code, document, stderr = _upgrade(site, artifacts["good"], "--instance", "repo")
+    assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
+    assert _only(document)["outcome"] == "none"
+    for run in document["artifacts"]:
+        assert not any(_changed(run).values()), run
+    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts["good"]))
+    assert code == 0, stderr[-2000:]
+    assert document["upgrade_pending"] == []
+
+
+def test_rollback_by_hand_says_what_it_loses(lab: Any, site: Path, artifacts: dict[str, Path],
+                                             seeded: dict[str, Any]) -> None:
+    host = lab.hosts[0]
+    # One item written after the upgrade: the rollback loses it, and says so first.
+    _psql(host, "dspace_repo", "INSERT INTO dspaceobject VALUES "
+          "('00000000-0000-4000-8000-00000000feed'); INSERT INTO item (uuid, item_id) "
+          "VALUES ('00000000-0000-4000-8000-00000000feed', 9999)")
+    code, document, stderr = cli("rollback", "-i", str(site), "--instance", "repo",
+                                 "--artifacts", str(artifacts["good"]), "--yes")
+    assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
+    planned = _only(document["plan"])
+    assert planned["lost_since"]["items"] == 1, planned
+    item = _only(document)
+    assert item["status"] == "rolled_back", item
+    assert _version(host, "repo") == "DSpace 9.2"
+    assert _state(host, "repo") == seeded["repo"]
+    assert [h["status"] for h in _history(host, "repo")] == [
+        "rolled_back", "done", "rolled_back"]
+
+
+def test_the_other_instance_was_never_touched(lab: Any, seeded: dict[str, Any]) -> None:
+    host = lab.hosts[0]
+    assert _version(host, "other") == "DSpace 9.2"
+    assert _state(host, "other") == seeded["other"]
+    assert _pids(host, "other") == seeded["other_pids"]  # never restarted
+    assert _exec(host, f"test -e {RECORDS}/other.json", check=False).returncode != 0
