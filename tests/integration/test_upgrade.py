@@ -46,6 +46,7 @@ from tests.integration.test_backup import (
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
 RECORDS = "/var/lib/dspace-deploy/upgrade"
+DUMPS = "/root/state-dumps"  # data dumps of _state, on the lab host
 
 
 # --- bundles ---------------------------------------------------------------------------------
@@ -161,15 +162,32 @@ def _state(host: Any, instance: str) -> dict[str, Any]:
     """What must come back byte for byte: the backup test's content state, the whole
     database's data, every core's count."""
     state = _content_state(host, instance)
-    state["database"] = _exec(host, f"runuser -u postgres -- pg_dump --data-only "
-                              f"--exclude-table=schema_version dspace_{instance} | sha256sum"
-                              ).stdout.split()[0]
+    # pg_dump since PostgreSQL 17.6 (CVE-2025-8714) wraps its output in \restrict KEY /
+    # \unrestrict KEY lines, KEY random per dump: they are not data, and are left out.
+    # The dump stays on the host under its hash, so that a difference can be shown (_diff).
+    state["database"] = _exec(
+        host, f"set -o pipefail; mkdir -p {DUMPS} && runuser -u postgres -- pg_dump --data-only "
+        f"--exclude-table=schema_version dspace_{instance} "
+        f"| grep -Ev '^\\\\(un)?restrict ' >{DUMPS}/new.sql && "
+        f"sum=$(sha256sum <{DUMPS}/new.sql | cut -d' ' -f1) && "
+        f"mv {DUMPS}/new.sql {DUMPS}/{instance}-$sum.sql && echo $sum").stdout.strip()
     state["schema"] = _psql(host, f"dspace_{instance}", "SELECT version, checksum, success "
                             "FROM schema_version ORDER BY installed_rank")
     state["counts"] = {core: _count(host, f"{instance}-{core}")
                        for core in ("search", "oai", "statistics", "authority", "qaevent",
                                     "suggestion")}
     return state
+
+
+def _diff(host: Any, instance: str, state: dict[str, Any], expected: dict[str, Any]) -> str:
+    """What differs between two states, with the data dumps' diff: an assertion message."""
+    keys = sorted(k for k in expected if state.get(k) != expected[k])
+    text = f"{instance}: differs in {keys}"
+    if "database" in keys:
+        text += "\n" + _exec(host, f"diff {DUMPS}/{instance}-{expected['database']}.sql "
+                             f"{DUMPS}/{instance}-{state['database']}.sql | head -c 20000",
+                             check=False).stdout
+    return text
 
 
 def _count(host: Any, core: str) -> int:
@@ -228,7 +246,8 @@ def test_up_leaves_an_instance_whose_version_changed_alone(
     assert document["upgrade_pending"] == [
         {"host": host.name, "instance": "repo", "running": "9.2", "inventory": "9.3"}]
     assert _version(host, "repo") == "DSpace 9.2"
-    assert _state(host, "repo") == seeded["repo"]
+    state = _state(host, "repo")
+    assert state == seeded["repo"], _diff(host, "repo", state, seeded["repo"])
     assert document["hosts"][host.name]["changed"] == 0, "up changed the host"
 
 
@@ -241,7 +260,8 @@ def test_a_backend_that_never_becomes_healthy_is_rolled_back(
     assert item["status"] == "rolled_back" and item["failed_phase"] == "start", item
     assert "did not pass its gate" in item["error"] and "DSpace 9.3 expected" in item["error"]
     assert _version(host, "repo") == "DSpace 9.2"
-    assert _state(host, "repo") == seeded["repo"]  # byte for byte
+    state = _state(host, "repo")
+    assert state == seeded["repo"], _diff(host, "repo", state, seeded["repo"])  # byte for byte
     record = _record(host, "repo")
     assert record["status"] == "rolled_back" and record["error"]["phase"] == "start"
     assert record["phases_done"][:6] == ["precheck", "maintenance", "pause_tasks", "snapshot",
@@ -313,7 +333,8 @@ def test_rollback_by_hand_says_what_it_loses(lab: Any, site: Path, artifacts: di
     item = _only(document)
     assert item["status"] == "rolled_back", item
     assert _version(host, "repo") == "DSpace 9.2"
-    assert _state(host, "repo") == seeded["repo"]
+    state = _state(host, "repo")
+    assert state == seeded["repo"], _diff(host, "repo", state, seeded["repo"])
     assert [h["status"] for h in _history(host, "repo")] == [
         "rolled_back", "done", "rolled_back"]
 
@@ -321,6 +342,7 @@ def test_rollback_by_hand_says_what_it_loses(lab: Any, site: Path, artifacts: di
 def test_the_other_instance_was_never_touched(lab: Any, seeded: dict[str, Any]) -> None:
     host = lab.hosts[0]
     assert _version(host, "other") == "DSpace 9.2"
-    assert _state(host, "other") == seeded["other"]
+    state = _state(host, "other")
+    assert state == seeded["other"], _diff(host, "other", state, seeded["other"])
     assert _pids(host, "other") == seeded["other_pids"]  # never restarted
     assert _exec(host, f"test -e {RECORDS}/other.json", check=False).returncode != 0
