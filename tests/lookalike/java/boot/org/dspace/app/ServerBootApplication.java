@@ -103,7 +103,9 @@ public final class ServerBootApplication {
             Log.info("Look-alike failure point no-listen: the webapp never listens");
             Thread.sleep(Long.MAX_VALUE);
         }
-        registerWebapp(config);
+        // No row in the webapp table, as the real server: DSpaceWebappListener (which would
+        // register it) is wired into no webapp of 8.3..10.0 (DSpace@dspace-9.2:dspace-api/src/
+        // main/java/org/dspace/app/util/DSpaceWebappListener.java:20 is its only occurrence).
         WebappScheduler.start(config); // the webapp's own @Scheduled jobs (sitemap.cron, ...)
         initDiscovery(config);
 
@@ -141,19 +143,6 @@ public final class ServerBootApplication {
     static void initDiscovery(Config config) {
         if (databaseUpdated && Solr.ping(Solr.core(config, "search"))) {
             org.dspace.discovery.IndexClient.checkReindexDiscovery();
-        }
-    }
-
-    static void registerWebapp(Config config) {
-        if (!databaseUpdated) {
-            return;
-        }
-        try (Connection conn = Db.connect(config)) {
-            String url = config.get("dspace.server.url", "http://localhost:8080/server");
-            Db.exec(conn, "DELETE FROM webapp WHERE appname = 'Server'");
-            Db.exec(conn, "INSERT INTO webapp (appname, url, started, isui) VALUES ('Server', ?, now(), 0)", url);
-        } catch (Exception e) {
-            Log.error("Could not register the webapp", e);
         }
     }
 
