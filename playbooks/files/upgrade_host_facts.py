@@ -14,6 +14,7 @@ Read-only; Python 3 standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -64,10 +65,8 @@ def _tree_bytes(path: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):  # gone since the walk listed it
                 total += (Path(root) / name).lstat().st_size
-            except OSError:
-                pass
     return total
 
 
