@@ -512,21 +512,39 @@ def test_the_lock_is_held_and_waited_for(tmp_path: Path) -> None:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def test_a_store_that_keeps_refusing_is_named_when_restic_times_out(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """restic retries a store that rejects the keys until the program's timeout."""
-    def timeout(*_args: Any, **kwargs: Any) -> Any:
-        raise prog.subprocess.TimeoutExpired(
-            ["restic"], kwargs.get("timeout") or 1, stderr=(
-                b"Load(<config/0000000000>, 0, 0) returned error, retrying after 552ms: "
-                b"The request signature we calculated does not match the signature you "
-                b"provided.\n"))
+def _fake_restic(tmp_path: Path, stderr: str, stays: float) -> str:
+    """A stand-in for restic that says `stderr` and then keeps retrying for `stays` s."""
+    fake = tmp_path / "restic"
+    fake.write_text("#!/bin/sh\n"
+                    f"printf '%s\\n' {json.dumps(stderr)} >&2\n"
+                    f"exec sleep {stays}\n")
+    fake.chmod(0o755)
+    return str(fake)
 
+
+def test_a_store_that_keeps_refusing_is_named_when_restic_times_out(tmp_path: Path) -> None:
+    """restic retries a store that rejects the keys until the program's timeout."""
+    fake = _fake_restic(tmp_path, "Load(<config/0000000000>, 0, 0) returned error, retrying "
+                        "after 552ms: The request signature we calculated does not match the "
+                        "signature you provided.", stays=60)
     target = prog.select_targets(_config(tmp_path), ["offsite"])[0]
-    monkeypatch.setattr(prog.subprocess, "run", timeout)
     with pytest.raises(prog.BackupError) as caught:
-        prog.Restic(target).call("cat", "config", timeout=120)
-    assert "the S3 store refused the credentials (gave up after 120 s)" in caught.value.what
+        prog.Restic(target).execute([fake, "cat", "config"], timeout=2)
+    assert "the S3 store refused the credentials (gave up after 2 s)" in caught.value.what
+
+
+def test_a_full_target_stops_restic_at_its_first_retry(tmp_path: Path) -> None:
+    """restic 0.18 retries a write to a full disk for over an hour (seen in the lab):
+    the program stops it at the first message instead of waiting."""
+    fake = _fake_restic(tmp_path, "Save(<data/956b9ced99>) returned error, retrying after "
+                        "720ms: write /var/backups/x/data/95/956b: no space left on device",
+                        stays=600)
+    target = prog.select_targets(_config(tmp_path), ["local"])[0]
+    started = prog.time.monotonic()
+    with pytest.raises(prog.BackupError) as caught:
+        prog.Restic(target).execute([fake, "backup", "/srv"])
+    assert prog.time.monotonic() - started < 30
+    assert "target local: restic backup: the backup target is full" in caught.value.what
 
 
 def test_restore_finds_the_parts_of_another_instance(tmp_path: Path) -> None:
