@@ -17,9 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.text.SimpleDateFormat;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -333,14 +331,9 @@ public final class ServerBootApplication {
             + "/api</a></p></body></html>\n";
     }
 
+    /** DSpaceApiExceptionControllerAdvice's error document (one writer: RestApi's). */
     private void error(HttpExchange ex, int code, String err, String message) throws IOException {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("timestamp", new SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss.SSSZ").format(new Date()));
-        m.put("status", code);
-        m.put("error", err);
-        m.put("message", message);
-        m.put("path", ex.getRequestURI().getPath());
-        send(ex, code, "application/json;charset=UTF-8", Json.write(m));
+        RestApi.error(ex, code, err, message);
     }
 
     private static void send(HttpExchange ex, int code, String type, String body) throws IOException {

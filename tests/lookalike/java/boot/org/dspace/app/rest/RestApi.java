@@ -808,7 +808,7 @@ public final class RestApi {
     }
 
     /** DSpaceApiExceptionControllerAdvice's error document. */
-    private static void error(HttpExchange ex, int code, String err, String message) throws IOException {
+    public static void error(HttpExchange ex, int code, String err, String message) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("timestamp", new SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss.SSSZ").format(new Date()));
         m.put("status", code);
