@@ -264,6 +264,8 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
     inst, facts, line = d["inst"], d["facts"], d["line"]
     name = str(inst["name"])
     hostname = str(inst["hostname"])
+    version = _text(inst.get("version"), facts.newest)
+    cris = _lines.CRIS.get(line) if d["flavor"] == "cris" else None
     ports = _lines.instance_ports(d["slot"])
     admin_email = _text(inst.get("admin_email"), "")
     dspace_dir = f"{DSPACE_ROOT}/{name}"
@@ -278,7 +280,12 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
         "name": name,
         "hostname": hostname,
         "line": line,
-        "version": _text(inst.get("version"), facts.newest),
+        "version": version,
+        # The release the instance runs when current: the DSpace version, or the DSpace-CRIS
+        # release of the line (4Science names its releases 2025.02.01; they report
+        # dspaceVersion 9.2, which is also a DSpace release). The upgrade record and the
+        # health gates name releases this way.
+        "release": cris.release if cris else version,
         "flavor": d["flavor"],
         "title": _text(inst.get("title"), hostname),
         "dspace_dir": dspace_dir,
@@ -398,8 +405,7 @@ def plan_bundle(plan: Any, bundles: Any, version: Any = None) -> dict[str, Any]:
     table = bundles if isinstance(bundles, Mapping) else {}
     flavor = str(plan.get("flavor", "dspace"))
     line = str(plan["line"])
-    cris = _lines.CRIS.get(line) if flavor == "cris" else None
-    release = str(version) if version else (cris.release if cris else str(plan["version"]))
+    release = str(version) if version else str(plan["release"])
     if flavor == "cris":
         line = next((str(k) for k, c in _lines.CRIS.items() if c.release == release), line)
     elif release.split(".")[0] in LINES:

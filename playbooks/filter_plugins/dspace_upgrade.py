@@ -239,10 +239,7 @@ def target_version(plan: Any) -> str:
     release of its line."""
     if not isinstance(plan, Mapping):
         raise UpgradeError("dspace_upgrade: expected one instance plan (dspace_instance_plan)")
-    line, flavor = str(plan.get("line")), str(plan.get("flavor", "dspace"))
-    if flavor == "cris" and line in CRIS:
-        return str(CRIS[line].release)
-    return str(plan.get("version") or LINES[line].newest)
+    return str(plan["release"])
 
 
 def release_line(version: str, flavor: str = "dspace") -> str | None:

@@ -31,9 +31,9 @@ def pending_upgrades(plans: Any, running: Any) -> list[dict[str, str]]:
     pending = []
     for plan in plans or []:
         was = str(table.get(plan["name"]) or "").strip()
-        if was and was != str(plan["version"]):
+        if was and was != str(plan["release"]):
             pending.append({"instance": plan["name"], "running": was,
-                            "inventory": str(plan["version"])})
+                            "inventory": str(plan["release"])})
     return pending
 
 

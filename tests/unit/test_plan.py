@@ -55,6 +55,7 @@ def test_one_instance_plan_matches_the_design() -> None:
         "hostname": "repo.example.edu",
         "line": "9",
         "version": "9.3",
+        "release": "9.3",
         "flavor": "dspace",
         "title": "repo.example.edu",
         "dspace_dir": "/srv/dspace/repo",
@@ -118,6 +119,15 @@ def test_line_as_int_is_normalised() -> None:
     assert "audit" in p["cores"]
     (p,) = plan([inst(line=8, version="8.2")])
     assert p["line"] == "8" and p["version"] == "8.2" and p["solr_version"] == "8.11.4"
+
+
+def test_the_release_names_a_cris_instance_by_its_4science_release() -> None:
+    """The upgrade record and the gates name a DSpace-CRIS release 2025.02.01, never 9.2 or
+    the line's DSpace version; a DSpace instance by its version."""
+    (p,) = plan([inst(line="9", flavor="cris")])
+    assert p["release"] == lines.CRIS["9"].release == "2025.02.01"
+    (p,) = plan([inst(line=8, version="8.3")])
+    assert p["release"] == p["version"] == "8.3"
 
 
 def test_cris_cores() -> None:
