@@ -11,7 +11,7 @@ task "Report the upgrade" (`debug: var=dspace_upgrade_report`), one per host:
 
 `up` reports the instances it left alone because the inventory asks for another release than
 the host runs, in the task "Report instances waiting for an upgrade" (`debug:
-var=dspace_upgrade_pending`: [{instance, running, inventory}]).
+var=dspace_upgrade_pending`: [{instance, running, inventory, holds_solr}]).
 
 Everything here is pure: events in, a report and printable lines out. Unreachable hosts and
 failed tasks of hosts that gave no report become `problems`, as in backups.py.
@@ -235,11 +235,14 @@ class Pending:
     instance: str
     running: str
     inventory: str
+    holds_solr: bool = False  # the jump changes the Solr major: the host's Solr stays too
 
     def line(self) -> str:
+        held = (" (the host's Solr too: the upgrade moves it to another Solr major)"
+                if self.holds_solr else "")
         return (f"{self.instance} on {self.host} runs {self.running}, the inventory says "
-                f"{self.inventory}: left unchanged; run `dspace-deploy upgrade --instance "
-                f"{self.instance}`")
+                f"{self.inventory}: left unchanged{held}; run `dspace-deploy upgrade "
+                f"--instance {self.instance}`")
 
 
 def pending_upgrades(events: list[Event]) -> list[Pending]:
@@ -250,7 +253,7 @@ def pending_upgrades(events: list[Event]) -> list[Pending]:
         items = res.get(PENDING_KEY) if kind == "runner_on_ok" else None
         if isinstance(items, list):
             found += [Pending(host, _text(i.get("instance")), _text(i.get("running")),
-                              _text(i.get("inventory")))
+                              _text(i.get("inventory")), i.get("holds_solr") is True)
                       for i in items if isinstance(i, dict)]
     return found
 

@@ -4,6 +4,12 @@
 
   dspace_upgrade_target(plan)                       -> str (the release the inventory asks for)
   dspace_upgrade_path(plan, installed_version)      -> path (below)
+  dspace_upgrade_old_plan(plan, installed_version)  -> the plan as it ran the installed
+      release (release, version, line and cores of that release): what a rollback returns to
+  dspace_pending_upgrades(plans, running)           -> [{instance, running, inventory,
+      holds_solr}]: the instances `up` leaves alone (their host runs another release than
+      the inventory asks for); holds_solr: moving it changes the host's Solr major, so `up`
+      leaves the host's Solr alone too
   dspace_upgrade_prechecks(plan, path, host_facts, host_plans) -> [{name, ok, detail, fix}]
   dspace_upgrade_estimate(path, host_facts)         -> {disk_needed_bytes, disk_needed,
                                                         downtime_estimate_s}
@@ -332,6 +338,39 @@ def upgrade_path(plan: Any, installed_version: Any) -> dict[str, Any]:
     jump = _jump(installed, to, from_line, to_line, flavor)
     path.update(kind=kind, jumps=[jump], steps=_steps(path, jump, plan))
     return path
+
+
+def old_plan(plan: Any, installed_version: Any) -> dict[str, Any]:
+    """The plan of the release the host ran before the upgrade: the same instance (name,
+    ports, directories, host runtimes) with that release's line, version and cores. A release
+    of no managed line keeps the plan's line (the path refused it before any change)."""
+    if not isinstance(plan, Mapping):
+        raise UpgradeError("dspace_upgrade_old_plan: expected one instance plan")
+    installed = str(installed_version or "").strip()
+    flavor = str(plan.get("flavor", "dspace"))
+    line = release_line(installed, flavor) or str(plan["line"])
+    return {**plan, "release": installed, "line": line,
+            "version": LINES[line].newest if flavor == "cris" else installed,
+            "cores": list(_lines.line_cores(line, flavor))}
+
+
+def pending_upgrades(plans: Any, running: Any) -> list[dict[str, Any]]:
+    """Instances whose inventory release differs from the release their host runs (an
+    instance without a recorded release runs its inventory release: installed as before).
+    An instance still on a line of another Solr major (8.4 -> 9.3) holds the host's Solr:
+    one Solr server serves every instance of a host, and moving it is the upgrade's job."""
+    table = running if isinstance(running, Mapping) else {}
+    pending = []
+    for plan in plans or []:
+        was = str(table.get(plan["name"]) or "").strip()
+        if not was or was == str(plan["release"]):
+            continue
+        was_line = release_line(was, str(plan.get("flavor", "dspace")))
+        holds_solr = (was_line is None or
+                      LINES[was_line].solr_major != _numbers(str(plan["solr_version"]))[0])
+        pending.append({"instance": plan["name"], "running": was,
+                        "inventory": str(plan["release"]), "holds_solr": holds_solr})
+    return pending
 
 
 def _name(flavor: str, version: str) -> str:
@@ -839,6 +878,8 @@ class FilterModule:
         return {
             "dspace_upgrade_target": target_version,
             "dspace_upgrade_path": upgrade_path,
+            "dspace_pending_upgrades": pending_upgrades,
+            "dspace_upgrade_old_plan": old_plan,
             "dspace_upgrade_prechecks": upgrade_prechecks,
             "dspace_upgrade_estimate": estimate,
             "dspace_upgrade_plan_report": plan_report,

@@ -1,6 +1,5 @@
 """Ansible filters of the upgrade execution (playbooks/upgrade.yml, rollback.yml, site.yml).
 
-  dspace_pending_upgrades(plans, running)  -> [{instance, running, inventory}]
   dspace_host_instance(name, running, upgrading) -> {instance, running, upgrading}
   dspace_upgrade_decision(record, running, target) -> str
   dspace_lost_since(counts)                -> {available, items, bitstreams, ...}
@@ -22,19 +21,6 @@ PHASES = ("precheck", "maintenance", "pause_tasks", "snapshot", "stop", "install
 # Phases after which the new release runs healthy on the migrated database: an interrupted
 # upgrade resumes there (each of them is idempotent); earlier ones are rolled back.
 RESUMABLE = ("reindex", "ui", "finish")
-
-
-def pending_upgrades(plans: Any, running: Any) -> list[dict[str, str]]:
-    """Instances whose inventory version differs from the version their host runs (an
-    instance without a recorded version runs its inventory version: installed as before)."""
-    table = running if isinstance(running, Mapping) else {}
-    pending = []
-    for plan in plans or []:
-        was = str(table.get(plan["name"]) or "").strip()
-        if was and was != str(plan["release"]):
-            pending.append({"instance": plan["name"], "running": was,
-                            "inventory": str(plan["release"])})
-    return pending
 
 
 def host_instance(name: str, running: Any, upgrading: Any) -> dict[str, Any]:
@@ -108,7 +94,6 @@ class FilterModule:
 
     def filters(self) -> dict[str, Any]:
         return {
-            "dspace_pending_upgrades": pending_upgrades,
             "dspace_upgrade_decision": upgrade_decision,
             "dspace_host_instance": host_instance,
             "dspace_lost_since": lost_since,

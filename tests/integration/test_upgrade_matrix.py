@@ -83,6 +83,11 @@ def _seed_and_back_up(lab: Any) -> None:
     assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
 
 
+def _solr_release(host: Any) -> str:
+    body = _exec(host, "curl -sf 'http://127.0.0.1:8983/solr/admin/info/system?wt=json'").stdout
+    return str(json.loads(body)["lucene"]["solr-spec-version"])
+
+
 @pytest.mark.parametrize(("line_from", "from_", "line_to", "to", "flavor", "os_"), JUMPS,
                          ids=[f"{j[4]}-{j[1]}-{j[3]}" for j in JUMPS])
 def test_jump(lab_factory: Any, state_home: Path, tmp_path: Path, line_from: str, from_: str,
@@ -99,7 +104,18 @@ def test_jump(lab_factory: Any, state_home: Path, tmp_path: Path, line_from: str
     assert code == 0, stderr[-3000:]
     _seed_and_back_up(lab)
     before = _state(host, "repo")
+    solr_before = _solr_release(host)
     _inventory(lab, line_to, to, flavor)
+    # `up` first, as a user might: it leaves the instance, and for a Solr major the host's
+    # Solr, as they are
+    code, document, stderr = cli("up", "-i", str(lab.inventory), "--artifacts",
+                                 str(artifacts), "--json")
+    assert code == 0, stderr[-3000:]
+    (pending,) = document["upgrade_pending"]
+    assert (pending["running"], pending["inventory"]) == (from_, to)
+    assert pending["holds_solr"] is (line_from == "8" and line_to == "9")
+    assert _solr_release(host) == solr_before
+    assert _state(host, "repo") == before
     code, document, stderr = cli("upgrade", "-i", str(lab.inventory), "--artifacts",
                                  str(artifacts), "--yes")
     assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]

@@ -438,3 +438,48 @@ def test_plan_report_entry_is_what_the_cli_reads() -> None:
     assert item.outcome == "planned" and len(item.prechecks) == 10 and report.exit_code == 0
     fresh = FILTERS["dspace_upgrade_plan_report"](plan, host_facts(installed_version=""), [plan])
     assert fresh["kind"] == "none" and fresh["disk_needed_bytes"] == 0
+
+
+# --- dspace_pending_upgrades: what `up` leaves alone --------------------------------------------
+
+
+def test_pending_upgrades_are_instances_whose_host_runs_another_release() -> None:
+    pending = FILTERS["dspace_pending_upgrades"]
+    plans = [plan_of("repo", version="9.3"), plan_of("lib", version="9.2"),
+             plan_of("new", version="9.3")]
+    assert pending(plans, {"repo": "9.2", "lib": "9.2", "new": ""}) == [
+        {"instance": "repo", "running": "9.2", "inventory": "9.3", "holds_solr": False}]
+    # nothing recorded (not installed yet): `up` installs it as before
+    assert pending(plans, {}) == []
+
+
+def test_an_instance_waiting_for_a_solr_major_holds_the_hosts_solr() -> None:
+    """8.4 runs on Solr 8: `up` must not move the host to the Solr 9 that line 9 asks for
+    (the upgrade carries the data across); 9.3 to 10.0 stays on Solr 9."""
+    pending = FILTERS["dspace_pending_upgrades"]
+    assert pending([plan_of(line="9", version="9.3")], {"repo": "8.4"})[0]["holds_solr"]
+    assert not pending([plan_of(line="10")], {"repo": "9.3"})[0]["holds_solr"]
+    # a release dspace-deploy does not know: its Solr is unknown, so leave Solr alone
+    assert pending([plan_of(line="9")], {"repo": "7.6"})[0]["holds_solr"]
+
+
+def test_a_current_cris_instance_is_not_pending() -> None:
+    """DSpace-CRIS is recorded by its release (2025.02.01), not its plan's DSpace version."""
+    pending = FILTERS["dspace_pending_upgrades"]
+    plans = [plan_of("cris", line="9", flavor="cris")]
+    assert pending(plans, {"cris": "2025.02.01"}) == []
+    assert pending(plans, {"cris": "2024.02.04"}) == [
+        {"instance": "cris", "running": "2024.02.04", "inventory": "2025.02.01",
+         "holds_solr": True}]
+
+
+def test_the_old_plan_is_the_instance_as_it_ran_the_installed_release() -> None:
+    old_plan = FILTERS["dspace_upgrade_old_plan"]
+    plan = plan_of(line="9", version="9.3")
+    old = old_plan(plan, "8.4")
+    assert (old["release"], old["version"], old["line"]) == ("8.4", "8.4", "8")
+    assert old["cores"] == plan_of(line="8", version="8.4")["cores"]
+    assert old["ports"] == plan["ports"] and old["dspace_dir"] == plan["dspace_dir"]
+    cris = old_plan(plan_of(line="9", flavor="cris"), "2024.02.04")
+    assert (cris["release"], cris["line"], cris["flavor"]) == ("2024.02.04", "8", "cris")
+    assert old_plan(plan, "9.2")["line"] == "9"

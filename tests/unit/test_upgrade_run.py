@@ -23,27 +23,6 @@ def _load() -> ModuleType:
 
 
 run = _load()
-PLANS = [{"name": "repo", "version": "9.3", "release": "9.3"},
-         {"name": "lib", "version": "9.2", "release": "9.2"},
-         {"name": "new", "version": "9.3", "release": "9.3"}]
-
-
-def test_pending_upgrades_are_instances_whose_host_runs_another_version() -> None:
-    running = {"repo": "9.2", "lib": "9.2", "new": ""}
-    assert run.pending_upgrades(PLANS, running) == [
-        {"instance": "repo", "running": "9.2", "inventory": "9.3"}]
-    # nothing recorded (not installed yet): `up` installs it as before
-    assert run.pending_upgrades(PLANS, {}) == []
-
-
-def test_a_current_cris_instance_is_not_pending() -> None:
-    # DSpace-CRIS is recorded by its release; its plan's version is the line's DSpace release
-    cris = [{"name": "cris", "version": "9.3", "release": "2025.02.01"}]
-    assert run.pending_upgrades(cris, {"cris": "2025.02.01"}) == []
-    assert run.pending_upgrades(cris, {"cris": "2024.02.04"}) == [
-        {"instance": "cris", "running": "2024.02.04", "inventory": "2025.02.01"}]
-
-
 @pytest.mark.parametrize(("record", "running", "target", "decision"), [
     ({}, "9.2", "9.3", "upgrade"),
     ({}, "9.3", "9.3", "current"),

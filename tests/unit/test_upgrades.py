@@ -199,6 +199,10 @@ def test_pending_upgrades_of_up() -> None:
     (pending,) = upgrades.pending_upgrades(events)
     assert pending.line() == ("repo on h1 runs 9.2, the inventory says 9.3: left unchanged; "
                               "run `dspace-deploy upgrade --instance repo`")
+    events[0]["event_data"]["res"][upgrades.PENDING_KEY] = [
+        {"instance": "repo", "running": "8.4", "inventory": "9.3", "holds_solr": True}]
+    (pending,) = upgrades.pending_upgrades(events)
+    assert "the host's Solr too" in pending.line() and pending.holds_solr
 
 
 # --- the verbs, against canned runs ------------------------------------------------------------
@@ -401,7 +405,8 @@ def test_up_lists_instances_waiting_for_an_upgrade(tmp_path: Path,
     result = CliRunner().invoke(app, ["up", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["upgrade_pending"] == [
-        {"host": "h1", "instance": "repo", "running": "9.2", "inventory": "9.3"}]
+        {"host": "h1", "instance": "repo", "running": "9.2", "inventory": "9.3",
+         "holds_solr": False}]
     result = CliRunner().invoke(app, ["up"])
     assert result.exit_code == 0, result.output
     assert "repo on h1 runs 9.2, the inventory says 9.3: left unchanged; run `dspace-deploy " \
