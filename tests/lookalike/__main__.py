@@ -1,10 +1,11 @@
 """Write look-alike artifact bundles (TEST LOOK-ALIKES, not DSpace) for trying the toolkit
 without internet: `python -m tests.lookalike OUT_DIR [RELEASE ...] [failure points]`.
 
-RELEASE is a line (`9`: its newest release, written to OUT_DIR/9-dspace/, the layout
-`dspace-deploy up --artifacts OUT_DIR` reads), a release of a line (`9.2`: OUT_DIR/9.2-dspace/),
-or a line's DSpace-CRIS release (`9-cris` or `2025.02.01-cris`: OUT_DIR/9-cris/). Default: every
-line (8, 9, 10).
+RELEASE is a line (`9`: its newest release), a release of a line (`9.2`), or a line's
+DSpace-CRIS release (`9-cris` or `2025.02.01-cris`). Each is written to
+OUT_DIR/<line>-<flavor>-<release>/ (9-dspace-9.3/, 9-cris-2025.02.01/), the layout
+`dspace-deploy build` writes and `dspace-deploy up --artifacts OUT_DIR` reads, so one
+OUT_DIR holds an upgrade's two releases. Default: every line (8, 9, 10).
 
 Failure points for upgrade tests (docs/lookalike.md, "Failure points"), applied to every
 bundle written by the call:
@@ -19,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dspace_deploy.bundles import release_key
 from dspace_deploy.lines import CRIS, LINES
 from tests.lookalike import LookalikeError, build_release
 
@@ -30,15 +32,15 @@ def _target(key: str) -> tuple[str, str | None, str, str]:
     if flavor == "cris":
         for line, facts in CRIS.items():
             if name in (line, facts.release):
-                return line, None, flavor, f"{line}-cris"
+                return line, None, flavor, release_key(line, flavor, facts.release)
         raise ValueError(f"no DSpace-CRIS release {name}; known: "
                          + ", ".join(f"{ln}-cris ({f.release})" for ln, f in CRIS.items()))
     if name in LINES:
-        return name, None, flavor, f"{name}-{flavor}"
+        return name, None, flavor, release_key(name, flavor, LINES[name].newest)
     line = name.split(".")[0]
     if line not in LINES:
         raise ValueError(f"unknown line or release {name}; lines: {', '.join(LINES)}")
-    return line, name, flavor, f"{name}-{flavor}"
+    return line, name, flavor, release_key(line, flavor, name)
 
 
 def main(argv: list[str]) -> int:

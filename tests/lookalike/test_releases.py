@@ -173,13 +173,14 @@ def test_cli_builds_releases_and_failure_points(tmp_path):
     out = tmp_path / "artifacts"
     p = run([sys.executable, "-m", "tests.lookalike", str(out), "9.2", "9.3", "9-cris",
              "--fail-migration", "--backend-failure", "health-down"], cwd=REPO)
-    assert "9.2-dspace: look-alike DSpace 9.2" in p.stdout, p.stdout
-    for name, release in (("9.2-dspace", "9.2"), ("9.3-dspace", "9.3"),
-                          ("9-cris", "2025.02.01")):
+    # the layout `dspace-deploy build` writes and `up --artifacts` reads (bundles.release_key)
+    assert "9-dspace-9.2: look-alike DSpace 9.2" in p.stdout, p.stdout
+    for name, release in (("9-dspace-9.2", "9.2"), ("9-dspace-9.3", "9.3"),
+                          ("9-cris-2025.02.01", "2025.02.01")):
         manifest = json.loads((out / name / "manifest.json").read_text())
         assert manifest["release"] == release
         assert manifest["lookalike_failure_points"]["backend"] == "health-down"
-    failing = json.loads((out / "9.3-dspace" / "manifest.json").read_text())
+    failing = json.loads((out / "9-dspace-9.3" / "manifest.json").read_text())
     assert failing["lookalike_failure_points"]["migration"].startswith("V8.4_2026.03.28")
     p = run([sys.executable, "-m", "tests.lookalike", str(out), "9.1"], cwd=REPO, check=False)
     assert p.returncode == 1 and "releases: 9.2, 9.3" in p.stderr
