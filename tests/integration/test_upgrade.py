@@ -13,8 +13,9 @@ gate in phase start and rolls back automatically, compared byte for byte; the pa
 and OAI rebuilt, verify passes, a second upgrade changes nothing); `rollback` by hand, which
 first says what it loses; and `other` untouched through all of it.
 
-The jump matrix (8.3->8.4, 8->9, 9->10, DSpace-CRIS, a failure at every phase, the controller
-killed mid-upgrade) carries the marker `upgrade_matrix`, which only `./scripts/test --all` runs.
+The jump matrix (test_upgrade_matrix.py: 8.3->8.4, 8->9, 9->10, DSpace-CRIS) and the failure
+matrix (test_upgrade_failures.py: the controller killed in every phase, a migration that fails,
+the backend killed) carry the marker `upgrade_matrix`, which only `./scripts/test --all` runs.
 """
 
 from __future__ import annotations
@@ -244,7 +245,8 @@ def test_up_leaves_an_instance_whose_version_changed_alone(
     code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts["good"]))
     assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
     assert document["upgrade_pending"] == [
-        {"host": host.name, "instance": "repo", "running": "9.2", "inventory": "9.3"}]
+        {"host": host.name, "instance": "repo", "running": "9.2", "inventory": "9.3",
+         "holds_solr": False}]
     assert _version(host, "repo") == "DSpace 9.2"
     state = _state(host, "repo")
     assert state == seeded["repo"], _diff(host, "repo", state, seeded["repo"])

@@ -1,0 +1,184 @@
+"""A failure in every phase of an upgrade (docs/upgrade.md, "Automatic rollback"): the
+instance ends on the old release with nothing lost, compared byte for byte, and the report
+names the phase. Marker `upgrade_matrix`: run by `./scripts/test --all` (one lab host, about
+fifteen upgrades: most of an hour on two cores).
+
+One Debian 13 host converged on 9.2 with content and a backup, and 9.3 in the inventory. The
+failures, each chosen outside the roles:
+- the controller killed (SIGKILL of the whole `dspace-deploy upgrade` process group) while the
+  host record shows each phase from maintenance to finish; the command run again rolls back
+  an upgrade interrupted before its health gate passed, and resumes one interrupted after it
+  (reindex, ui, finish), which `rollback` then undoes by hand;
+- a migration that fails (a look-alike bundle whose newest migration fails, as Flyway does);
+- the migration's JVM killed (SIGKILL) mid-way (a bundle whose newest migration is slow).
+The precheck phase changes nothing and writes no record before it passes: a controller killed
+there leaves nothing to recover.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.helpers import EXE, cli
+from tests.integration.test_upgrade import (
+    RECORDS,
+    _bundle,
+    _diff,
+    _record,
+    _set_versions,
+    _state,
+    _version,
+)
+from tests.integration.test_upgrade_matrix import _seed_and_back_up
+
+pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
+
+# Phases after which the new release has passed its health gate: a rerun resumes them
+# (playbooks/filter_plugins/dspace_upgrade_run.py, RESUMABLE).
+ROLLED_BACK = ("maintenance", "pause_tasks", "snapshot", "stop", "install", "migrate", "solr",
+               "start")
+RESUMED = ("reindex", "ui", "finish")
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tests.lookalike import build_release
+
+    good = tmp_path_factory.mktemp("artifacts")
+    failing = tmp_path_factory.mktemp("failing")
+    slow = tmp_path_factory.mktemp("slow")
+    _bundle(good, "9", "9.2")
+    _bundle(good, "9", "9.3")
+    for root, point in ((failing, {"fail_migration": True}), (slow, {"slow_migration": 60})):
+        _bundle(root, "9", "9.2")
+        build_release("9", root / "9-dspace-9.3", version="9.3", ui_version="9.3",
+                      **point)
+    return {"good": good, "failing": failing, "slow": slow}
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory: Any, state_home: Path) -> Any:
+    return lab_factory("upfail", hosts=1, oses=("debian13",), connection="ssh")
+
+
+@pytest.fixture(scope="module")
+def before(lab: Any, artifacts: dict[str, Path]) -> dict[str, Any]:
+    """9.2 converged with content and a backup; then 9.3 in the inventory. The state every
+    failure must come back to."""
+    _set_versions(lab, {"repo": "9.2"})
+    (lab.inventory / "group_vars/all/upgrade_test.yml").write_text(
+        yaml.safe_dump({"dspace_backend_start_timeout": 90}))
+    subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)], check=True,
+                   capture_output=True)
+    code, _, stderr = cli("up", "-i", str(lab.inventory), "--artifacts",
+                          str(artifacts["good"]))
+    assert code == 0, stderr[-3000:]
+    _seed_and_back_up(lab)
+    _set_versions(lab, {"repo": "9.3"})
+    return _state(lab.hosts[0], "repo")
+
+
+def _upgrade(lab: Any, artifacts: Path) -> tuple[int, dict[str, Any], str]:
+    return cli("upgrade", "-i", str(lab.inventory), "--artifacts", str(artifacts), "--yes")
+
+
+def _only(document: dict[str, Any]) -> dict[str, Any]:
+    (item,) = document["instances"]
+    return dict(item)
+
+
+def _kill_in_phase(lab: Any, artifacts: Path, phase: str) -> str:
+    """Start an upgrade, SIGKILL its whole process group as soon as the host record shows
+    `phase`; the phase the record showed when it died."""
+    host = lab.hosts[0]
+    upgrade = subprocess.Popen([EXE, "upgrade", "-i", str(lab.inventory), "--artifacts",
+                                str(artifacts), "--yes", "--json"], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 1800
+    seen = ""
+    try:
+        while time.monotonic() < deadline and upgrade.poll() is None:
+            probe = subprocess.run(["podman", "exec", host.container, "cat",
+                                    f"{RECORDS}/repo.json"], capture_output=True, text=True,
+                                   check=False).stdout
+            record = json.loads(probe) if probe.strip() else {}
+            if record.get("status") == "running" and record.get("phase") == phase:
+                seen = phase
+                break
+            time.sleep(0.2)
+    finally:
+        if upgrade.poll() is None:
+            os.killpg(upgrade.pid, signal.SIGKILL)
+        upgrade.wait()
+    assert seen == phase, f"the upgrade never showed phase {phase} (exit {upgrade.returncode})"
+    # What was in flight on the host when the controller died may still finish there.
+    time.sleep(5)
+    return str(_record(host, "repo")["phase"])
+
+
+@pytest.mark.parametrize("phase", ROLLED_BACK + RESUMED)
+def test_the_controller_killed_in_a_phase(lab: Any, artifacts: dict[str, Path],
+                                          before: dict[str, Any], phase: str) -> None:
+    host = lab.hosts[0]
+    died_in = _kill_in_phase(lab, artifacts["good"], phase)
+    assert _record(host, "repo")["status"] == "running"
+    code, document, stderr = _upgrade(lab, artifacts["good"])
+    item = _only(document)
+    if died_in in RESUMED:
+        # past its health gate: the rerun finishes it, never starts a second one
+        assert code == 0 and item["status"] == "done", json.dumps(item) + stderr[-2000:]
+        assert any("resumes it" in note for note in item["notes"]), item
+        assert _version(host, "repo") == "DSpace 9.3"
+        code, document, stderr = cli("rollback", "-i", str(lab.inventory), "--instance",
+                                     "repo", "--artifacts", str(artifacts["good"]), "--yes")
+        assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
+    else:
+        assert code == 1, json.dumps(item) + stderr[-2000:]
+        assert item["status"] == "rolled_back" and item["failed_phase"] == died_in, item
+        assert "interrupted" in item["error"]
+    assert _version(host, "repo") == "DSpace 9.2"
+    state = _state(host, "repo")
+    assert state == before, _diff(host, "repo", state, before)
+
+
+def test_a_migration_that_fails_is_rolled_back(lab: Any, artifacts: dict[str, Path],
+                                               before: dict[str, Any]) -> None:
+    host = lab.hosts[0]
+    code, document, stderr = _upgrade(lab, artifacts["failing"])
+    item = _only(document)
+    assert code == 1, json.dumps(item) + stderr[-2000:]
+    assert item["status"] == "rolled_back" and item["failed_phase"] == "migrate", item
+    assert _version(host, "repo") == "DSpace 9.2"
+    state = _state(host, "repo")
+    assert state == before, _diff(host, "repo", state, before)
+
+
+def test_the_migration_killed_mid_way_is_rolled_back(lab: Any, artifacts: dict[str, Path],
+                                                     before: dict[str, Any]) -> None:
+    """`bin/dspace database migrate`'s JVM killed (SIGKILL) while its slow migration runs:
+    the phase fails, the database comes back from its copy."""
+    host = lab.hosts[0]
+    # the killer waits on the host for the migration's JVM, then kills it
+    killer = subprocess.Popen(
+        ["podman", "exec", host.container, "sh", "-c",
+         "until pgrep -f 'ScriptLauncher database migrate' >/dev/null; do sleep 0.1; done; "
+         "sleep 2; pkill -KILL -f 'ScriptLauncher database migrate'"])
+    try:
+        code, document, stderr = _upgrade(lab, artifacts["slow"])
+    finally:
+        killer.wait(timeout=60)
+    item = _only(document)
+    assert code == 1, json.dumps(item) + stderr[-2000:]
+    assert item["status"] == "rolled_back" and item["failed_phase"] == "migrate", item
+    assert _version(host, "repo") == "DSpace 9.2"
+    state = _state(host, "repo")
+    assert state == before, _diff(host, "repo", state, before)
