@@ -31,7 +31,7 @@ PENDING_KEY = "dspace_upgrade_pending"
 
 # The phases of an upgrade, in order (the host record, the report and the task names use
 # them; rollback runs the inverse of what was done).
-PHASES = ("precheck", "maintenance", "pause_tasks", "snapshot", "stop", "install", "migrate",
+PHASES = ("precheck", "pause_tasks", "snapshot", "maintenance", "stop", "install", "migrate",
           "solr", "start", "reindex", "ui", "finish")
 # Task names of upgrade.yml / rollback.yml phases: "Upgrade phase migrate: Migrate the
 # database" and "Rollback phase migrate: ..."; the live display shows each phase once.

@@ -123,7 +123,7 @@ _lines: ModuleType = _load_plan_filters()._lines
 LINES: Mapping[str, Any] = _lines.LINES
 CRIS: Mapping[str, Any] = _lines.CRIS
 
-PHASES = ("precheck", "maintenance", "pause_tasks", "snapshot", "stop", "install", "migrate",
+PHASES = ("precheck", "pause_tasks", "snapshot", "maintenance", "stop", "install", "migrate",
           "solr", "start", "reindex", "ui", "finish")
 
 # Solr cores whose data cannot be rebuilt from the database: carried to a new Solr major

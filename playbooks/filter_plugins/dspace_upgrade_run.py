@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-PHASES = ("precheck", "maintenance", "pause_tasks", "snapshot", "stop", "install", "migrate",
+PHASES = ("precheck", "pause_tasks", "snapshot", "maintenance", "stop", "install", "migrate",
           "solr", "start", "reindex", "ui", "finish")
 # Phases after which the new release runs healthy on the migrated database: an interrupted
 # upgrade resumes there (each of them is idempotent); earlier ones are rolled back.

@@ -266,7 +266,7 @@ def test_a_backend_that_never_becomes_healthy_is_rolled_back(
     assert state == seeded["repo"], _diff(host, "repo", state, seeded["repo"])  # byte for byte
     record = _record(host, "repo")
     assert record["status"] == "rolled_back" and record["error"]["phase"] == "start"
-    assert record["phases_done"][:6] == ["precheck", "maintenance", "pause_tasks", "snapshot",
+    assert record["phases_done"][:6] == ["precheck", "pause_tasks", "snapshot", "maintenance",
                                          "stop", "install"]
     assert "migrate" in record["phases_done"]  # the database came back from its copy
     assert record["snapshot"].get("id"), record
@@ -290,7 +290,7 @@ def test_the_patch_upgrade(lab: Any, site: Path, artifacts: dict[str, Path],
         assert state[key] == seeded["repo"][key], key
     record = _record(host, "repo")
     assert record["status"] == "done" and record["phases_done"] == [
-        "precheck", "maintenance", "pause_tasks", "snapshot", "stop", "install", "migrate",
+        "precheck", "pause_tasks", "snapshot", "maintenance", "stop", "install", "migrate",
         "solr", "start", "reindex", "ui", "finish"]
     assert record["downtime"]["start"] and record["downtime"]["end"]
     assert _exec(host, f"stat -c %a {RECORDS}/repo.json").stdout.strip() == "600"

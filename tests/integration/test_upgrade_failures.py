@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix
 
 # Phases after which the new release has passed its health gate: a rerun resumes them
 # (playbooks/filter_plugins/dspace_upgrade_run.py, RESUMABLE).
-ROLLED_BACK = ("maintenance", "pause_tasks", "snapshot", "stop", "install", "migrate", "solr",
+ROLLED_BACK = ("pause_tasks", "snapshot", "maintenance", "stop", "install", "migrate", "solr",
                "start")
 RESUMED = ("reindex", "ui", "finish")
 

@@ -419,7 +419,7 @@ def test_target_version() -> None:
 
 
 def test_phases_are_the_shared_names() -> None:
-    assert upgrade.PHASES == ("precheck", "maintenance", "pause_tasks", "snapshot", "stop",
+    assert upgrade.PHASES == ("precheck", "pause_tasks", "snapshot", "maintenance", "stop",
                               "install", "migrate", "solr", "start", "reindex", "ui", "finish")
 
 
