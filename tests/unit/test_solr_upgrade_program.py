@@ -159,3 +159,14 @@ def test_missing_configsets_stop_the_upgrade_before_anything_changes(tmp_path: P
     with pytest.raises(prog.UpgradeError, match=r"audit/conf/solrconfig.xml.*nothing was changed"):
         prog.cores_upgrade(args)
     assert not (tmp_path / "keep").exists()
+
+
+def test_only_the_keep_of_the_upgrade_under_rollback_goes_back() -> None:
+    """A keep an earlier upgrade left (9.1 -> 9.2) must never go back over 9.2's newer data
+    when the 9.2 -> 9.3 upgrade is rolled back before it took its own keep."""
+    args = {"from": "9.2", "to": "9.3"}
+    assert prog.keep_of_this_upgrade({"from": "9.2", "to": "9.3", "status": "kept"}, args)
+    assert not prog.keep_of_this_upgrade({"from": "9.1", "to": "9.2", "status": "kept"}, args)
+    assert not prog.keep_of_this_upgrade(None, args)
+    # a caller that names no upgrade takes any keep (the role always names it)
+    assert prog.keep_of_this_upgrade({"from": "9.1", "to": "9.2"}, {})
