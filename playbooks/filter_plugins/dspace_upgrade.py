@@ -6,6 +6,8 @@
   dspace_upgrade_path(plan, installed_version)      -> path (below)
   dspace_upgrade_old_plan(plan, installed_version)  -> the plan as it ran the installed
       release (release, version, line and cores of that release): what a rollback returns to
+  dspace_running_plans(plans, running)              -> the plans as the host runs them: an
+      instance waiting for an upgrade is planned as its installed release (its line's cores)
   dspace_pending_upgrades(plans, running)           -> [{instance, running, inventory,
       holds_solr}]: the instances `up` leaves alone (their host runs another release than
       the inventory asks for); holds_solr: moving it changes the host's Solr major, so `up`
@@ -352,6 +354,19 @@ def old_plan(plan: Any, installed_version: Any) -> dict[str, Any]:
     return {**plan, "release": installed, "line": line,
             "version": LINES[line].newest if flavor == "cris" else installed,
             "cores": list(_lines.line_cores(line, flavor))}
+
+
+def running_plans(plans: Any, running: Any) -> list[dict[str, Any]]:
+    """Each plan as its host runs it: the plan itself, or for an instance whose recorded
+    release differs from the inventory's, the plan of the installed release (old_plan). What
+    `up` gives host-level roles that must match the installed code, such as the Solr cores
+    copied from each instance's [dspace]/solr (a 9.3 install has no audit core yet)."""
+    table = running if isinstance(running, Mapping) else {}
+    out = []
+    for plan in plans or []:
+        was = str(table.get(plan["name"]) or "").strip()
+        out.append(old_plan(plan, was) if was and was != str(plan["release"]) else dict(plan))
+    return out
 
 
 def pending_upgrades(plans: Any, running: Any) -> list[dict[str, Any]]:
@@ -879,6 +894,7 @@ class FilterModule:
             "dspace_upgrade_target": target_version,
             "dspace_upgrade_path": upgrade_path,
             "dspace_pending_upgrades": pending_upgrades,
+            "dspace_running_plans": running_plans,
             "dspace_upgrade_old_plan": old_plan,
             "dspace_upgrade_prechecks": upgrade_prechecks,
             "dspace_upgrade_estimate": estimate,

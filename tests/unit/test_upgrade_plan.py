@@ -483,3 +483,14 @@ def test_the_old_plan_is_the_instance_as_it_ran_the_installed_release() -> None:
     cris = old_plan(plan_of(line="9", flavor="cris"), "2024.02.04")
     assert (cris["release"], cris["line"], cris["flavor"]) == ("2024.02.04", "8", "cris")
     assert old_plan(plan, "9.2")["line"] == "9"
+
+
+def test_the_running_plans_plan_a_waiting_instance_as_installed() -> None:
+    """up copies each instance's Solr cores from its installed [dspace]/solr: a 9.3 instance
+    waiting for 10.0 has no audit core yet."""
+    running_plans = FILTERS["dspace_running_plans"]
+    plans = [plan_of("repo", line="10"), plan_of("lib", line="10")]
+    (repo, lib) = running_plans(plans, {"repo": "9.3", "lib": "10.0"})
+    assert repo["release"] == "9.3" and "audit" not in repo["cores"]
+    assert lib == plans[1] and "audit" in lib["cores"]
+    assert running_plans(plans, {}) == plans  # nothing recorded: planned as the inventory says
