@@ -7,7 +7,7 @@ version_file, record_file). Prints one JSON object with the keys of the schema t
 `dspace_upgrade_prechecks` (playbooks/filter_plugins/dspace_upgrade.py) documents:
 installed_version, os_major, java_majors, node_major, solr_version, solr_lib_enabled,
 free_bytes {dspace, ui, var, tmp}, db_bytes, solr_bytes, release_bytes, healthy,
-health_detail, last_backup {ok, finished, error}, local_cfg_keys, ui_config_keys, cris_jars,
+health_detail, last_backup {ok, finished, error}, local_cfg_keys, ui_config_keys,
 record. A fact that cannot be gathered is null (its precheck then says so instead of passing).
 Read-only; Python 3 standard library only.
 """
@@ -216,8 +216,6 @@ def main() -> int:
     facts["last_backup"] = _last_backup(spec["name"])
     facts["local_cfg_keys"] = _cfg_keys(f"{dspace_dir}/config/local.cfg")
     facts["ui_config_keys"] = _yaml_keys(f"{spec['ui_dir']}/current/config/config.prod.yml")
-    facts["cris_jars"] = (sorted(p.name for p in Path(dspace_dir, "solr").glob("*/lib/*.jar"))
-                          if spec.get("flavor") == "cris" else [])
     record = _read(spec["record_file"])
     try:
         facts["record"] = json.loads(record) if record else {}

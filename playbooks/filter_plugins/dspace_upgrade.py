@@ -75,7 +75,9 @@ be checked" instead of passing:
                       (ok None: no backup ran yet)
   local_cfg_keys      [str]    keys set in the instance's local.cfg
   ui_config_keys      [str]    dotted keys of the instance's UI config.prod.yml
-  cris_jars           [str]    DSpace-CRIS: jar names in solr/ocr/lib of the TARGET installer
+  cris_jars           [str]|'source'  DSpace-CRIS: jar names in solr/*/lib of the TARGET
+                      installer (its bundle, listed on the controller); 'source': no bundle,
+                      the target is built on the host and cannot be looked into before
                       (the bundle's, or the release the upgrade installs); [] for DSpace
   record              {}|{...} the instance's upgrade record (H4's
                       /var/lib/dspace-deploy/upgrade/<instance>.json); {} when none exists
@@ -822,6 +824,9 @@ def _check_ui_keys(facts: Mapping[str, Any], line: str, flavor: str,
 
 def _check_cris_jars(facts: Mapping[str, Any], line: str) -> dict[str, Any]:
     jars = facts.get("cris_jars")
+    if jars == "source":
+        return _check("cris_plugins", True, "not checked before the upgrade: no bundle, the "
+                      "target is built on the host from source")
     if jars is None:
         return _unknown("cris_plugins", "cris_jars")
     jar = str(CRIS[line].ocr_plugin)

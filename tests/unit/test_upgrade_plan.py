@@ -388,6 +388,10 @@ def test_cris_plugin_jar_of_the_target() -> None:
     facts["cris_jars"] = None
     assert "could not be checked" in by_name(
         prechecks(plan, path_of(plan, "2024.02.04"), facts, [plan]))["cris_plugins"]["detail"]
+    # no bundle: the target is built on the host, nothing to look into before
+    facts["cris_jars"] = "source"
+    check = by_name(prechecks(plan, path_of(plan, "2024.02.04"), facts, [plan]))["cris_plugins"]
+    assert check["ok"] and "built on the host" in check["detail"]
 
 
 def test_unfinished_upgrade_record() -> None:
