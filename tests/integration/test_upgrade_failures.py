@@ -167,11 +167,12 @@ def test_the_migration_killed_mid_way_is_rolled_back(lab: Any, artifacts: dict[s
     """`bin/dspace database migrate`'s JVM killed (SIGKILL) while its slow migration runs:
     the phase fails, the database comes back from its copy."""
     host = lab.hosts[0]
-    # the killer waits on the host for the migration's JVM, then kills it
+    # the killer waits on the host for the migration's JVM, then kills it ([S]: the pattern
+    # must not match the killer's own command line)
     killer = subprocess.Popen(
         ["podman", "exec", host.container, "sh", "-c",
-         "until pgrep -f 'ScriptLauncher database migrate' >/dev/null; do sleep 0.1; done; "
-         "sleep 2; pkill -KILL -f 'ScriptLauncher database migrate'"])
+         "until pgrep -f '[S]criptLauncher database migrate' >/dev/null; do sleep 0.1; done; "
+         "sleep 2; pkill -KILL -f '[S]criptLauncher database migrate'"])
     try:
         code, document, stderr = _upgrade(lab, artifacts["slow"])
     finally:
