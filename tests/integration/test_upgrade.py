@@ -14,8 +14,8 @@ and OAI rebuilt, verify passes, a second upgrade changes nothing); `rollback` by
 first says what it loses; and `other` untouched through all of it.
 
 The jump matrix (test_upgrade_matrix.py: 8.3->8.4, 8->9, 9->10, DSpace-CRIS) and the failure
-matrix (test_upgrade_failures.py: the controller killed in every phase, a migration that fails,
-the backend killed) carry the marker `upgrade_matrix`, which only `./scripts/test --all` runs.
+matrix (test_upgrade_failures.py: the controller killed in every phase, a migration that
+fails) carry the marker `upgrade_matrix`, which only `./scripts/test --all` runs.
 """
 
 from __future__ import annotations
