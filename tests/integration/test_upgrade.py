@@ -139,9 +139,8 @@ def converged(site: Path, artifacts: dict[str, Path]) -> dict[str, Any]:
     return document
 
 
-@pytest.fixture(scope="module")
-def seeded(lab: Any, site: Path, converged: dict[str, Any]) -> dict[str, Any]:
-    """Content in repo, one backup of each instance; what the comparisons need."""
+def _seed_and_back_up(lab: Any) -> None:
+    """Content in repo (test_backup.py's seed), indexed, and one backup of the site."""
     host = lab.hosts[0]
     done = subprocess.run(
         ["podman", "exec", "-i", "-e", f"SIZES={json.dumps(FILE_SIZES)}",
@@ -153,8 +152,15 @@ def seeded(lab: Any, site: Path, converged: dict[str, Any]) -> dict[str, Any]:
     # The seed wrote rows behind DSpace's back: index them as DSpace would, so that the
     # search and OAI counts are those of a live repository.
     _exec(host, "/usr/local/sbin/dspace-backup reindex repo --json >/dev/null")
-    code, document, stderr = cli("backup", "-i", str(site))
+    code, document, stderr = cli("backup", "-i", str(lab.inventory))
     assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def seeded(lab: Any, site: Path, converged: dict[str, Any]) -> dict[str, Any]:
+    """Content in repo, one backup of each instance; what the comparisons need."""
+    host = lab.hosts[0]
+    _seed_and_back_up(lab)
     return {"repo": _state(host, "repo"), "other": _state(host, "other"),
             "other_pids": _pids(host, "other")}
 

@@ -33,11 +33,11 @@ from tests.integration.test_upgrade import (
     _bundle,
     _diff,
     _record,
+    _seed_and_back_up,
     _set_versions,
     _state,
     _version,
 )
-from tests.integration.test_upgrade_matrix import _seed_and_back_up
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
 

@@ -23,15 +23,9 @@ import yaml
 
 from tests.integration.helpers import EXE, cli
 from tests.integration.test_backup import (
-    AUTHORITY_DOCS,
-    FILE_SIZES,
-    HANDLED_ITEMS,
-    SEED,
-    SOLR_ONLY_DOCS,
-    STATISTICS_DOCS,
     _exec,
 )
-from tests.integration.test_upgrade import _record, _state, _version
+from tests.integration.test_upgrade import _record, _seed_and_back_up, _state, _version
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
 
@@ -65,20 +59,6 @@ def _inventory(lab: Any, line: str, version: str, flavor: str) -> None:
         entry["version"] = version
     host["dspace_instances"] = [entry]
     hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def _seed_and_back_up(lab: Any) -> None:
-    host = lab.hosts[0]
-    done = subprocess.run(
-        ["podman", "exec", "-i", "-e", f"SIZES={json.dumps(FILE_SIZES)}",
-         "-e", f"STATS={STATISTICS_DOCS}", "-e", f"AUTH={AUTHORITY_DOCS}",
-         "-e", f"SOLR_ONLY={json.dumps(SOLR_ONLY_DOCS)}", "-e", f"HANDLED={HANDLED_ITEMS}",
-         host.container, "python3", "-"], input=SEED, capture_output=True, text=True,
-        check=False)
-    assert done.returncode == 0, done.stderr
-    _exec(host, "/usr/local/sbin/dspace-backup reindex repo --json >/dev/null")
-    code, document, stderr = cli("backup", "-i", str(lab.inventory))
-    assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
 
 
 def _solr_release(host: Any) -> str:
