@@ -22,9 +22,7 @@ import pytest
 import yaml
 
 from tests.integration.helpers import EXE, cli
-from tests.integration.test_backup import (
-    _exec,
-)
+from tests.integration.test_backup import _exec
 from tests.integration.test_upgrade import _record, _seed_and_back_up, _state, _version
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
