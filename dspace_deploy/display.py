@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy.events import Event, HostStats, RunSummary, failure_message
+from dspace_deploy.i18n import _, pgettext
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -29,7 +30,7 @@ _STATUS_OF = {
 class _HostLine(HostStats):
     """Counts so far (the recap's fields) and the host's latest result."""
 
-    last: str = "waiting"
+    last: str = ""
 
 
 class LiveProgress:
@@ -64,11 +65,11 @@ class LiveProgress:
         data = event.get("event_data") or {}
         if kind == "playbook_on_play_start":
             self.play = str(data.get("name", ""))
-            self._say(f"PLAY {self.play}")
+            self._say(_("PLAY {play}").format(play=self.play))
         elif kind == "playbook_on_task_start":
             self.task = str(data.get("task", ""))
             if self.verbosity or not self.console.is_terminal:
-                self._say(f"  task: {self.task}")
+                self._say("  " + _("task: {task}").format(task=self.task))
         elif kind in _STATUS_OF:
             self._host_result(kind, data)
         if self._live is not None:
@@ -82,11 +83,11 @@ class LiveProgress:
         if status == "ok" and res.get("changed"):
             status = "changed"
         setattr(line, status, getattr(line, status) + 1)
-        line.last = f"{status}: {data.get('task', '')}"
+        line.last = f"{_status_word(status)}: {data.get('task', '')}"
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
-            self._say(f"    {status}: {host}: {failure_message(res)}", style="red")
+            self._say(f"    {_status_word(status)}: {host}: {failure_message(res)}", style="red")
         elif status == "changed" and (self.verbosity or not self.console.is_terminal):
-            self._say(f"    changed: {host}", style="yellow")
+            self._say(f"    {_status_word(status)}: {host}", style="yellow")
 
     def _say(self, text: str, style: str | None = None) -> None:
         if self._live is not None:
@@ -101,32 +102,60 @@ class LiveProgress:
         elapsed = time.monotonic() - self.started
         table = Table(title=f"{self.title} · {elapsed:.0f}s", title_justify="left",
                       caption=f"{self.play} > {self.task}", caption_justify="left")
-        for column in ("host", "ok", "changed", "failed", "unreachable", "last"):
-            table.add_column(column)
+        for column in ("host", "ok", "changed", "failed", "unreachable"):
+            table.add_column(_column(column))
+        table.add_column(_("last"))
         for host, line in sorted(self.hosts.items()):
             table.add_row(host, str(line.ok), str(line.changed), str(line.failed),
-                          str(line.unreachable), line.last[:60])
+                          str(line.unreachable), (line.last or _("waiting"))[:60])
         return table
 
 
 def print_summary(console: Console, summary: RunSummary, artifact_dir: str) -> None:
     from rich.table import Table
 
-    table = Table(title="Summary", title_justify="left")
+    table = Table(title=_("Summary"), title_justify="left")
     for column in ("host", "ok", "changed", "failed", "unreachable", "skipped"):
-        table.add_column(column, justify="left" if column == "host" else "right")
+        table.add_column(_column(column), justify="left" if column == "host" else "right")
     for host, stats in sorted(summary.hosts.items()):
         style = None if stats.healthy else "red"
         table.add_row(host, str(stats.ok), str(stats.changed), str(stats.failed),
                       str(stats.unreachable), str(stats.skipped), style=style)
     console.print(table)
     for failure in summary.failures:
-        kind = "unreachable" if failure.unreachable else "failed"
+        kind = _status_word("unreachable" if failure.unreachable else "failed")
         console.print(f"[red]{kind}[/red] {failure.host} · {failure.task}", highlight=False)
         console.print(f"    {failure.message}", markup=False, highlight=False)
-    verdict = "[green]ok[/green]" if summary.ok else "[red]failed[/red]"
-    console.print(f"{verdict} in {summary.seconds:.1f}s · artifacts: {artifact_dir}",
-                  highlight=False)
+    verdict = ("[green]" + _status_word("ok") + "[/green]" if summary.ok
+               else "[red]" + _status_word("failed") + "[/red]")
+    console.print(_("{verdict} in {seconds}s · artifacts: {artifacts}").format(
+        verdict=verdict, seconds=f"{summary.seconds:.1f}", artifacts=artifact_dir),
+        highlight=False)
+
+
+def _status_word(status: str) -> str:
+    """The result of one task on one host (or the verdict of a run)."""
+    words = {
+        "ok": _("ok"),
+        "changed": _("changed"),
+        "failed": _("failed"),
+        "unreachable": _("unreachable"),
+        "skipped": _("skipped"),
+    }
+    return words.get(status, status)
+
+
+def _column(status: str) -> str:
+    """A column of the recap: how many tasks of a host ended so (Ansible's counts)."""
+    words = {
+        "host": _("host"),
+        "ok": pgettext("recap", "ok"),
+        "changed": pgettext("recap", "changed"),
+        "failed": pgettext("recap", "failed"),
+        "unreachable": pgettext("recap", "unreachable"),
+        "skipped": pgettext("recap", "skipped"),
+    }
+    return words[status]
 
 
 class PhaseProgress(LiveProgress):

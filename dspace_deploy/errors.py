@@ -6,6 +6,8 @@ Every problem a user can cause or fix raises a subclass of `DeployError`. The CL
 
 from __future__ import annotations
 
+from dspace_deploy.i18n import ngettext
+
 # Documented exit codes (README, "Exit codes").
 EXIT_OK = 0
 EXIT_HOSTS_FAILED = 1  # a play failed on a host, a host was unreachable, or a check failed
@@ -47,11 +49,10 @@ class ValidationFailed(InputError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         count = len(problems)
-        noun = "problem" if count == 1 else "problems"
         body = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"The inventory has {count} {noun}; no host was contacted.\n{body}"
-        )
+        head = ngettext("The inventory has {count} problem; no host was contacted.",
+                        "The inventory has {count} problems; no host was contacted.", count)
+        super().__init__(f"{head.format(count=count)}\n{body}")
 
 
 class EnvironmentProblem(DeployError):

@@ -8,6 +8,7 @@ Both stop here instead, with exit 2, before any host is contacted.
 from __future__ import annotations
 
 from dspace_deploy.errors import InputError
+from dspace_deploy.i18n import _
 from dspace_deploy.site import Site
 
 
@@ -25,10 +26,10 @@ def select_hosts(site: Site, limit: str | None) -> list[str]:
         return list(site.hosts)
     if not limit.strip():
         raise InputError(
-            "--limit is empty, which would run against every host of site "
-            f"{site.name} (an unset shell variable?).",
-            hint="Give a host or group name or pattern, or leave --limit out to mean every "
-                 "host.")
+            _("--limit is empty, which would run against every host of site {site} (an "
+              "unset shell variable?).").format(site=site.name),
+            hint=_("Give a host or group name or pattern, or leave --limit out to mean every "
+                   "host."))
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
 
@@ -37,7 +38,8 @@ def select_hosts(site: Site, limit: str | None) -> list[str]:
     hosts = [h for h in site.hosts if h in wanted]
     if not hosts:
         raise InputError(
-            f"--limit {limit!r} matches no host of site {site.name}.",
-            hint=f"Hosts are: {', '.join(site.hosts)}.",
+            _("--limit {limit} matches no host of site {site}.").format(limit=repr(limit),
+                                                                       site=site.name),
+            hint=_("Hosts are: {hosts}.").format(hosts=", ".join(site.hosts)),
         )
     return hosts

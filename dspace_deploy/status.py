@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy.events import Event, failure_message
+from dspace_deploy.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -134,7 +135,7 @@ class StatusCollector:
             elif host in self.reports:
                 result.hosts[host] = host_status(host, self.reports[host])
             else:
-                error = self.failed.get(host, "the host reported no status")
+                error = self.failed.get(host, _("the host reported no status"))
                 result.hosts[host] = HostStatus(host, error=error)
         return result
 
@@ -177,7 +178,8 @@ def host_status(host: str, raw: dict[str, Any]) -> HostStatus:
     }
     for service, state in status.services.items():
         if state != "active":
-            status.problems.append(f"{service} is {state}")
+            status.problems.append(_("{service} is {state}").format(service=service,
+                                                                    state=state))
     plans = [p for p in raw.get("plans") or [] if isinstance(p, dict)]
     names = [str(p.get("name", "")) for p in plans]
     root = list(raw.get("root") or [])
@@ -209,8 +211,8 @@ def backup_status(inst: InstanceStatus, answer: Any) -> None:
     run = document.get("last_run")
     if isinstance(run, dict) and run.get("ok") is False:
         inst.backup_failure = str(run.get("what") or run.get("error")
-                                  or "see `dspace-backup status`")
-        inst.problems.append(f"last backup failed: {inst.backup_failure}")
+                                  or _("see `dspace-backup status`"))
+        inst.problems.append(_("last backup failed: {what}").format(what=inst.backup_failure))
     last = document.get("last_success")
     if not isinstance(last, dict):
         return
@@ -220,8 +222,8 @@ def backup_status(inst: InstanceStatus, answer: Any) -> None:
     limit = document.get("max_age_hours")
     if inst.backup_age_hours is not None and isinstance(limit, int | float) \
             and inst.backup_age_hours > limit:
-        inst.problems.append(f"last backup {inst.backup_age_hours:.0f} h ago (policy: "
-                             f"{limit:g} h)")
+        inst.problems.append(_("last backup {age} h ago (policy: {limit} h)").format(
+            age=f"{inst.backup_age_hours:.0f}", limit=f"{limit:g}"))
 
 
 def instance_status(plan: dict[str, Any], units: dict[str, str], root: Any,
@@ -242,7 +244,8 @@ def instance_status(plan: dict[str, Any], units: dict[str, str], root: Any,
         state = units.get(f"{prefix}{service}.service", "absent")
         inst.services[service] = state
         if state != "active":
-            inst.problems.append(f"{service} is {state}")
+            inst.problems.append(_("{service} is {state}").format(service=service,
+                                                                  state=state))
     for unit, state in sorted(units.items()):
         task = unit[len(prefix):].rsplit(".", 1)[0]
         if task in INSTANCE_SERVICES:
@@ -253,7 +256,8 @@ def instance_status(plan: dict[str, Any], units: dict[str, str], root: Any,
             inst.failed_timers.append(task)
     if inst.failed_timers:
         listed = ", ".join(inst.failed_timers)
-        inst.problems.append(f"scheduled tasks failed or stopped: {listed}")
+        inst.problems.append(_("scheduled tasks failed or stopped: {tasks}").format(
+            tasks=listed))
     document, error = _answer(root)
     if document is not None:
         version = document.get("dspaceVersion")
@@ -261,14 +265,16 @@ def instance_status(plan: dict[str, Any], units: dict[str, str], root: Any,
         cris = document.get("crisVersion")
         inst.cris_version = str(cris) if cris else None
     if inst.version is None:
-        inst.problems.append(f"REST root: {error or 'no dspaceVersion in the answer'}")
+        inst.problems.append(_("REST root: {error}").format(
+            error=error or _("no dspaceVersion in the answer")))
     document, error = _answer(health)
     if document is not None and document.get("status"):
         inst.health = str(document["status"])
         if inst.health not in HEALTHY_STATES:
-            inst.problems.append(f"health is {inst.health}")
+            inst.problems.append(_("health is {state}").format(state=inst.health))
     else:
-        inst.problems.append(f"health: {error or 'no status in the answer'}")
+        inst.problems.append(_("health: {error}").format(
+            error=error or _("no status in the answer")))
     return inst
 
 
@@ -284,20 +290,21 @@ def _unit_subset(units: dict[str, str], name: str, names: list[str]) -> dict[str
 def _answer(result: Any) -> tuple[dict[str, Any] | None, str | None]:
     """A uri result {status, content, msg} -> (JSON object, None) or (None, why not)."""
     if not isinstance(result, dict):
-        return None, "no answer"
+        return None, _("no answer")
     code = result.get("status")
     content = result.get("content")
     if not isinstance(code, int) or code <= 0:
         msg = str(result.get("msg") or "").strip()
         inner = re.search(r"<urlopen error (.*)>", msg)  # "Status code was -1 ...: <urlopen..>"
         msg = inner.group(1) if inner else msg
-        return None, f"no answer ({msg.splitlines()[0]})" if msg else "no answer"
+        return None, (_("no answer ({reason})").format(reason=msg.splitlines()[0]) if msg
+                      else _("no answer"))
     try:
         document = json.loads(content) if isinstance(content, str) else None
     except json.JSONDecodeError:
         document = None
     if not isinstance(document, dict):
-        return None, f"HTTP {code}, not a JSON object"
+        return None, _("HTTP {code}, not a JSON object").format(code=code)
     return document, None
 
 
@@ -316,31 +323,31 @@ def _worst(states: list[str]) -> str:
 def print_report(console: Console, report: StatusReport) -> None:
     from rich.table import Table
 
-    table = Table(title="Status", title_justify="left")
-    for column in ("host", "instance", "version", "health", "services", "backup",
-                   "problems"):
+    table = Table(title=_("Status"), title_justify="left")
+    for column in (_("host"), _("instance"), _("version"), _("health"), _("services"),
+                   _("backup"), _("problems")):
         table.add_column(column)
     for name, host in sorted(report.hosts.items()):
         if not host.reachable or host.error is not None:
-            what = "unreachable" if not host.reachable else "error"
+            what = _("unreachable") if not host.reachable else _("error")
             table.add_row(name, "", "", what, "", "", host.error or "", style="red")
             continue
         host_services = " ".join(f"{s}:{_short(v)}" for s, v in host.services.items())
-        table.add_row(name, "(host)", "", "", host_services, "", "; ".join(host.problems),
+        table.add_row(name, _("(host)"), "", "", host_services, "", "; ".join(host.problems),
                       style=None if not host.problems else "red")
         for inst in host.instances:
             version = inst.version or "?"
             if inst.cris_version:
                 version += f" ({inst.cris_version})"
             services = " ".join(f"{s}:{_short(v)}" for s, v in inst.services.items())
-            backup = ("never" if inst.backup_age_hours is None
-                      else f"{inst.backup_age_hours:.1f} h ago")
+            backup = (_("never") if inst.backup_age_hours is None
+                      else _("{hours} h ago").format(hours=f"{inst.backup_age_hours:.1f}"))
             if inst.backup_failure:
-                backup += ", last run FAILED"
+                backup += ", " + _("last run FAILED")
             table.add_row("", inst.name, version, inst.health or "?", services, backup,
                           "; ".join(inst.problems), style=None if inst.ok else "red")
         if not host.instances:
-            table.add_row("", "(no instance)", "", "", "", "", "")
+            table.add_row("", _("(no instance)"), "", "", "", "", "")
     console.print(table)
     for name, host in sorted(report.hosts.items()):
         for inst in host.instances:
@@ -348,8 +355,9 @@ def print_report(console: Console, report: StatusReport) -> None:
                           f"{inst.urls.get('server', '')}  {inst.urls.get('oai', '')}",
                           markup=False, highlight=False)
     if not report.hosts:
-        console.print("No host reported (does --limit match a host of the dspace group?).")
-    verdict = "[green]all healthy[/green]" if report.ok else "[red]something is down[/red]"
+        console.print(_("No host reported (does --limit match a host of the dspace group?)."))
+    verdict = ("[green]" + _("all healthy") + "[/green]" if report.ok
+               else "[red]" + _("something is down") + "[/red]")
     console.print(verdict, highlight=False)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem
+from dspace_deploy.i18n import _, ngettext, pgettext
 from dspace_deploy.selection import select_hosts
 from dspace_deploy.site import Site
 
@@ -110,13 +111,16 @@ def run_checks(site: Site, limit: str | None = None, progress: bool = True) -> V
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         if progress:
-            sys.stderr.write(f"verify: running checks on {len(hosts)} host(s)...\n")
+            sys.stderr.write(ngettext("verify: running checks on {count} host...",
+                                      "verify: running checks on {count} hosts...",
+                                      len(hosts)).format(count=len(hosts)) + "\n")
         completed = subprocess.run(command, env=env, capture_output=True, text=True,
                                    check=False)
         if not report_file.exists():
             tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
             raise EnvironmentProblem(
-                f"The checks could not run (pytest exit {completed.returncode}):\n{tail}"
+                _("The checks could not run (pytest exit {code}):").format(
+                    code=completed.returncode) + f"\n{tail}"
             )
         raw = json.loads(report_file.read_text())
     report = VerifyReport(hosts=hosts, seconds=time.monotonic() - started)
@@ -127,7 +131,7 @@ def run_checks(site: Site, limit: str | None = None, progress: bool = True) -> V
         )
     for host in hosts:  # a host no check reached is a failure, not a silent pass
         if not any(r.host == host for r in report.results):
-            report.results.append(CheckResult(host, "connect", "error", "no check ran"))
+            report.results.append(CheckResult(host, "connect", "error", _("no check ran")))
     return report
 
 
@@ -206,9 +210,10 @@ def _split_nodeid(nodeid: str) -> tuple[str, str]:
 def print_report(console: Any, report: VerifyReport) -> None:
     from rich.table import Table
 
-    table = Table(title="Checks", title_justify="left")
-    for column in ("host", "passed", "failed", "skipped"):
-        table.add_column(column, justify="left" if column == "host" else "right")
+    table = Table(title=_("Checks"), title_justify="left")
+    for column in (_("host"), pgettext("recap", "passed"), pgettext("recap", "failed"),
+                   pgettext("recap", "skipped")):
+        table.add_column(column, justify="left" if column == _("host") else "right")
     for host in report.hosts:
         counts = report.counts(host)
         bad = counts["failed"] + counts["error"]
@@ -217,7 +222,10 @@ def print_report(console: Any, report: VerifyReport) -> None:
     console.print(table)
     for result in report.results:
         if result.outcome in ("failed", "error"):
-            console.print(f"[red]{result.outcome}[/red] {result.host} · {result.check}")
+            outcome = _("failed") if result.outcome == "failed" else _("error")
+            console.print(f"[red]{outcome}[/red] {result.host} · {result.check}")
             console.print(f"    {result.message}", markup=False)
-    verdict = "[green]all checks passed[/green]" if report.ok else "[red]checks failed[/red]"
-    console.print(f"{verdict} in {report.seconds:.1f}s")
+    verdict = ("[green]" + _("all checks passed") + "[/green]" if report.ok
+               else "[red]" + _("checks failed") + "[/red]")
+    console.print(_("{verdict} in {seconds}s").format(verdict=verdict,
+                                                     seconds=f"{report.seconds:.1f}"))

@@ -24,8 +24,19 @@ from dspace_deploy.cli import (
     upgrade_cmds,
 )
 
+
+class _RootGroup(typer.core.TyperGroup):
+    """The root command; keeps the whole command line in ctx.meta, since click hands the
+    root callback none of the subcommand's arguments (`--json` among them)."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        ctx.meta["dspace_deploy.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
     name="dspace-deploy",
+    cls=_RootGroup,
     help="Deploy and operate DSpace and DSpace-CRIS repositories with Ansible.",
     no_args_is_help=True,
     add_completion=False,
@@ -44,11 +55,36 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
+    lang: str | None = typer.Option(
+        None, "--lang", metavar="en|es|pt", show_default=False,
+        help="Language of the messages: en, es or pt (default: $DSPACE_DEPLOY_LANG, else the "
+        "locale: LANGUAGE, LC_ALL, LC_MESSAGES, LANG). --json documents stay English unless "
+        "--lang is given.",
+    ),
 ) -> None:
     """Deploy and operate DSpace and DSpace-CRIS repositories with Ansible."""
+    choose_language(lang, ctx.meta.get("dspace_deploy.argv", []))
+
+
+def choose_language(lang: str | None, args: list[str]) -> str:
+    """Switch the message catalogue: --lang, else English for --json (a machine-readable
+    document does not change with the host's locale), else the environment."""
+    from dspace_deploy import i18n
+    from dspace_deploy.cli import output
+
+    if lang is not None:
+        if i18n.normalize(lang) is None:
+            from dspace_deploy.errors import InputError
+
+            raise InputError(i18n._("--lang {lang}: not a language dspace-deploy speaks.")
+                             .format(lang=lang),
+                             hint=i18n._("Give en (English), es (Spanish) or pt (Portuguese)."))
+        return i18n.use(lang)
+    return i18n.use("en" if output.json_requested(args) else None)
 
 
 site_cmds.register(app)
@@ -66,9 +102,11 @@ def main() -> None:
     With --json, every exit prints exactly one JSON document on stdout."""
     from dspace_deploy.cli import output
     from dspace_deploy.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, DeployError
+    from dspace_deploy.i18n import _
 
     output.reset()
     as_json = output.json_requested(sys.argv[1:])
+    choose_language(None, sys.argv[1:])  # until the root callback reads --lang
     try:
         # With standalone_mode=False, typer returns a verb's Exit code instead of raising.
         code = app(standalone_mode=False)
@@ -76,13 +114,13 @@ def main() -> None:
         _print_error(str(error))
         _fail(as_json, error.exit_code, str(error), _problems(error))
     except KeyboardInterrupt:
-        _print_error("Interrupted.")
-        _fail(as_json, EXIT_INTERRUPTED, "Interrupted.")
+        _print_error(_("Interrupted."))
+        _fail(as_json, EXIT_INTERRUPTED, _("Interrupted."))
     except typer.Exit as done:
         code = done.exit_code
     except typer.Abort:
-        _print_error("Aborted.")
-        _fail(as_json, EXIT_INTERRUPTED, "Aborted.")
+        _print_error(_("Aborted."))
+        _fail(as_json, EXIT_INTERRUPTED, _("Aborted."))
     except _usage_errors() as usage:
         # Flag and argument mistakes: click's own message and usage line, exit 2.
         usage.show()  # type: ignore[attr-defined]
@@ -91,17 +129,17 @@ def main() -> None:
     except Exception as bug:  # pragma: no cover - the last line of defence
         if os.environ.get("DSPACE_DEPLOY_DEBUG"):
             raise
-        message = (f"Internal error ({type(bug).__name__}: {bug}). This is a bug in "
-                   "dspace-deploy; rerun with DSPACE_DEPLOY_DEBUG=1 to see the traceback and "
-                   "report it.")
+        message = _("Internal error ({error}). This is a bug in dspace-deploy; rerun with "
+                    "DSPACE_DEPLOY_DEBUG=1 to see the traceback and report it.").format(
+                        error=f"{type(bug).__name__}: {bug}")
         _print_error(message)
         _fail(as_json, EXIT_INTERNAL, message)
     code = code if isinstance(code, int) else 0
     if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C inside a verb into exit code 130
-        _print_error("Interrupted.")
-        _fail(as_json, code, "Interrupted.")
+        _print_error(_("Interrupted."))
+        _fail(as_json, code, _("Interrupted."))
     if code != 0:
-        _fail(as_json, code, f"dspace-deploy stopped with exit code {code}.")
+        _fail(as_json, code, _("dspace-deploy stopped with exit code {code}.").format(code=code))
     sys.exit(code)
 
 
@@ -148,4 +186,6 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 
 
 def _print_error(text: str) -> None:
-    sys.stderr.write(f"error: {text}\n")
+    from dspace_deploy.i18n import _
+
+    sys.stderr.write(_("error: {message}").format(message=text) + "\n")

@@ -14,6 +14,7 @@ import typer
 
 from dspace_deploy.cli import options
 from dspace_deploy.cli.output import emit
+from dspace_deploy.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -128,8 +129,9 @@ def _run_action(action: str, inventory: Any, limit: str | None, target: list[str
     extravars: dict[str, Any] = {"backup_action": action, "backup_targets": list(target or []),
                                  "backup_instance": instance or "", **(extra or {})}
     job = runner.Job(f"backup-{action}", "backup.yml", site, limit=limit, extravars=extravars)
-    events, result = _run(job, json_output, {"run": "backing up", "list": "listing snapshots",
-                                             "check": "checking backups"}[action])
+    doing = {"run": _("backing up"), "list": _("listing snapshots"),
+             "check": _("checking backups")}[action]
+    events, result = _run(job, json_output, doing)
     report = parse_backup_events(events, action)
     _render(report, site, json_output, f"backup {action}" if action != "run" else "backup",
             str(result.artifact_dir))
@@ -142,15 +144,17 @@ def _check_selection(site: Site, targets: list[str] | None, instance: str | None
     from dspace_deploy.errors import InputError
 
     if instance and instance not in site_instances(site):
-        raise InputError(f"The site has no instance {instance!r} (its instances: "
-                         f"{', '.join(site_instances(site)) or 'none'}).",
-                         hint="Give one of them with --instance.")
+        raise InputError(_("The site has no instance {instance} (its instances: {known}).")
+                         .format(instance=repr(instance),
+                                 known=", ".join(site_instances(site)) or _("none")),
+                         hint=_("Give one of them with --instance."))
     known = {str(t.get("name")) for host in site.hostvars for t in host_targets(site, host)}
     unknown = [t for t in targets or [] if t not in known]
     if unknown:
-        raise InputError(f"Unknown backup target {', '.join(unknown)} (the site's targets: "
-                         f"{', '.join(sorted(known)) or 'none'}).",
-                         hint="Use a name from dspace_backup_targets in the inventory.")
+        raise InputError(_("Unknown backup target {names} (the site's targets: {known}).")
+                         .format(names=", ".join(unknown),
+                                 known=", ".join(sorted(known)) or _("none")),
+                         hint=_("Use a name from dspace_backup_targets in the inventory."))
 
 
 def restore(
@@ -210,29 +214,34 @@ def restore_selection(site: Site, instance: str | None, target: str | None,
     hosts = instance_hosts(site, instance)
     if to is not None:
         if to not in site.hostvars:
-            raise InputError(f"Host {to!r} is not in the inventory {site.path}.",
-                             hint="Add the new host to hosts.yml (group dspace) first.")
+            raise InputError(_("Host {host} is not in the inventory {path}.").format(
+                                 host=repr(to), path=site.path),
+                             hint=_("Add the new host to hosts.yml (group dspace) first."))
         if to not in hosts:
             raise InputError(
-                f"Host {to} does not run instance {instance} (its dspace_instances do not "
-                "include it).",
-                hint=f"Give {to} the instance in host_vars/{to}.yml (the same entry as on the "
-                "old host) and remove it from the old host, then rerun.")
+                _("Host {host} does not run instance {instance} (its dspace_instances do not "
+                  "include it).").format(host=to, instance=instance),
+                hint=_("Give {host} the instance in host_vars/{host}.yml (the same entry as on "
+                       "the old host) and remove it from the old host, then rerun.").format(
+                           host=to))
         host = to
     elif len(hosts) == 1:
         host = hosts[0]
     else:
-        raise InputError(f"Instance {instance} runs on {len(hosts)} hosts "
-                         f"({', '.join(hosts)}).", hint="Choose one with --to HOST.")
+        raise InputError(_("Instance {instance} runs on {count} hosts ({hosts}).").format(
+                             instance=instance, count=len(hosts), hosts=", ".join(hosts)),
+                         hint=_("Choose one with --to HOST."))
     targets = [str(t.get("name")) for t in host_targets(site, host)]
     if not targets:
-        raise InputError(f"Host {host} has no backup target.",
-                         hint="Set dspace_backup_targets (docs/backup.md).")
+        raise InputError(_("Host {host} has no backup target.").format(host=host),
+                         hint=_("Set dspace_backup_targets (docs/backup.md)."))
     if target is None:
         target = targets[0]
     elif target not in targets:
-        raise InputError(f"Host {host} has no backup target {target!r} (its targets: "
-                         f"{', '.join(targets)}).", hint="Use one of them with --target.")
+        raise InputError(_("Host {host} has no backup target {target} (its targets: "
+                           "{targets}).").format(host=host, target=repr(target),
+                                                 targets=", ".join(targets)),
+                         hint=_("Use one of them with --target."))
     return host, instance, target
 
 
@@ -240,11 +249,13 @@ def _confirm(host: str, instance: str, snapshot: str, json_output: bool) -> None
     from dspace_deploy.errors import InputError
 
     if json_output or not sys.stdin.isatty():
-        raise InputError(f"Restoring replaces the content of {instance} on {host}; without a "
-                         "terminal to ask, dspace-deploy needs your consent on the command "
-                         "line.", hint="Add --yes.")
-    if not typer.confirm(f"Replace the content of {instance} on {host} with snapshot "
-                         f"{snapshot}?", default=False):
+        raise InputError(_("Restoring replaces the content of {instance} on {host}; without "
+                           "a terminal to ask, dspace-deploy needs your consent on the "
+                           "command line.").format(instance=instance, host=host),
+                         hint=_("Add --yes."))
+    if not typer.confirm(_("Replace the content of {instance} on {host} with snapshot "
+                           "{snapshot}?").format(instance=instance, host=host,
+                                                 snapshot=snapshot), default=False):
         raise typer.Abort()
 
 
@@ -260,17 +271,20 @@ def run_restore(site: Site, host: str, instance: str, target: str, snapshot: str
     if converge:
         bundles = resolve_bundles(site, artifacts)
         up = runner.Job("up", "site.yml", site, limit=host, extravars=bundle_vars(bundles))
-        _, converged = _run(up, json_output, f"converging {host}")
+        _events, converged = _run(up, json_output,
+                                  _("converging {host}").format(host=host))
         if not (converged.summary.ok and converged.rc == 0):
             report = BackupReport("restore")
-            report.problems[host] = ("`up` failed on the host, so nothing was restored; see "
-                                     f"the run's artifacts ({converged.artifact_dir})")
+            report.problems[host] = _("`up` failed on the host, so nothing was restored; see "
+                                      "the run's artifacts ({path})").format(
+                                          path=converged.artifact_dir)
             return report, str(converged.artifact_dir)
     job = runner.Job("restore", "restore.yml", site, limit=host, extravars={
         "restore_instance": instance, "restore_target": target,
         "restore_snapshot": snapshot, "restore_allow_older_schema": allow_older_schema,
         **({"restore_from": source} if source else {})})
-    events, result = _run(job, json_output, f"restoring {instance} on {host}")
+    events, result = _run(job, json_output, _("restoring {instance} on {host}").format(
+        instance=instance, host=host))
     return parse_restore_events(events), str(result.artifact_dir)
 
 
@@ -325,13 +339,17 @@ def drill(
         for answer in result.report.answers:
             for line in describe(answer, "restore"):
                 console.print(line, markup=False, highlight=False)
-    verdict = "PASSED" if result.ok else f"FAILED at {result.stage}: {result.error}"
-    console.print(f"drill of {plan.instance} from {plan.target.get('name')} "
-                  f"({plan.snapshot}): {verdict} in {result.seconds.get('total', 0):.0f} s",
+    verdict = _("PASSED") if result.ok else _("FAILED at {stage}: {error}").format(
+        stage=result.stage, error=result.error)
+    console.print(_("drill of {instance} from {target} ({snapshot}): {verdict} in {seconds} s")
+                  .format(instance=plan.instance, target=plan.target.get("name"),
+                          snapshot=plan.snapshot, verdict=verdict,
+                          seconds=f"{result.seconds.get('total', 0):.0f}"),
                   markup=False, highlight=False)
     if result.kept:
-        console.print(f"the lab host is kept: `dspace-deploy lab down {result.lab}` removes "
-                      "it", markup=False, highlight=False)
+        console.print(_("the lab host is kept: `{command}` removes it").format(
+                          command=f"dspace-deploy lab down {result.lab}"),
+                      markup=False, highlight=False)
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -366,7 +384,7 @@ def _render(report: BackupReport, site: Site, json_output: bool, verb: str,
     for host, why in sorted(report.problems.items()):
         console.print(f"{host}: {why}", markup=False, highlight=False)
     if not report.answers and not report.problems:
-        console.print("No DSpace instance in the inventory (or the --limit).")
+        console.print(_("No DSpace instance in the inventory (or the --limit)."))
 
 
 def _console() -> Console:

@@ -65,24 +65,29 @@ def build(
     """Build an artifact bundle (backend installer, UI, Solr) for `up --artifacts`."""
     from dspace_deploy.build import BuildRequest
     from dspace_deploy.build import build as run_build
+    from dspace_deploy.i18n import _
 
     request = BuildRequest(line=line, flavor=flavor.value, version=version,
                            ui_version=ui_version, solr_version=solr_version, out=out,
                            source_mirror=source_mirror, ui_memory_mb=ui_memory)
     def say(message: str) -> None:
         if not json_output:
-            sys.stderr.write(f"build: {message}\n")
+            sys.stderr.write(_("build: {message}").format(message=message) + "\n")
 
     result = run_build(request, log=say)
     if json_output:
         emit({"verb": "build", "ok": True, **result.as_dict()})
         return
-    what = "already up to date" if result.reused else (
-        f"built ({', '.join(result.built)}; the rest from the cache)" if result.built
-        else "assembled from the cache")
-    typer.echo(f"Bundle {result.plan.line}-{result.plan.flavor}-{result.plan.release} {what}: "
-               f"{result.out}")
+    name = f"{result.plan.line}-{result.plan.flavor}-{result.plan.release}"
+    if result.reused:
+        what = _("Bundle {name} already up to date: {path}")
+    elif result.built:
+        what = _("Bundle {name} built ({parts}; the rest from the cache): {path}")
+    else:
+        what = _("Bundle {name} assembled from the cache: {path}")
+    typer.echo(what.format(name=name, parts=", ".join(result.built), path=result.out))
     typer.echo(f"  DSpace {result.manifest['dspace_version']}"
                + (f" ({result.manifest['cris_version']})" if result.plan.cris_version else "")
                + f", UI {result.manifest['ui_version']}, Solr {result.manifest['solr_version']}")
-    typer.echo(f"Deploy with: dspace-deploy up -i INVENTORY --artifacts {result.out.parent}")
+    typer.echo(_("Deploy with: {command}").format(
+        command=f"dspace-deploy up -i INVENTORY --artifacts {result.out.parent}"))

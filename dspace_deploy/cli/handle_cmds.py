@@ -20,6 +20,7 @@ import typer
 
 from dspace_deploy.cli import options
 from dspace_deploy.cli.output import emit
+from dspace_deploy.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -109,25 +110,31 @@ def instructions(bundles: list[HandleBundle], inventory: Path) -> list[str]:
     done = [b for b in bundles if b.found and b.handle_registered]
     if pending:
         lines += [
-            "To register these handle servers:",
-            f"  1. Send each site bundle to the Handle.Net Registry ({REGISTRY_URL}: request a "
-            "prefix and upload the file when asked for the site bundle).",
+            _("To register these handle servers:"),
+            "  1. " + _("Send each site bundle to the Handle.Net Registry ({url}: request a "
+                        "prefix and upload the file when asked for the site bundle).").format(
+                            url=REGISTRY_URL),
         ]
-        lines += [f"       {b.path}   ({b.instance} on {b.host})" for b in pending]
+        lines += ["       " + _("{path}   ({instance} on {host})").format(
+            path=b.path, instance=b.instance, host=b.host) for b in pending]
         lines += [
-            "  2. When the registry has assigned the prefix (e.g. 20.500.12345), set it on the "
-            "instance in the inventory's dspace_instances:",
-            "       handle_prefix: \"<the assigned prefix>\"",
+            "  2. " + _("When the registry has assigned the prefix (e.g. 20.500.12345), set it "
+                        "on the instance in the inventory's dspace_instances:"),
+            "       handle_prefix: \"" + _("<the assigned prefix>") + "\"",
             "       handle_registered: true",
-            f"  3. Run `dspace-deploy up -i {inventory}` to reconfigure the handle server and "
-            "DSpace with the new prefix.",
-            "Keep the private keys on the host (handle-server/*priv*.bin) backed up; the "
-            "registry only needs the site bundle.",
+            "  3. " + _("Run `{command}` to reconfigure the handle server and DSpace with the "
+                        "new prefix.").format(command=f"dspace-deploy up -i {inventory}"),
+            _("Keep the private keys on the host (handle-server/*priv*.bin) backed up; the "
+              "registry only needs the site bundle."),
         ]
-    lines += [f"{b.instance} on {b.host} is registered with prefix {b.handle_prefix}; its "
-              f"bundle was fetched again ({b.path})." for b in done]
-    lines += [f"{b.instance} on {b.host} has no {BUNDLE_NAME} yet: its handle server is not "
-              f"configured. Run `dspace-deploy up -i {inventory}` first." for b in missing]
+    lines += [_("{instance} on {host} is registered with prefix {prefix}; its bundle was "
+                "fetched again ({path}).").format(instance=b.instance, host=b.host,
+                                                  prefix=b.handle_prefix, path=b.path)
+              for b in done]
+    lines += [_("{instance} on {host} has no {bundle} yet: its handle server is not "
+                "configured. Run `{command}` first.").format(
+                    instance=b.instance, host=b.host, bundle=BUNDLE_NAME,
+                    command=f"dspace-deploy up -i {inventory}") for b in missing]
     return lines
 
 
@@ -154,7 +161,7 @@ def bundle(
         result = runner.run(job, observer=events.append)
     else:
         console = _console()
-        with console.status(f"handle bundle · {site.name}: fetching"):
+        with console.status(_("handle bundle · {site}: fetching").format(site=site.name)):
             result = runner.run(job, observer=events.append)
     bundles, problems = parse_events(events, target)
     ok = not problems and bool(bundles) and all(b.found for b in bundles) \
@@ -176,30 +183,32 @@ def destination(dest: Path) -> Path:
     from dspace_deploy.errors import InputError
 
     target = dest.expanduser().absolute()
-    hint = "Give a directory (it is created when missing) with --dest."
+    hint = _("Give a directory (it is created when missing) with --dest.")
     for path in (target, *target.parents):
         if path.exists() and not path.is_dir():
-            what = "is a file" if path == target else f"is inside {path}, a file"
-            raise InputError(f"--dest {target} {what}, not a directory.", hint=hint)
+            what = (_("--dest {path} is a file, not a directory.") if path == target
+                    else _("--dest {path} is inside {file}, a file, not a directory."))
+            raise InputError(what.format(path=target, file=path), hint=hint)
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"--dest {target} cannot be created: {exc.strerror or exc}.",
-                         hint=hint) from exc
+        raise InputError(_("--dest {path} cannot be created: {reason}.").format(
+                             path=target, reason=exc.strerror or exc), hint=hint) from exc
     return target
 
 
 def _print(console: Console, bundles: list[HandleBundle], problems: dict[str, str],
            inventory: Path) -> None:
     for b in bundles:
-        where = b.path if b.found else f"no {BUNDLE_NAME}"
-        console.print(f"{b.host} · {b.instance}: {where}  (prefix {b.handle_prefix}, "
-                      f"{'registered' if b.handle_registered else 'not registered'})",
+        where = b.path if b.found else _("no {bundle}").format(bundle=BUNDLE_NAME)
+        state = (_("prefix {prefix}, registered") if b.handle_registered
+                 else _("prefix {prefix}, not registered")).format(prefix=b.handle_prefix)
+        console.print(f"{b.host} · {b.instance}: {where}  ({state})",
                       markup=False, highlight=False)
     for host, why in sorted(problems.items()):
         console.print(f"[red]{host}[/red]: {why}", highlight=False)
     if not bundles and not problems:
-        console.print("No DSpace instance in the inventory (or the --limit).")
+        console.print(_("No DSpace instance in the inventory (or the --limit)."))
     for line in instructions(bundles, inventory):
         console.print(line, markup=False, highlight=False)
 

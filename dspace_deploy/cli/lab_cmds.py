@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dspace_deploy.i18n import _, ngettext
+
 if TYPE_CHECKING:
     from dspace_deploy.lab.labs import Lab
 
@@ -84,12 +86,15 @@ def up(
     if as_json:
         _print_json({"ok": True, "lab": lab.as_dict()})
         return
-    typer.echo(f"Lab {lab.name} is ready ({len(lab.hosts)} host(s), connection {lab.connection}).")
+    typer.echo(ngettext("Lab {name} is ready ({count} host, connection {connection}).",
+                        "Lab {name} is ready ({count} hosts, connection {connection}).",
+                        len(lab.hosts)).format(name=lab.name, count=len(lab.hosts),
+                                               connection=lab.connection))
     typer.echo("")
     _print_hosts([lab])
     typer.echo("")
-    typer.echo(f"Inventory: {lab.inventory}")
-    typer.echo("Next:")
+    typer.echo(_("Inventory: {path}").format(path=lab.inventory))
+    typer.echo(_("Next:"))
     typer.echo(f"  dspace-deploy up -i {lab.inventory}")
     typer.echo(f"  dspace-deploy verify -i {lab.inventory}")
     first = lab.hosts[0]
@@ -111,14 +116,16 @@ def list_(as_json: Json = False) -> None:
         _print_json({"ok": True, "labs": [lab.as_dict() for lab in labs], "orphans": orphans})
         return
     if not labs:
-        typer.echo("No labs. Create one with: dspace-deploy lab up")
+        typer.echo(_("No labs. Create one with: {command}").format(
+            command="dspace-deploy lab up"))
     else:
         _print_hosts(labs)
     if orphans:
         typer.echo("")
         typer.echo(
-            "Containers of labs not defined here (another XDG_DATA_HOME, or a removed lab "
-            f"directory): {', '.join(orphans)}. Remove them with: dspace-deploy lab down NAME"
+            _("Containers of labs not defined here (another XDG_DATA_HOME, or a removed lab "
+              "directory): {names}. Remove them with: {command}").format(
+                  names=", ".join(orphans), command="dspace-deploy lab down NAME")
         )
 
 
@@ -137,7 +144,8 @@ def down(
 
     if all_labs == (name is not None):
         raise InputError(
-            "Give either a lab name or --all.", hint="E.g. `dspace-deploy lab down demo`."
+            _("Give either a lab name or --all."),
+            hint=_("E.g. `{command}`.").format(command="dspace-deploy lab down demo"),
         )
     names = [lab.name for lab in list_labs()] if all_labs else [name or ""]
     removed = {lab_name: destroy_lab(lab_name) for lab_name in names}
@@ -150,9 +158,11 @@ def down(
         )
         return
     if not removed:
-        typer.echo("No labs to remove.")
+        typer.echo(_("No labs to remove."))
     for lab_name, containers in removed.items():
-        typer.echo(f"Removed lab {lab_name} ({len(containers)} container(s)).")
+        typer.echo(ngettext("Removed lab {name} ({count} container).",
+                            "Removed lab {name} ({count} containers).",
+                            len(containers)).format(name=lab_name, count=len(containers)))
 
 
 def _progress(message: str) -> None:
@@ -167,7 +177,7 @@ def _print_json(document: Any) -> None:
 
 
 def _print_hosts(labs: list[Lab]) -> None:
-    rows = [("LAB", "HOST", "OS", "ADDRESS", "STATE", "CONTAINER")]
+    rows = [(_("LAB"), _("HOST"), _("OS"), _("ADDRESS"), _("STATE"), _("CONTAINER"))]
     for lab in labs:
         for host in lab.hosts:
             rows.append(

@@ -74,24 +74,30 @@ def checked_artifacts(value: str | None) -> str | None:
 
     from dspace_deploy.bundles import URL_SCHEMES
     from dspace_deploy.errors import InputError
+    from dspace_deploy.i18n import _
 
-    hint = ("Give the directory that holds the bundles (LINE-FLAVOR-RELEASE/manifest.json, what "
-            "`dspace-deploy build` writes), or an http(s):// URL of it.")
+    hint = _("Give the directory that holds the bundles (LINE-FLAVOR-RELEASE/manifest.json, "
+             "what `dspace-deploy build` writes), or an http(s):// URL of it.")
     text = value.strip()
     if not text:
-        raise InputError("--artifacts is empty.", hint=hint)
+        raise InputError(_("--artifacts is empty."), hint=hint)
     if "://" in text:
         scheme = urlsplit(text).scheme.lower()
         if scheme not in URL_SCHEMES:
-            raise InputError(f"--artifacts {value}: the URL scheme {scheme!r} is not "
-                             "supported (http, https and file are).", hint=hint)
+            raise InputError(_("--artifacts {value}: the URL scheme {scheme} is not supported "
+                               "(http, https and file are).").format(value=value,
+                                                                    scheme=repr(scheme)),
+                             hint=hint)
         if scheme != "file":
             return value
         text = urlsplit(text).path
     path = Path(text).expanduser()
     if not path.exists():
-        raise InputError(f"--artifacts {value} does not exist.", hint=hint)
+        raise InputError(_("--artifacts {value} does not exist.").format(value=value),
+                         hint=hint)
     if not path.is_dir():
-        raise InputError(f"--artifacts {value} is a file, not a directory.",
-                         hint=f"Give the directory that holds it: {path.absolute().parent}")
+        raise InputError(_("--artifacts {value} is a file, not a directory.").format(
+                             value=value),
+                         hint=_("Give the directory that holds it: {path}").format(
+                             path=path.absolute().parent))
     return value

@@ -116,6 +116,7 @@ def execute(job: Job, json_output: bool) -> None:
     from dspace_deploy import runner
     from dspace_deploy.display import LiveProgress, print_summary
     from dspace_deploy.events import Event
+    from dspace_deploy.i18n import _
     from dspace_deploy.upgrades import PENDING_KEY, pending_upgrades
 
     reports: list[Event] = []  # the hosts' "instances waiting for an upgrade" (up)
@@ -141,8 +142,9 @@ def execute(job: Job, json_output: bool) -> None:
         print_summary(console, result.summary, str(result.artifact_dir))
         waiting = pending_upgrades(reports)
         if waiting:
-            console.print("Left unchanged, waiting for `dspace-deploy upgrade` (the inventory "
-                          "names another release than the host runs):", markup=False)
+            console.print(_("Left unchanged, waiting for `dspace-deploy upgrade` (the "
+                            "inventory names another release than the host runs):"),
+                          markup=False)
             for pending in waiting:
                 console.print(f"  {pending.line()}", markup=False, highlight=False)
     raise typer.Exit(0 if result.summary.ok and result.rc == 0 else 1)

@@ -88,6 +88,7 @@ def init(
     """Create a site inventory: hosts.yml, group_vars/all/site.yml and an encrypted vault
     of generated secrets. Nothing is contacted."""
     from dspace_deploy.errors import InputError, ValidationFailed
+    from dspace_deploy.i18n import _
     from dspace_deploy.inventory import scaffold
     from dspace_deploy.site import HostEntry, InstanceAnswers, SiteAnswers
 
@@ -96,33 +97,34 @@ def init(
     if interactive:
         default_name = _default_site_name(directory)
         if site_name is None:
-            site_name = typer.prompt("Site name (lowercase, digits, hyphens)",
+            site_name = typer.prompt(_("Site name (lowercase, digits, hyphens)"),
                                      default=default_name or None)
         if hostname is None:
-            hostname = typer.prompt("Public host name of the repository "
-                                    "(e.g. repositorio.example.edu)")
+            hostname = typer.prompt(_("Public host name of the repository "
+                                      "(e.g. repositorio.example.edu)"))
         if admin_email is None:
-            admin_email = typer.prompt("E-mail of the first administrator")
+            admin_email = typer.prompt(_("E-mail of the first administrator"))
         if line is None:
-            line = typer.prompt("DSpace line (8, 9 or 10)", default="9")
+            line = typer.prompt(_("DSpace line (8, 9 or 10)"), default="9")
         if tls_mode is None:
-            tls_mode = typer.prompt("TLS certificate: selfsigned, acme (Let's Encrypt) or "
-                                    "provided", default="selfsigned")
+            tls_mode = typer.prompt(_("TLS certificate: selfsigned, acme (Let's Encrypt) or "
+                                      "provided"), default="selfsigned")
     missing = [flag for flag, value in (("--site-name", site_name), ("--hostname", hostname),
                                         ("--admin-email", admin_email)) if not value]
     if missing:
         raise InputError(
-            f"Missing {', '.join(missing)}.",
-            hint="Give them as flags (run in a terminal without --yes to be asked), e.g. "
-                 "dspace-deploy init DIR --site-name demo --hostname repositorio.example.edu "
-                 "--admin-email admin@example.edu.")
+            _("Missing {flags}.").format(flags=", ".join(missing)),
+            hint=_("Give them as flags (run in a terminal without --yes to be asked), e.g. "
+                   "{example}.").format(example="dspace-deploy init DIR --site-name demo "
+                                        "--hostname repositorio.example.edu "
+                                        "--admin-email admin@example.edu"))
     assert site_name and hostname and admin_email
     if tls_mode == "provided":
         raise InputError(
-            "init cannot take certificate files (--tls-mode provided).",
-            hint="Run init with --tls-mode selfsigned, then set tls_mode: provided, "
-                 "tls_certificate_file and tls_key_file in group_vars/all/site.yml "
-                 "(see docs/variables.md).")
+            _("init cannot take certificate files (--tls-mode provided)."),
+            hint=_("Run init with --tls-mode selfsigned, then set tls_mode: provided, "
+                   "tls_certificate_file and tls_key_file in group_vars/all/site.yml "
+                   "(see docs/variables.md)."))
     hostname = hostname.strip()
     bare = hostname.split("://")[-1].split("/")[0].split(":")[0]
     host_name = host or bare.split(".")[0] or bare
@@ -165,20 +167,23 @@ def _flag_problem(problem: Problem) -> Problem:
 
 
 def _print_created(directory: Path, site_name: str, host: str, password_file: Path) -> None:
+    from dspace_deploy.i18n import _
     from dspace_deploy.inventory.loader import display_path
 
     shown = display_path(directory.resolve()) if not directory.is_absolute() else str(directory)
     lines = [
-        f"Created site {site_name} in {shown}/",
-        f"  hosts.yml                  the hosts (group dspace): {host}",
-        "  group_vars/all/site.yml    settings (commented; see docs/variables.md)",
-        "  group_vars/all/vault.yml   generated secrets, encrypted with ansible-vault",
-        f"  vault password             {password_file} (mode 0600; keep a copy in a safe place)",
+        _("Created site {site} in {path}/").format(site=site_name, path=shown),
+        "  hosts.yml                  " + _("the hosts (group dspace): {host}").format(host=host),
+        "  group_vars/all/site.yml    " + _("settings (commented; see docs/variables.md)"),
+        "  group_vars/all/vault.yml   " + _("generated secrets, encrypted with ansible-vault"),
+        "  " + _("vault password").ljust(27)
+        + _("{path} (mode 0600; keep a copy in a safe place)").format(path=password_file),
         "",
-        "Next:",
-        f"  dspace-deploy validate -i {shown}   # check the inventory",
-        f"  dspace-deploy check -i {shown}      # check that the host is reachable and fits",
-        f"  dspace-deploy up -i {shown}         # deploy",
+        _("Next:"),
+        f"  dspace-deploy validate -i {shown}   # " + _("check the inventory"),
+        f"  dspace-deploy check -i {shown}      # "
+        + _("check that the host is reachable and fits"),
+        f"  dspace-deploy up -i {shown}         # " + _("deploy"),
     ]
     typer.echo("\n".join(lines))
 
@@ -192,6 +197,7 @@ def validate(
     json_output: options.Json = False,
 ) -> None:
     """Check the site inventory (every problem at once, with a fix each). Contacts no host."""
+    from dspace_deploy.i18n import _, ngettext
     from dspace_deploy.inventory.validate import load_site, site_summary
 
     path = options.resolve_inventory(inventory)
@@ -202,9 +208,11 @@ def validate(
         return
     hosts = summary["hosts"]
     count = sum(len(h["instances"]) for h in hosts)
-    typer.echo(f"Site {site.name}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}, "
-               f"{count} instance{'s' if count != 1 else ''}; no problem found"
-               + (" (vault not checked)." if no_vault else "."))
+    counted = _("Site {site}: {hosts}, {instances}; no problem found").format(
+        site=site.name,
+        hosts=ngettext("{count} host", "{count} hosts", len(hosts)).format(count=len(hosts)),
+        instances=ngettext("{count} instance", "{count} instances", count).format(count=count))
+    typer.echo(counted + (" " + _("(vault not checked).") if no_vault else "."))
     for h in hosts:
         described = ", ".join(f"{i['name']} ({i['hostname']}, DSpace {i['line']}"
                               f"{' CRIS' if i['flavor'] == 'cris' else ''})"
@@ -218,16 +226,19 @@ def secrets_sync(
 ) -> None:
     """Generate the secrets of instances that have none yet (existing secrets are never
     changed) and encrypt the vault."""
+    from dspace_deploy.i18n import _, ngettext
     from dspace_deploy.inventory.vault import ensure_secrets
 
     path = options.resolve_inventory(inventory)
     added = ensure_secrets(path, vault_password_file)
     if added:
-        typer.echo(f"Added {len(added)} secret{'s' if len(added) != 1 else ''} to the vault:")
+        typer.echo(ngettext("Added {count} secret to the vault:",
+                            "Added {count} secrets to the vault:", len(added)).format(
+                                count=len(added)))
         for name in added:
             typer.echo(f"  {name}")
     else:
-        typer.echo("Every instance already has its secrets; nothing changed.")
+        typer.echo(_("Every instance already has its secrets; nothing changed."))
 
 
 def _emit(document: dict[str, Any]) -> None:

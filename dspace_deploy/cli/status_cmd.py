@@ -32,6 +32,7 @@ def status(
     Exit 0 when all is healthy, 1 when something is down or unreachable."""
     from dspace_deploy import runner
     from dspace_deploy.cli.run_cmds import load
+    from dspace_deploy.i18n import _
     from dspace_deploy.selection import checked_limit
     from dspace_deploy.status import StatusCollector
 
@@ -42,7 +43,7 @@ def status(
         result = runner.run(job, observer=collector)
     else:
         console = _console()
-        with console.status(f"status · {site.name}: asking the hosts"):
+        with console.status(_("status · {site}: asking the hosts").format(site=site.name)):
             result = runner.run(job, observer=collector)
     report = collector.report()
     if json_output:

@@ -1,0 +1,182 @@
+"""Messages in English, Spanish and Portuguese: the catalogues, the choice of language, and
+the CLI's own messages in each (docs/i18n.md)."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from dspace_deploy import i18n
+from dspace_deploy.cli import app
+from dspace_deploy.errors import Problem, ValidationFailed
+
+REPO = Path(__file__).resolve().parents[2]
+EXE = str(Path(sys.executable).parent / "dspace-deploy")
+LOCALE_VARIABLES = ("DSPACE_DEPLOY_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def _tool() -> ModuleType:
+    """scripts/i18n, the catalogue tool, as a module."""
+    loader = importlib.machinery.SourceFileLoader("i18n_tool", str(REPO / "scripts" / "i18n"))
+    spec = importlib.util.spec_from_loader("i18n_tool", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_catalogues_are_complete_and_compiled() -> None:
+    """The template holds every `_()` string of the sources (and no other), each language
+    has every message translated and reviewed (not fuzzy, same {fields}), and each committed
+    .mo is what its .po compiles to. After a merge: ./scripts/i18n, translate, rerun."""
+    problems = _tool().problems()
+    assert not problems, "catalogues out of step:\n" + "\n".join(problems)
+
+
+def test_the_check_sees_a_new_string_and_an_untranslated_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The completeness check can fail: a new marked string in a copy of the package is
+    reported as missing from the template, then as untranslated once merged."""
+    import shutil
+
+    tool = _tool()
+    package = tmp_path / "dspace_deploy"
+    shutil.copytree(REPO / "dspace_deploy", package,
+                    ignore=shutil.ignore_patterns("__pycache__", "_content"))
+    (package / "extra.py").write_text(
+        'from dspace_deploy.i18n import _\n\n\ndef f() -> str:\n'
+        '    return _("A message nobody translated yet.")\n')
+    monkeypatch.setattr(tool, "PACKAGE", package)
+    monkeypatch.setattr(tool, "LOCALE", package / "locale")
+    monkeypatch.setattr(tool, "TEMPLATE", package / "locale" / "dspace-deploy.pot")
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    found = "\n".join(tool.problems())
+    assert "is stale (1 new, 0 gone)" in found
+    assert "A message nobody translated yet." in found
+    tool.update_catalogues(tool.update_template())
+    tool.compile_catalogues()
+    found = tool.problems()
+    assert found == ["es: untranslated: 'A message nobody translated yet.'",
+                     "pt: untranslated: 'A message nobody translated yet.'"]
+
+
+@pytest.mark.parametrize(("env", "language"), [
+    ({}, "en"),
+    ({"LANG": "es_PE.UTF-8"}, "es"),
+    ({"LANG": "pt_BR.UTF-8"}, "pt"),
+    ({"LANG": "fr_FR.UTF-8"}, "en"),
+    ({"LC_ALL": "pt_BR.UTF-8", "LANG": "es_CO.UTF-8"}, "pt"),
+    ({"LC_MESSAGES": "es_MX.UTF-8", "LANG": "pt_BR.UTF-8"}, "es"),
+    ({"LANGUAGE": "fr:pt_BR:es", "LANG": "es_AR.UTF-8"}, "pt"),
+    ({"LANGUAGE": "es", "LC_ALL": "C"}, "en"),  # the C locale means untranslated (GNU)
+    ({"LANGUAGE": "es", "LANG": "C.UTF-8"}, "en"),
+    ({"DSPACE_DEPLOY_LANG": "pt", "LANG": "es_PE.UTF-8"}, "pt"),
+    ({"DSPACE_DEPLOY_LANG": "xx", "LANG": "es_PE.UTF-8"}, "es"),
+])
+def test_language_from_the_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                       language: str) -> None:
+    for variable in LOCALE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    assert i18n.pick() == language
+    assert i18n.pick("es-419") == "es"  # an explicit choice wins
+
+
+def test_catalogues_translate_plurals_by_each_languages_rule() -> None:
+    one = "The inventory has {count} problem; no host was contacted."
+    many = "The inventory has {count} problems; no host was contacted."
+    i18n.use("pt")  # Brazilian Portuguese: 0 and 1 are singular
+    assert i18n.ngettext(one, many, 0).startswith("O inventário tem {count} problema;")
+    assert i18n.ngettext(one, many, 2).startswith("O inventário tem {count} problemas;")
+    i18n.use("es")  # Spanish: only 1 is singular
+    assert i18n.ngettext(one, many, 0).startswith("El inventario tiene {count} problemas;")
+    i18n.use("en")
+    assert i18n.ngettext(one, many, 1) == one
+
+
+def test_validation_errors_in_spanish() -> None:
+    i18n.use("es")
+    error = ValidationFailed([Problem("group_vars/all/site.yml", "site_name", "missing",
+                                      "Set it")])
+    assert str(error).startswith("El inventario tiene 1 problema; no se contactó ningún host.")
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in LOCALE_VARIABLES}
+    return subprocess.run([EXE, *args], capture_output=True, text=True, check=False,
+                          env={**clean, **env})
+
+
+def test_lang_option_translates_the_cli_messages() -> None:
+    from dspace_deploy.errors import InputError
+
+    result = CliRunner().invoke(app, ["--lang", "es", "lab", "down"])
+    assert isinstance(result.exception, InputError)  # main() prints it, exit 2
+    assert str(result.exception) == ("Indique un nombre de laboratorio o --all. "
+                                     "P. ej. `dspace-deploy lab down demo`.")
+
+
+def test_the_locale_chooses_the_language_of_a_real_run(tmp_path: Path) -> None:
+    result = _cli("validate", "-i", str(tmp_path / "missing"), LANG="pt_BR.UTF-8")
+    assert result.returncode == 2
+    assert result.stderr.startswith("erro: "), result.stderr
+    result = _cli("lab", "down", LANG="pt_BR.UTF-8")
+    assert "erro: Informe um nome de laboratório ou --all." in result.stderr
+    result = _cli("--lang", "en", "lab", "down", LANG="pt_BR.UTF-8")
+    assert "error: Give either a lab name or --all." in result.stderr
+
+
+def test_json_documents_stay_english_unless_lang_is_given() -> None:
+    """A script's --json does not change with the host's locale; --lang asks for it."""
+    result = _cli("lab", "down", "--json", LANG="es_PE.UTF-8")
+    assert json.loads(result.stdout)["error"].startswith("Give either a lab name or --all.")
+    result = _cli("--lang", "pt", "lab", "down", "--json", LANG="es_PE.UTF-8")
+    document = json.loads(result.stdout)
+    assert set(document) == {"ok", "exit_code", "error"}  # keys are never translated
+    assert document["error"].startswith("Informe um nome de laboratório ou --all.")
+
+
+def test_an_unknown_language_is_bad_input() -> None:
+    result = _cli("--lang", "fr", "lab", "list")
+    assert result.returncode == 2
+    assert "--lang fr: not a language dspace-deploy speaks." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_status_table_in_portuguese() -> None:
+    from dspace_deploy.status import HostStatus, StatusReport, print_report
+
+    report = StatusReport()
+    report.hosts["web1"] = HostStatus("web1", reachable=False, error="ssh: timeout")
+    console = Console(record=True, width=140)
+    i18n.use("pt")
+    print_report(console, report)
+    text = console.export_text()
+    assert "saúde" in text and "inacessível" in text and "algo está fora do ar" in text
+
+
+def test_run_summary_in_spanish() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dspace_deploy.display import print_summary
+    from dspace_deploy.events import HostStats, RunSummary
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    summary = RunSummary(hosts={"web1": HostStats(ok=3, changed=1)}, started=start,
+                         finished=start + timedelta(seconds=2.5), stats_seen=True)
+    console = Console(record=True, width=140)
+    i18n.use("es")
+    print_summary(console, summary, "/runs/x")
+    text = console.export_text()
+    assert "Resumen" in text and "cambiados" in text and "ok en 2.5 s" in text
