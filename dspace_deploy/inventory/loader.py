@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import yaml
 
 from dspace_deploy.errors import Problem
+from dspace_deploy.i18n import _
 
 HOSTS_FILES = ("hosts.yml", "hosts.yaml")
 VARS_EXTENSIONS = (".yml", ".yaml", ".json")
@@ -148,19 +149,21 @@ def parse_yaml(text: str, location: str) -> ParseResult:
         mark = exc.problem_mark or exc.context_mark
         where = f"{location}:{mark.line + 1}:{mark.column + 1}" if mark else location
         what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        result.problems.append(Problem(where, "(YAML syntax)", f"invalid YAML: {what}",
+        result.problems.append(Problem(where, "(YAML syntax)",
+                                       _("invalid YAML: {error}").format(error=what),
                                        _syntax_fix(text, mark)))
     except yaml.YAMLError as exc:
-        result.problems.append(Problem(location, "(YAML syntax)", f"invalid YAML: {exc}",
-                                       "fix the file's YAML syntax"))
+        result.problems.append(Problem(location, "(YAML syntax)",
+                                       _("invalid YAML: {error}").format(error=exc),
+                                       _("fix the file's YAML syntax")))
     finally:
         loader.dispose()
     for key, first, second in loader.duplicates:
         result.problems.append(Problem(
             f"{location}:{second}", str(key),
-            f"appears twice in the same mapping (lines {first} and {second}); "
-            "Ansible would silently use the last one",
-            "keep only one of them",
+            _("appears twice in the same mapping (lines {first} and {second}); Ansible would "
+              "silently use the last one").format(first=first, second=second),
+            _("keep only one of them"),
         ))
     return result
 
@@ -169,9 +172,10 @@ def _syntax_fix(text: str, mark: Any) -> str:
     if mark is not None:
         lines = text.splitlines()
         if 0 <= mark.line < len(lines) and "\t" in lines[mark.line]:
-            return "indent with spaces, not tabs"
-    return ("check the indentation (spaces only, children indented under their parent) and "
-            "quote values that contain ': ', ' #' or start with {, [, *, &, !, @, % or a backquote")
+            return _("indent with spaces, not tabs")
+    return _("check the indentation (spaces only, children indented under their parent) and "
+             "quote values that contain ': ', ' #' or start with {, [, *, &, !, @, % or a "
+             "backquote")
 
 
 # --------------------------------------------------------------------------------------
@@ -438,8 +442,9 @@ def load_inventory(tree: Tree) -> InventoryData:
     try:
         text = tree.read(hosts_rel)
     except (OSError, UnicodeDecodeError) as exc:
-        inv.problems.append(Problem(location, "(file)", f"cannot be read: {exc}",
-                                    "fix its permissions or encoding (UTF-8)"))
+        inv.problems.append(Problem(location, "(file)",
+                                    _("cannot be read: {error}").format(error=exc),
+                                    _("fix its permissions or encoding (UTF-8)")))
         return inv
     parsed = parse_yaml(text, location)
     inv.problems.extend(parsed.problems)
@@ -468,33 +473,35 @@ def _check_root_entries(tree: Tree, inv: InventoryData, hosts_rel: str, rel: str
             _check_root_entries(tree, inv, hosts_rel, path)
             continue
         if not rel and name in HOSTS_FILES:
-            what = f"both {hosts_rel} and {name} exist; Ansible reads both"
-            fix = f"merge them into {hosts_rel}"
+            what = _("both {hosts} and {other} exist; Ansible reads both").format(
+                hosts=hosts_rel, other=name)
+            fix = _("merge them into {hosts}").format(hosts=hosts_rel)
         else:
-            what = "Ansible would read this file as a further inventory source"
-            fix = ("move it out of the inventory directory (or give it a name ending in .md "
-                   "or .txt); hosts belong in hosts.yml")
+            what = _("Ansible would read this file as a further inventory source")
+            fix = _("move it out of the inventory directory (or give it a name ending in .md "
+                    "or .txt); hosts belong in hosts.yml")
         inv.problems.append(Problem(display_path(tree.root / path), "(file)", what, fix))
 
 
 def _parse_hosts_document(data: Any, inv: InventoryData, location: str) -> None:
     if data is None:
-        inv.problems.append(Problem(location, "(file)", "the file is empty",
-                                    "describe the hosts, e.g. all: {children: {dspace: {hosts: "
-                                    "{repo: {ansible_host: repo.example.edu}}}}}; "
-                                    "`dspace-deploy init DIR` writes a complete inventory"))
+        inv.problems.append(Problem(location, "(file)", _("the file is empty"),
+                                    _("describe the hosts, e.g. {example}; `dspace-deploy init "
+                                      "DIR` writes a complete inventory").format(
+                                          example="all: {children: {dspace: {hosts: {repo: "
+                                          "{ansible_host: repo.example.edu}}}}}")))
         return
     if not isinstance(data, YamlDict):
         inv.problems.append(Problem(location, "(file)",
-                                    f"the top level is a {_type_name(data)}, not a mapping "
-                                    "of groups",
-                                    "start the file with `all:` and put groups under "
-                                    "all.children"))
+                                    _("the top level is {found}, not a mapping of groups")
+                                    .format(found=_type_name(data)),
+                                    _("start the file with `all:` and put groups under "
+                                      "all.children")))
         return
     if "plugin" in data:
         inv.problems.append(Problem(f"{location}:{data.lines['plugin']}", "plugin",
-                                    "dynamic inventory plugins are not supported",
-                                    "list the hosts in hosts.yml (YAML inventory format)"))
+                                    _("dynamic inventory plugins are not supported"),
+                                    _("list the hosts in hosts.yml (YAML inventory format)")))
         return
     inv.groups.setdefault("all", GroupDef("all"))
     for name, body in data.items():
@@ -511,8 +518,9 @@ def _parse_group(inv: InventoryData, location: str, name: str, body: Any, line: 
     if not isinstance(body, YamlDict):
         inv.problems.append(Problem(
             f"{location}:{line}", path,
-            f"a group must be a mapping with hosts, children or vars; found a {_type_name(body)}",
-            "write e.g. `dspace: {hosts: {repo: {}}}`"))
+            _("a group must be a mapping with hosts, children or vars; found {found}").format(
+                found=_type_name(body)),
+            _("write e.g. `{example}`").format(example="dspace: {hosts: {repo: {}}}")))
         return
     for key, value in body.items():
         key_line = body.lines.get(key, line)
@@ -521,10 +529,11 @@ def _parse_group(inv: InventoryData, location: str, name: str, body: Any, line: 
             import difflib
 
             close = difflib.get_close_matches(str(key), _GROUP_SECTIONS, n=1, cutoff=0.5)
-            hint = f"did you mean {close[0]}?" if close else (
-                "a group holds only hosts, children and vars; variables go under vars")
+            hint = _("did you mean {name}?").format(name=close[0]) if close else (
+                _("a group holds only hosts, children and vars; variables go under vars"))
             inv.problems.append(Problem(where, f"{path}.{key}",
-                                        f"unknown key {key!r} in group {name}", hint))
+                                        _("unknown key {key} in group {group}").format(
+                                            key=repr(key), group=name), hint))
             continue
         if isinstance(value, str) and key in ("hosts", "children"):
             value = YamlDict({value: None})
@@ -533,7 +542,8 @@ def _parse_group(inv: InventoryData, location: str, name: str, body: Any, line: 
         if not isinstance(value, YamlDict):
             inv.problems.append(Problem(
                 where, f"{path}.{key}",
-                f"{key} must be a mapping; found a {_type_name(value)}",
+                _("{key} must be a mapping; found {found}").format(key=key,
+                                                                   found=_type_name(value)),
                 _section_fix(str(key))))
             continue
         if key == "vars":
@@ -544,8 +554,9 @@ def _parse_group(inv: InventoryData, location: str, name: str, body: Any, line: 
                     except (TypeError, ValueError):
                         inv.problems.append(Problem(
                             f"{location}:{value.lines.get(var, key_line)}",
-                            "ansible_group_priority", f"must be an integer, not {val!r}",
-                            "write a number, e.g. 10"))
+                            "ansible_group_priority",
+                            _("must be an integer, not {value}").format(value=repr(val)),
+                            _("write a number, e.g. 10")))
                     continue
                 group.vars[var] = val
                 group.vars.lines[var] = value.lines.get(var, key_line)
@@ -554,8 +565,8 @@ def _parse_group(inv: InventoryData, location: str, name: str, body: Any, line: 
                 child_name = str(child)
                 if child_name == "all":
                     inv.problems.append(Problem(where, f"{path}.children.all",
-                                                "group all cannot be a child",
-                                                "remove it: every group is inside all"))
+                                                _("group all cannot be a child"),
+                                                _("remove it: every group is inside all")))
                     continue
                 if child_name not in group.children:
                     group.children.append(child_name)
@@ -567,16 +578,16 @@ def _parse_group(inv: InventoryData, location: str, name: str, body: Any, line: 
                 if not isinstance(pattern, str):
                     inv.problems.append(Problem(
                         f"{location}:{host_line}", f"{path}.hosts.{pattern}",
-                        f"host name {pattern!r} is not a string",
-                        "quote it, e.g. \"10\", or use a real host name"))
+                        _("host name {name} is not a string").format(name=repr(pattern)),
+                        _("quote it, e.g. \"10\", or use a real host name")))
                     continue
                 if host_vars is not None and not isinstance(host_vars, YamlDict):
                     inv.problems.append(Problem(
                         f"{location}:{host_line}", f"{path}.hosts.{pattern}",
-                        f"the variables of a host must be a mapping; found a "
-                        f"{_type_name(host_vars)}",
-                        f"write `{pattern}: {{ansible_host: 192.0.2.10}}` (or nothing after "
-                        "the colon)"))
+                        _("the variables of a host must be a mapping; found {found}").format(
+                            found=_type_name(host_vars)),
+                        _("write `{example}` (or nothing after the colon)").format(
+                            example=f"{pattern}: {{ansible_host: 192.0.2.10}}")))
                     host_vars = None
                 names, port = expand_host_pattern(pattern)
                 for host_name in names:
@@ -598,10 +609,12 @@ def _parse_group(inv: InventoryData, location: str, name: str, body: Any, line: 
 
 def _section_fix(key: str) -> str:
     return {
-        "hosts": "list hosts as a mapping: `hosts: {repo1: {}, repo2: {}}` (a YAML list with "
-                 "dashes is not accepted)",
-        "children": "list child groups as a mapping: `children: {north: {}, south: {}}`",
-        "vars": "write variables as a mapping: `vars: {name: value}`",
+        "hosts": _("list hosts as a mapping: `{example}` (a YAML list with dashes is not "
+                   "accepted)").format(example="hosts: {repo1: {}, repo2: {}}"),
+        "children": _("list child groups as a mapping: `{example}`").format(
+            example="children: {north: {}, south: {}}"),
+        "vars": _("write variables as a mapping: `{example}`").format(
+            example="vars: {name: value}"),
     }[key]
 
 
@@ -620,8 +633,9 @@ def _compute_depths(inv: InventoryData, location: str) -> None:
                 reported.add(name)
                 inv.problems.append(Problem(
                     f"{location}:{inv.groups[name].line}", name,
-                    f"group {name} is its own ancestor (children form a cycle)",
-                    "remove one of the children links"))
+                    _("group {group} is its own ancestor (children form a cycle)").format(
+                        group=name),
+                    _("remove one of the children links")))
             return 1
         visiting.add(name)
         ps = [p for p in parents.get(name, []) if p != "all"]
@@ -709,19 +723,26 @@ def _load_vars_dirs(tree: Tree, inv: InventoryData) -> None:
         if not tree.is_dir(subdir):
             if tree.is_file(subdir):
                 inv.problems.append(Problem(display_path(tree.root / subdir), "(file)",
-                                            f"{subdir} must be a directory",
-                                            f"create {subdir}/ and move the variables into a "
-                                            "file there"))
+                                            _("{path} must be a directory").format(path=subdir),
+                                            _("create {path}/ and move the variables into a "
+                                              "file there").format(path=subdir)))
             continue
         chosen: dict[str, str] = {}
         for name, entry in _vars_entries(tree, subdir, known):
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-                fix = (f"did you mean {close[0]}?" if close else
-                       f"add {kind} {name} to hosts.yml, or remove the file")
+                if close:
+                    fix = _("did you mean {name}?").format(name=close[0])
+                elif kind == "group":
+                    fix = _("add group {name} to hosts.yml, or remove the file").format(name=name)
+                else:
+                    fix = _("add host {name} to hosts.yml, or remove the file").format(name=name)
+                what = (_("no group named {name} in the inventory, so Ansible ignores this")
+                        if kind == "group" else
+                        _("no host named {name} in the inventory, so Ansible ignores this"))
                 inv.problems.append(Problem(
-                    display_path(tree.root / subdir / entry), "(file)",
-                    f"no {kind} named {name} in the inventory, so Ansible ignores this", fix))
+                    display_path(tree.root / subdir / entry), "(file)", what.format(name=name),
+                    fix))
                 continue
             if name in chosen:
                 # Ansible takes the first of NAME, NAME.yml, NAME.yaml, NAME.json and ignores
@@ -730,8 +751,9 @@ def _load_vars_dirs(tree: Tree, inv: InventoryData) -> None:
                 ignored = entry if first != entry else chosen[name]
                 inv.problems.append(Problem(
                     display_path(tree.root / subdir / ignored), "(file)",
-                    f"Ansible ignores this file because {subdir}/{first} exists",
-                    f"move its variables into {subdir}/{first}"))
+                    _("Ansible ignores this file because {path} exists").format(
+                        path=f"{subdir}/{first}"),
+                    _("move its variables into {path}").format(path=f"{subdir}/{first}")))
                 chosen[name] = first
                 continue
             chosen[name] = entry
@@ -755,8 +777,9 @@ def _read_vars_file(tree: Tree, inv: InventoryData, rel: str) -> VarsFile:
     try:
         vf.text = tree.read(rel)
     except (OSError, UnicodeDecodeError) as exc:
-        inv.problems.append(Problem(vf.location, "(file)", f"cannot be read: {exc}",
-                                    "fix its permissions or encoding (UTF-8)"))
+        inv.problems.append(Problem(vf.location, "(file)",
+                                    _("cannot be read: {error}").format(error=exc),
+                                    _("fix its permissions or encoding (UTF-8)")))
         return vf
     if vf.text.lstrip().startswith(VAULT_HEADER):
         vf.encrypted = True
@@ -776,31 +799,32 @@ def parse_vars_text(text: str, location: str) -> tuple[YamlDict | None, list[Pro
     if not isinstance(parsed.data, YamlDict):
         parsed.problems.append(Problem(
             location, "(file)",
-            f"a variables file must be a mapping of names to values; found a "
-            f"{_type_name(parsed.data)}",
-            "write one `name: value` per line at the top level"))
+            _("a variables file must be a mapping of names to values; found {found}").format(
+                found=_type_name(parsed.data)),
+            _("write one `name: value` per line at the top level")))
         return None, parsed.problems
     return parsed.data, parsed.problems
 
 
 def _type_name(value: Any) -> str:
+    """The YAML type of a value with its article: "a string", "an integer"."""
     if isinstance(value, bool):
-        return "boolean"
+        return _("a boolean")
     if isinstance(value, int):
-        return "integer"
+        return _("an integer")
     if isinstance(value, float):
-        return "number"
+        return _("a number")
     if isinstance(value, str):
-        return "string"
+        return _("a string")
     if isinstance(value, list):
-        return "list"
+        return _("a list")
     if isinstance(value, dict):
-        return "mapping"
+        return _("a mapping")
     if value is None:
-        return "empty value"
+        return _("an empty value")
     if isinstance(value, VaultValue):
-        return "vault-encrypted string"
-    return type(value).__name__
+        return _("a vault-encrypted string")
+    return _("a {type}").format(type=type(value).__name__)
 
 
 type_name = _type_name

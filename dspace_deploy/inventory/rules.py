@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy.errors import Problem
+from dspace_deploy.i18n import _
 from dspace_deploy.lines import CRIS, LINES, instance_ports, java_min, release_name
 
 if TYPE_CHECKING:
@@ -84,27 +85,32 @@ def _backup_targets(host: str, entry: VarEntry | None) -> list[HostFinding]:
         key = f"dspace_backup_targets[{index}]"
         if name in seen:
             found.append(HostFinding(entry.location, f"{key}.name",
-                                     f"{name!r} names two targets", "give each target its own "
-                                     "name (it keys the target's secrets in the vault)", host))
+                                     _("{name} names two targets").format(name=repr(name)),
+                                     _("give each target its own name (it keys the target's "
+                                       "secrets in the vault)"), host))
         seen.add(name)
         kind = str(target.get("type", "local"))
         for needed in BACKUP_TARGET_NEEDS.get(kind, ()):
             if not target.get(needed):
                 found.append(HostFinding(entry.location, f"{key}.{needed}",
-                                         f"is not set, and a {kind} target needs it",
-                                         "see docs/backup.md, \"Targets\"", host))
+                                         _("is not set, and a {type} target needs it").format(
+                                             type=kind),
+                                         _("see docs/backup.md, \"Targets\""), host))
         path = str(target.get("path") or "")
         if kind in ("local", "sftp") and path and not path.startswith("/"):
             found.append(HostFinding(entry.location, f"{key}.path",
-                                     f"is {path!r}, not an absolute path",
-                                     "give the directory from / (e.g. /var/backups/dspace)",
+                                     _("is {path}, not an absolute path").format(
+                                         path=repr(path)),
+                                     _("give the directory from / (e.g. /var/backups/dspace)"),
                                      host))
         endpoint = str(target.get("endpoint") or "")
         if endpoint and not endpoint.startswith(("http://", "https://")):
             found.append(HostFinding(entry.location, f"{key}.endpoint",
-                                     f"is {endpoint!r}, not an http(s):// URL",
-                                     "give the S3 endpoint as a URL, e.g. "
-                                     "https://s3.eu-central-1.wasabisys.com", host))
+                                     _("is {endpoint}, not an http(s):// URL").format(
+                                         endpoint=repr(endpoint)),
+                                     _("give the S3 endpoint as a URL, e.g. {example}").format(
+                                         example="https://s3.eu-central-1.wasabisys.com"),
+                                     host))
     return found
 
 
@@ -139,9 +145,9 @@ def _scheduled_targets(host: str, entries: dict[str, VarEntry],
         line = lines[index] if index < len(lines) else 0
         found.append(HostFinding(
             _entry_location(entry, line), f"dspace_backup_scheduled_targets[{index}]",
-            f"{name!r} is not a backup target of the host",
-            f"use a name of dspace_backup_targets ({', '.join(names) or 'none'}), or remove "
-            "it", host))
+            _("{name} is not a backup target of the host").format(name=repr(name)),
+            _("use a name of dspace_backup_targets ({names}), or remove it").format(
+                names=", ".join(names) or _("none")), host))
     return found
 
 
@@ -179,8 +185,8 @@ def _task_names(host: str, entries: dict[str, VarEntry], catalog: Catalog,
                 continue
             found.append(HostFinding(
                 _entry_location(entry, lines.get(key, 0)), f"{variable}.{key}",
-                f"{key!r} is not a task of the dspace_tasks role",
-                suggest(str(key), tasks, nested=True).replace("known options", "known tasks"),
+                _("{name} is not a task of the dspace_tasks role").format(name=repr(key)),
+                suggest(str(key), tasks, listing=_("remove it; known tasks: {names}")),
                 host))
     return found
 
@@ -207,8 +213,9 @@ def _backup_secrets(effective: dict[str, dict[str, VarEntry]],
             if not isinstance(secret, dict) or not secret.get("password"):
                 found.append(HostFinding(
                     vault_location, f"vault_backup_secrets.{name}.password",
-                    f"backup target {name} has no repository password", f"run `{command}` to "
-                    "generate it (existing secrets are kept)", host))
+                    _("backup target {name} has no repository password").format(name=name),
+                    _("run `{command}` to generate it (existing secrets are kept)").format(
+                        command=command), host))
     return found
 
 
@@ -248,9 +255,9 @@ def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root:
     for opt in catalog.required():
         if opt.name not in entries and opt.name not in provided:
             found.append(HostFinding(
-                root, opt.name, "is not set",
-                "set it in group_vars/all/site.yml (every host) or in host_vars/HOST.yml (one "
-                "host); see docs/variables.md", host))
+                root, opt.name, _("is not set"),
+                _("set it in group_vars/all/site.yml (every host) or in host_vars/HOST.yml (one "
+                  "host); see docs/variables.md"), host))
     instances: list[Instance] = []
     entry = entries.get("dspace_instances")
     spec = catalog.get("dspace_instances")
@@ -262,9 +269,9 @@ def _check_host(host: str, entries: dict[str, VarEntry], catalog: Catalog, root:
     # An empty list for one host (hosts.yml or host_vars/) deliberately gives that host the
     # base system only; for a whole group it is a site that describes no repository.
     if not value and not problems and "group_vars" in entry.path.parts:
-        found.append(HostFinding(entry.location, "dspace_instances", "is an empty list",
-                                 "describe at least one instance (name, hostname, admin_email)",
-                                 host))
+        found.append(HostFinding(entry.location, "dspace_instances", _("is an empty list"),
+                                 _("describe at least one instance (name, hostname, "
+                                   "admin_email)"), host))
     raw_items = entry.value if isinstance(entry.value, list) else []
     for i, item in enumerate(value):
         if isinstance(item, dict):
@@ -300,31 +307,39 @@ def _line_rules(v: dict[str, Any], _root: Path) -> list[Issue]:
     needed = java_min(line, flavor)
     if isinstance(java, int) and java < needed:
         issues.append(("java_version",
-                       f"{release_name(line, flavor)} needs Java {needed} or newer, not {java}",
-                       f"remove java_version or set {needed}"))
+                       _("{release} needs Java {needed} or newer, not {java}").format(
+                           release=release_name(line, flavor), needed=needed, java=java),
+                       _("remove java_version or set {needed}").format(needed=needed)))
     solr = v.get("solr_version")
     if isinstance(solr, str) and solr.split(".")[0].isdigit():
         major = int(solr.split(".")[0])
         if major != facts.solr_major:
             issues.append(("solr_version",
-                           f"DSpace {line} uses Solr {facts.solr_major}; Solr {major} cannot load "
-                           "its cores",
-                           f"remove solr_version (default {facts.solr_version}) or use a Solr "
-                           f"{facts.solr_major}.x release"))
+                           _("DSpace {line} uses Solr {needed}; Solr {major} cannot load its "
+                             "cores").format(line=line, needed=facts.solr_major, major=major),
+                           _("remove solr_version (default {default}) or use a Solr {needed}.x "
+                             "release").format(default=facts.solr_version,
+                                               needed=facts.solr_major)))
     node = v.get("node_version")
     if isinstance(node, int) and node not in facts.node_majors:
         supported = ", ".join(str(n) for n in facts.node_majors)
         issues.append(("node_version",
-                       f"the DSpace {line} UI does not support Node.js {node}",
-                       f"remove node_version or use one of {supported}"))
+                       _("the DSpace {line} UI does not support Node.js {node}").format(
+                           line=line, node=node),
+                       _("remove node_version or use one of {supported}").format(
+                           supported=supported)))
     version = v.get("version")
     if isinstance(version, str) and version and not version.startswith(f"{line}."):
-        issues.append(("version", f"release {version} is not of the DSpace {line} line",
-                       f"use a {line}.x release such as {facts.newest}, or change line"))
+        issues.append(("version", _("release {version} is not of the DSpace {line} line").format(
+                           version=version, line=line),
+                       _("use a {line}.x release such as {newest}, or change line").format(
+                           line=line, newest=facts.newest)))
     if v.get("flavor") == "cris" and line not in CRIS:
         with_cris = ", ".join(CRIS)
-        issues.append(("flavor", f"there is no DSpace-CRIS release for DSpace {line}",
-                       f"use flavor dspace, or a line with DSpace-CRIS ({with_cris})"))
+        issues.append(("flavor", _("there is no DSpace-CRIS release for DSpace {line}").format(
+                           line=line),
+                       _("use flavor dspace, or a line with DSpace-CRIS ({lines})").format(
+                           lines=with_cris)))
     return issues
 
 
@@ -335,28 +350,31 @@ def _tls_rules(v: dict[str, Any], root: Path) -> list[Issue]:
     if mode == "provided":
         for name, value in (("tls_certificate_file", cert), ("tls_key_file", key)):
             if not value:
-                issues.append((name, "is required with tls_mode provided",
-                               f"set {name} to a PEM file on the controller, or choose "
-                               "tls_mode selfsigned or acme"))
+                issues.append((name, _("is required with tls_mode provided"),
+                               _("set {name} to a PEM file on the controller, or choose "
+                                 "tls_mode selfsigned or acme").format(name=name)))
             elif isinstance(value, str) and "{{" not in value:
                 path = controller_path(value, root)
                 if not path.is_file():
-                    issues.append((name, f"file {path} does not exist on this machine",
-                                   "fix the path (relative paths start at the inventory "
-                                   "directory)"))
+                    issues.append((name, _("file {path} does not exist on this machine").format(
+                                       path=path),
+                                   _("fix the path (relative paths start at the inventory "
+                                     "directory)")))
     elif cert or key:
         name = "tls_certificate_file" if cert else "tls_key_file"
-        issues.append((name, f"is set but tls_mode is {mode}, so it is not used",
-                       "set tls_mode: provided, or remove the certificate settings"))
+        issues.append((name, _("is set but tls_mode is {mode}, so it is not used").format(
+                           mode=mode),
+                       _("set tls_mode: provided, or remove the certificate settings")))
     if mode == "acme":
         hostname = str(v.get("hostname", ""))
         directory = str(v.get("acme_directory_url") or "")
         reason = not_publicly_certifiable(hostname)
         if reason and LETS_ENCRYPT in directory:
             issues.append(("tls_mode",
-                           f"Let's Encrypt cannot certify {hostname}: {reason}",
-                           "use tls_mode selfsigned (or provided), a public hostname, or an "
-                           "internal ACME CA in acme_directory_url"))
+                           _("Let's Encrypt cannot certify {hostname}: {reason}").format(
+                               hostname=hostname, reason=reason),
+                           _("use tls_mode selfsigned (or provided), a public hostname, or an "
+                             "internal ACME CA in acme_directory_url")))
     return issues
 
 
@@ -370,16 +388,16 @@ def not_publicly_certifiable(hostname: str) -> str | None:
     name = hostname.strip().lower().rstrip(".")
     try:
         ipaddress.ip_address(name)
-        return "it is an IP address"
+        return _("it is an IP address")
     except ValueError:
         pass
     if name == "localhost" or name.endswith(".localhost"):
-        return "it is localhost"
+        return _("it is localhost")
     if "." not in name:
-        return "it is a single-label name, not a public DNS name"
+        return _("it is a single-label name, not a public DNS name")
     for suffix in PRIVATE_SUFFIXES:
         if name.endswith(suffix):
-            return f"{suffix} is not a public domain"
+            return _("{suffix} is not a public domain").format(suffix=suffix)
     return None
 
 
@@ -401,9 +419,9 @@ def _duplicate_names(host: str, instances: list[Instance]) -> list[HostFinding]:
         if name in seen:
             found.append(HostFinding(
                 inst.location("name"), inst.key("name"),
-                f"instance name {name} is used twice on the host (also "
-                f"dspace_instances[{seen[name].index}])",
-                "give each instance of a host its own name", host))
+                _("instance name {name} is used twice on the host (also {other})").format(
+                    name=name, other=f"dspace_instances[{seen[name].index}]"),
+                _("give each instance of a host its own name"), host))
         else:
             seen[name] = inst
     return found
@@ -448,11 +466,13 @@ def _scheduled_twice(host: str, entries: dict[str, VarEntry],
             if value not in ("-", "") and timer_on(task):
                 found.append(HostFinding(
                     inst.location("extra_config"), inst.key(f"extra_config.{key}"),
-                    f"is {value!r}, so the DSpace webapp runs {task} on its own schedule, and "
-                    f"the dspace_tasks timer {task} runs it too",
-                    f"remove {key} from extra_config (the deployment sets it to \"-\"), or "
-                    f"turn the timer off with dspace_tasks_schedule_overrides: "
-                    f"{{\"{task}\": \"\"}}", host))
+                    _("is {value}, so the DSpace webapp runs {task} on its own schedule, and "
+                      "the dspace_tasks timer {task} runs it too").format(value=repr(value),
+                                                                          task=task),
+                    _("remove {key} from extra_config (the deployment sets it to \"-\"), or "
+                      "turn the timer off with {setting}").format(
+                          key=key,
+                          setting=f'dspace_tasks_schedule_overrides: {{"{task}": ""}}'), host))
     return found
 
 
@@ -467,19 +487,22 @@ def _port_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
         ports = instance_ports(_slot(inst))
         for other in instances[:i]:
             if _slot(other) == _slot(inst):
-                what = (f"port slot {_slot(inst)} is also the slot of instance {other.name} "
-                        f"(dspace_instances[{other.index}]) on the host")
+                what = _("port slot {slot} is also the slot of instance {other} ({key}) on "
+                         "the host").format(slot=_slot(inst), other=other.name,
+                                            key=f"dspace_instances[{other.index}]")
             else:
                 taken = set(instance_ports(_slot(other)).values())
                 clash = sorted(p for p in ports.values() if p in taken)
                 if not clash:
                     continue
-                what = (f"port {clash[0]} of port slot {_slot(inst)} is also used by instance "
-                        f"{other.name} (port slot {_slot(other)}) on the host")
+                what = _("port {port} of port slot {slot} is also used by instance {other} "
+                         "(port slot {other_slot}) on the host").format(
+                             port=clash[0], slot=_slot(inst), other=other.name,
+                             other_slot=_slot(other))
             found.append(HostFinding(
                 inst.location("port_slot"), inst.key("port_slot"), what,
-                "give each instance of a host its own port_slot (unset means its position in "
-                "the list), avoiding 80 to 99 next to slots 0 and 1", host))
+                _("give each instance of a host its own port_slot (unset means its position in "
+                  "the list), avoiding 80 to 99 next to slots 0 and 1"), host))
             break
     return found
 
@@ -500,8 +523,9 @@ def _java_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
             other = next(o for o in instances if needs[o.index] == top)
             found.append(HostFinding(
                 inst.location("java_version"), inst.key("java_version"),
-                f"asks for Java {java}, but the host has one JDK and instance {other.name} "
-                f"needs Java {top}", f"set java_version {top} or remove it", host))
+                _("asks for Java {java}, but the host has one JDK and instance {other} needs "
+                  "Java {top}").format(java=java, other=other.name, top=top),
+                _("set java_version {top} or remove it").format(top=top), host))
     return found
 
 
@@ -521,13 +545,13 @@ def _node_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
             continue
         common = set.intersection(*(_node_majors(o) for o in others))
         if node not in common:
-            fit = ", ".join(str(n) for n in sorted(common)) or "none"
+            fit = ", ".join(str(n) for n in sorted(common)) or _("none")
             found.append(HostFinding(
                 inst.location("node_version"), inst.key("node_version"),
-                f"asks for Node.js {node}, but the host has one Node.js and the other "
-                f"instances accept only: {fit}",
-                "remove node_version, use a major all instances of the host accept, or move "
-                "the instance to another host", host))
+                _("asks for Node.js {node}, but the host has one Node.js and the other "
+                  "instances accept only: {fit}").format(node=node, fit=fit),
+                _("remove node_version, use a major all instances of the host accept, or move "
+                  "the instance to another host"), host))
     return found
 
 
@@ -544,10 +568,11 @@ def _solr_conflicts(host: str, instances: list[Instance]) -> list[HostFinding]:
             key = "solr_version" if inst.values.get("solr_version") else "line"
             found.append(HostFinding(
                 inst.location(key), inst.key(key),
-                f"needs Solr {solr(inst)}, but the host has one Solr server and instance "
-                f"{first.name} needs Solr {first_solr}",
-                "align solr_version, or put DSpace 8 and DSpace 9/10 instances on different "
-                "hosts", host))
+                _("needs Solr {solr}, but the host has one Solr server and instance {first} "
+                  "needs Solr {first_solr}").format(solr=solr(inst), first=first.name,
+                                                    first_solr=first_solr),
+                _("align solr_version, or put DSpace 8 and DSpace 9/10 instances on different "
+                  "hosts"), host))
     return found
 
 
@@ -562,14 +587,16 @@ def _duplicate_hostnames(instances_by_host: dict[str, list[Instance]]) -> list[H
             hostname = hostname.lower()
             if hostname in first:
                 other_host, other = first[hostname]
-                where = (f"instance {other.name} of the same host" if other_host == host
-                         else f"instance {other.name} on host {other_host}")
-                fix = ("give each instance its own hostname" if other_host == host else
-                       "give each instance its own hostname; hosts that share group "
-                       "variables need their own dspace_instances in host_vars/HOST.yml")
+                what = (_("hostname {hostname} is also used by instance {other} of the same "
+                          "host") if other_host == host else
+                        _("hostname {hostname} is also used by instance {other} on host "
+                          "{other_host}")).format(hostname=hostname, other=other.name,
+                                                  other_host=other_host)
+                fix = (_("give each instance its own hostname") if other_host == host else
+                       _("give each instance its own hostname; hosts that share group "
+                         "variables need their own dspace_instances in host_vars/HOST.yml"))
                 found.append(HostFinding(inst.location("hostname"), inst.key("hostname"),
-                                         f"hostname {hostname} is also used by {where}",
-                                         fix, host))
+                                         what, fix, host))
             else:
                 first[hostname] = (host, inst)
     return found
@@ -592,8 +619,9 @@ def _site_name_consistency(effective: dict[str, dict[str, VarEntry]]) -> list[Ho
             continue
         for host in hosts:
             found.append(HostFinding(entries[name].location, "site_name",
-                                     f"is {name!r} here but {common!r} for other hosts",
-                                     "set site_name once, in group_vars/all/site.yml", host))
+                                     _("is {name} here but {common} for other hosts").format(
+                                         name=repr(name), common=repr(common)),
+                                     _("set site_name once, in group_vars/all/site.yml"), host))
     return found
 
 
@@ -614,8 +642,9 @@ def _secrets(effective: dict[str, dict[str, VarEntry]],
             if not isinstance(table, dict) or name not in table:
                 found.append(HostFinding(
                     vault_location, f"vault_instance_secrets.{name}",
-                    f"instance {name} has no secrets", f"run `{command}` to generate the "
-                    "missing secrets (existing ones are kept)", host))
+                    _("instance {name} has no secrets").format(name=name),
+                    _("run `{command}` to generate the missing secrets (existing ones are "
+                      "kept)").format(command=command), host))
     return found
 
 
@@ -629,11 +658,12 @@ def _merge_hosts(findings: list[HostFinding]) -> list[Problem]:
     problems = []
     for (location, key, what, fix), hosts in grouped.items():
         if len(hosts) == 1:
-            label = f"host {hosts[0]}"
+            label = _("host {host}").format(host=hosts[0])
         elif len(hosts) <= 4:
-            label = f"hosts {', '.join(hosts)}"
+            label = _("hosts {hosts}").format(hosts=", ".join(hosts))
         else:
-            label = f"hosts {', '.join(hosts[:3])} and {len(hosts) - 3} more"
+            label = _("hosts {hosts} and {count} more").format(hosts=", ".join(hosts[:3]),
+                                                                count=len(hosts) - 3)
         problems.append(Problem(f"{location} ({label})", key, what, fix))
     return problems
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError, Problem, ValidationFailed
+from dspace_deploy.i18n import _
 from dspace_deploy.inventory import calendar, rules
 from dspace_deploy.inventory.loader import (
     VAULT_REL,
@@ -81,15 +82,15 @@ def check_value(opt: Option, value: Any, key: str, line: int,
     if value is None:
         if opt.type == "raw":
             return None, found
-        fix = ("remove the line to use the default, or give a value" if opt.has_default
-               else "give it a value, or remove the line")
-        found.append(Finding(key, line, "has no value", fix))
+        fix = (_("remove the line to use the default, or give a value") if opt.has_default
+               else _("give it a value, or remove the line"))
+        found.append(Finding(key, line, _("has no value"), fix))
         return None, found
     if isinstance(value, VaultValue):
         if opt.type in ("str", "path", "raw"):
             return value, found
-        found.append(Finding(key, line, f"is vault-encrypted but must be a {_type_label(opt)}",
-                             "encrypt only strings"))
+        found.append(Finding(key, line, _("is vault-encrypted but must be {expected}").format(
+                                 expected=_type_label(opt)), _("encrypt only strings")))
         return value, found
     if is_template(value):
         return value, found
@@ -97,10 +98,11 @@ def check_value(opt: Option, value: Any, key: str, line: int,
     if not ok:
         shown = "" if secret else f" ({_short(value)})"
         if secret:  # the usual fix may quote the value
-            fix = f"write {_a(_type_label(opt))}, in quotes"
+            fix = _("write {expected}, in quotes").format(expected=_type_label(opt))
         found.append(Finding(key, line,
-                             f"must be {_a(_type_label(opt))}; found {_a(type_name(value))}"
-                             f"{shown}", fix))
+                             _("must be {expected}; found {found}").format(
+                                 expected=_type_label(opt), found=type_name(value)) + shown,
+                             fix))
         return value, found
     if opt.type == "list":
         converted = _check_list(opt, converted, key, line, found, secret)
@@ -111,25 +113,24 @@ def check_value(opt: Option, value: Any, key: str, line: int,
     return converted, found
 
 
-def _a(label: str) -> str:
-    return f"an {label}" if label[:1] in "aeiou" else f"a {label}"
-
-
 def _short(value: Any) -> str:
     text = repr(plain(value)) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _type_label(opt: Option) -> str:
+    """The option's type with its article: "a string", "a list of integers"."""
     if opt.type == "list" and opt.elements:
-        return f"list of {_plural(opt.elements)}"
-    return {"str": "string", "int": "integer", "bool": "boolean", "float": "number",
-            "list": "list", "dict": "mapping", "path": "path (string)", "raw": "value"}[opt.type]
+        return _("a list of {elements}").format(elements=_plural(opt.elements))
+    return {"str": _("a string"), "int": _("an integer"), "bool": _("a boolean"),
+            "float": _("a number"), "list": _("a list"), "dict": _("a mapping"),
+            "path": _("a path (string)"), "raw": _("a value")}[opt.type]
 
 
 def _plural(type_: str) -> str:
-    return {"str": "strings", "int": "integers", "bool": "booleans", "float": "numbers",
-            "list": "lists", "dict": "mappings", "path": "paths", "raw": "values"}[type_]
+    return {"str": _("strings"), "int": _("integers"), "bool": _("booleans"),
+            "float": _("numbers"), "list": _("lists"), "dict": _("mappings"),
+            "path": _("paths"), "raw": _("values")}[type_]
 
 
 def _convert(type_: str, value: Any) -> tuple[bool, Any, str]:
@@ -141,27 +142,27 @@ def _convert(type_: str, value: Any) -> tuple[bool, Any, str]:
         if isinstance(value, str):
             return True, value, ""
         if isinstance(value, bool):
-            return False, value, ("quote the value: YAML reads yes, no, true, false, on and off "
-                                  "as booleans")
+            return False, value, _("quote the value: YAML reads yes, no, true, false, on and "
+                                   "off as booleans")
         if isinstance(value, int):
             return True, str(value), ""
         if isinstance(value, float):
-            return False, value, (f'quote the value, e.g. "{value}": YAML reads 9.10 as the '
-                                  "number 9.1")
-        return False, value, "write a single value, quoted if in doubt"
+            return False, value, _('quote the value, e.g. "{value}": YAML reads 9.10 as the '
+                                   "number 9.1").format(value=value)
+        return False, value, _("write a single value, quoted if in doubt")
     if type_ == "int":
         if isinstance(value, bool):
-            return False, value, "write a whole number, e.g. 21"
+            return False, value, _("write a whole number, e.g. 21")
         if isinstance(value, int):
             return True, value, ""
         if isinstance(value, float) and value.is_integer():
             return True, int(value), ""
         if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
             return True, int(value), ""
-        return False, value, "write a whole number, e.g. 21"
+        return False, value, _("write a whole number, e.g. 21")
     if type_ == "float":
         if isinstance(value, bool):
-            return False, value, "write a number, e.g. 1.5"
+            return False, value, _("write a number, e.g. 1.5")
         if isinstance(value, (int, float)):
             return True, float(value), ""
         if isinstance(value, str):
@@ -169,7 +170,7 @@ def _convert(type_: str, value: Any) -> tuple[bool, Any, str]:
                 return True, float(value), ""
             except ValueError:
                 pass
-        return False, value, "write a number, e.g. 1.5"
+        return False, value, _("write a number, e.g. 1.5")
     if type_ == "bool":
         if isinstance(value, bool):
             return True, value, ""
@@ -177,57 +178,63 @@ def _convert(type_: str, value: Any) -> tuple[bool, Any, str]:
             return True, True, ""
         if isinstance(value, (str, int)) and str(value).strip().lower() in _BOOL_FALSE:
             return True, False, ""
-        return False, value, "write true or false"
+        return False, value, _("write true or false")
     if type_ == "list":
         if isinstance(value, list):
             return True, value, ""
-        return False, value, "write a YAML list: one `- item` per line, or [item1, item2]"
+        return False, value, _("write a YAML list: one `- item` per line, or [item1, item2]")
     if type_ == "dict":
         if isinstance(value, dict):
             return True, value, ""
-        return False, value, "write a mapping: `key: value` lines indented under the name"
-    return False, value, "see docs/variables.md"
+        return False, value, _("write a mapping: `key: value` lines indented under the name")
+    return False, value, _("see docs/variables.md")
 
 
 def _check_scalar(opt: Option, value: Any, key: str, line: int, found: list[Finding],
                   secret: bool = False) -> None:
-    shown = "the secret value" if secret else repr(value)
+    shown = _("the secret value") if secret else repr(value)
     if opt.choices is not None:
         choices = [_choice(opt.type, c) for c in opt.choices]
         if value not in choices:
             listed = ", ".join(str(c) for c in choices)
             close = [] if secret else difflib.get_close_matches(
                 str(value), [str(c) for c in choices], n=1)
-            fix = f"use one of {listed}" + (f" (did you mean {close[0]}?)" if close else "")
-            found.append(Finding(key, line, f"{shown} is not allowed", fix))
+            fix = (_("use one of {choices} (did you mean {close}?)") if close
+                   else _("use one of {choices}")).format(choices=listed,
+                                                           close=close[0] if close else "")
+            found.append(Finding(key, line, _("{value} is not allowed").format(value=shown), fix))
             return
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         problem = range_problem(opt, value)
         if problem:
-            found.append(Finding(key, line, f"{shown} is {problem[0]}", problem[1]))
+            found.append(Finding(key, line, _("{value} is {problem}").format(
+                value=shown, problem=problem[0]), problem[1]))
             return
     if not isinstance(value, str):
         return
     if opt.pattern and not re.fullmatch(opt.pattern, value):
-        hint = opt.pattern_hint or f"a value matching {opt.pattern}"
-        found.append(Finding(key, line, f"{shown} is not valid", f"use {hint}"))
+        hint = opt.pattern_hint or _("a value matching {pattern}").format(pattern=opt.pattern)
+        found.append(Finding(key, line, _("{value} is not valid").format(value=shown),
+                             _("use {what}").format(what=hint)))
         return
     if opt.format == "email" and not _EMAIL.fullmatch(value):
-        found.append(Finding(key, line, f"{shown} is not an e-mail address",
-                             "write an address such as repositorio@example.edu"))
+        found.append(Finding(key, line, _("{value} is not an e-mail address").format(value=shown),
+                             _("write an address such as repositorio@example.edu")))
     if opt.format == "hostname":
         problem = hostname_problem(value)
         if problem:
-            what = f"{shown} is not a valid host name" if secret else problem[0]
+            what = (_("{value} is not a valid host name").format(value=shown) if secret
+                    else problem[0])
             found.append(Finding(key, line, what, problem[1]))
     if opt.format == "calendar" and value:
         why = calendar.problem(value)
         if why:
-            found.append(Finding(key, line, f"{shown} is not a systemd calendar expression "
-                                 f"({why})", "write an OnCalendar= expression such as "
-                                 "\"*-*-* 02:30:00\" or \"Sun 04:00\", or \"\" for none; see "
-                                 "`man systemd.time`, \"Calendar Events\" (`systemd-analyze "
-                                 "calendar EXPRESSION` checks one)"))
+            found.append(Finding(key, line, _("{value} is not a systemd calendar expression "
+                                              "({why})").format(value=shown, why=why),
+                                 _("write an OnCalendar= expression such as \"*-*-* 02:30:00\" "
+                                   "or \"Sun 04:00\", or \"\" for none; see `man systemd.time`, "
+                                   "\"Calendar Events\" (`systemd-analyze calendar EXPRESSION` "
+                                   "checks one)")))
 
 
 def range_problem(opt: Option, value: float) -> tuple[str, str] | None:
@@ -236,10 +243,11 @@ def range_problem(opt: Option, value: float) -> tuple[str, str] | None:
     if (low is None or value >= low) and (high is None or value <= high):
         return None
     if low is not None and high is not None:
-        return (f"outside {low}..{high}", f"use a number from {low} to {high}")
+        return (_("outside {low}..{high}").format(low=low, high=high),
+                _("use a number from {low} to {high}").format(low=low, high=high))
     if low is not None:
-        return (f"below {low}", f"use {low} or more")
-    return (f"above {high}", f"use {high} or less")
+        return (_("below {low}").format(low=low), _("use {low} or more").format(low=low))
+    return (_("above {high}").format(high=high), _("use {high} or less").format(high=high))
 
 
 def _choice(type_: str, choice: Any) -> Any:
@@ -254,17 +262,21 @@ def hostname_problem(value: str) -> tuple[str, str] | None:
     if "://" in text or "/" in text:
         bare = text.split("://", 1)[-1].split("/", 1)[0]
         if hostname_problem(bare) is None:
-            return (f"{value!r} is a URL, not a host name", f"write only the host name: {bare}")
+            return (_("{value} is a URL, not a host name").format(value=repr(value)),
+                    _("write only the host name: {name}").format(name=bare))
     if ":" in text and not text.count(":") > 1:
-        return (f"{value!r} includes a port", f"write only the host name: {text.split(':')[0]}")
+        return (_("{value} includes a port").format(value=repr(value)),
+                _("write only the host name: {name}").format(name=text.split(":")[0]))
     if text != text.lower() and _DNS.fullmatch(text.lower()):
-        return (f"{value!r} has capital letters", f"write it in lowercase: {text.lower()}")
+        return (_("{value} has capital letters").format(value=repr(value)),
+                _("write it in lowercase: {name}").format(name=text.lower()))
     if _IPV4.fullmatch(text) or _DNS.fullmatch(text):
         if text.endswith("."):
-            return (f"{value!r} ends with a dot", "remove the trailing dot")
+            return (_("{value} ends with a dot").format(value=repr(value)),
+                    _("remove the trailing dot"))
         return None
-    return (f"{value!r} is not a valid host name",
-            "use letters, digits, hyphens and dots only, e.g. repositorio.example.edu")
+    return (_("{value} is not a valid host name").format(value=repr(value)),
+            _("use letters, digits, hyphens and dots only, e.g. repositorio.example.edu"))
 
 
 def _check_list(opt: Option, value: list[Any], key: str, line: int,
@@ -282,9 +294,9 @@ def _check_list(opt: Option, value: list[Any], key: str, line: int,
     for i, item in enumerate(value):
         item_line = lines[i] if i < len(lines) else line
         converted, sub = check_value(element, item, f"{key}[{i}]", item_line, secret)
-        if sub and any(f.what == "has no value" for f in sub):
-            sub = [Finding(f"{key}[{i}]", item_line, "is an empty item",
-                           "remove the lone `-`, or give the item its value")]
+        if sub and any(f.what == _("has no value") for f in sub):
+            sub = [Finding(f"{key}[{i}]", item_line, _("is an empty item"),
+                           _("remove the lone `-`, or give the item its value"))]
         found.extend(sub)
         result.append(converted)
     return _keep_lines(value, result)
@@ -300,7 +312,8 @@ def _check_dict(opt: Option, value: dict[Any, Any], key: str, line: int,
             path = f"{key}.{sub_key}"
             sub_opt = opt.options.get(str(sub_key))
             if sub_opt is None:
-                found.append(Finding(path, sub_line, f"unknown option {sub_key!r}",
+                found.append(Finding(path, sub_line,
+                                     _("unknown option {name}").format(name=repr(sub_key)),
                                      suggest(str(sub_key), list(opt.options), nested=True)))
                 result[sub_key] = sub_value
                 continue
@@ -309,8 +322,9 @@ def _check_dict(opt: Option, value: dict[Any, Any], key: str, line: int,
             result[sub_key] = converted
         for name, sub_opt in opt.options.items():
             if sub_opt.required and name not in value:
-                found.append(Finding(f"{key}.{name}", line, "is required but missing",
-                                     f"add `{name}:` ({_describe(sub_opt)})"))
+                found.append(Finding(f"{key}.{name}", line, _("is required but missing"),
+                                     _("add `{name}:` ({description})").format(
+                                         name=name, description=_describe(sub_opt))))
     elif opt.values is not None:
         for sub_key, sub_value in value.items():
             converted, sub = check_value(opt.values, sub_value, f"{key}.{sub_key}",
@@ -338,14 +352,19 @@ def _describe(opt: Option) -> str:
     return text if len(text) <= 90 else text[:87] + "..."
 
 
-def suggest(name: str, candidates: list[str], *, nested: bool = False) -> str:
+def suggest(name: str, candidates: list[str], *, nested: bool = False,
+            listing: str | None = None) -> str:
+    """The closest candidate, else `listing` (a message with {names}) or the known options,
+    else how to keep a site's own variable."""
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     if close:
-        return f"did you mean {close[0]}?"
+        return _("did you mean {name}?").format(name=close[0])
+    if listing:
+        return listing.format(names=", ".join(sorted(candidates)))
     if nested:
-        return f"remove it; known options: {', '.join(sorted(candidates))}"
-    return ("remove it, or rename it local_" + name +
-            " if it is the site's own variable (local_* variables are not checked)")
+        return _("remove it; known options: {names}").format(names=", ".join(sorted(candidates)))
+    return _("remove it, or rename it local_{name} if it is the site's own variable (local_* "
+             "variables are not checked)").format(name=name)
 
 
 def apply_defaults(opt: Option, value: Any) -> Any:
@@ -380,37 +399,37 @@ def check_source(source: VarsSource, catalog: Catalog) -> list[Problem]:
     for name, value in source.data.items():
         line = source.data.lines.get(name, 0)
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            add(line, str(name), "is not a valid variable name",
-                "use letters, digits and underscores, starting with a letter")
+            add(line, str(name), _("is not a valid variable name"),
+                _("use letters, digits and underscores, starting with a letter"))
             continue
         if name.startswith("vault_"):
             if not source.vault:
-                add(line, name, "is a secret (vault_*) outside the vault",
-                    f"secrets belong in {VAULT_REL}, encrypted; move it there "
-                    "(`ansible-vault edit` it) and delete it here")
+                add(line, name, _("is a secret (vault_*) outside the vault"),
+                    _("secrets belong in {vault}, encrypted; move it there (`ansible-vault edit` "
+                      "it) and delete it here").format(vault=VAULT_REL))
                 continue
             opt = catalog.get(name)
             if opt is None:
                 bare = name[len("vault_"):]
                 if bare in catalog.variables or bare.startswith(("local_", "ansible_")):
                     continue  # vault_<var>: the secret value a template of <var> refers to
-                add(line, name, "is not a known secret",
-                    suggest(name, vault_names, nested=True).replace("remove it; known options",
-                                                                     "known secrets") +
-                    "; the site's own secrets are named vault_local_*")
+                add(line, name, _("is not a known secret"),
+                    suggest(name, vault_names, listing=_("known secrets: {names}")) + "; " +
+                    _("the site's own secrets are named vault_local_*"))
                 continue
             problems.extend(_findings(base, check_value(opt, value, name, line)[1]))
             continue
         if source.vault:
-            add(line, name, "only vault_* variables belong in the vault",
-                f"rename it vault_{name} and set `{name}: \"{{{{ vault_{name} }}}}\"` in "
-                "group_vars/all/site.yml, or move it to site.yml if it is no secret")
+            add(line, name, _("only vault_* variables belong in the vault"),
+                _("rename it vault_{name} and set `{setting}` in group_vars/all/site.yml, or "
+                  "move it to site.yml if it is no secret").format(
+                      name=name, setting=f'{name}: "{{{{ vault_{name} }}}}"'))
             continue
         if name.startswith("ansible_"):
             if name in _SECRET_CONNECTION_VARS and _plaintext_secret(value):
-                add(line, name, "is a password in plain text",
-                    f"put it in {VAULT_REL} as vault_{name} and write "
-                    f"`{name}: \"{{{{ vault_{name} }}}}\"` here")
+                add(line, name, _("is a password in plain text"),
+                    _("put it in {vault} as vault_{name} and write `{setting}` here").format(
+                        vault=VAULT_REL, name=name, setting=f'{name}: "{{{{ vault_{name} }}}}"'))
             continue
         if name.startswith("local_"):
             continue
@@ -418,17 +437,18 @@ def check_source(source: VarsSource, catalog: Catalog) -> list[Problem]:
         if opt is None:
             if name in catalog.internal:
                 role = catalog.internal[name]
-                add(line, name, f"is an internal constant of role {role} "
-                    f"(roles/{role}/vars/main.yml) and cannot be set from an inventory",
-                    "remove it; see docs/variables.md for the variables you can set")
+                add(line, name, _("is an internal constant of role {role} "
+                                  "(roles/{role}/vars/main.yml) and cannot be set from an "
+                                  "inventory").format(role=role),
+                    _("remove it; see docs/variables.md for the variables you can set"))
             else:
-                add(line, name, "is not a variable dspace-deploy knows",
+                add(line, name, _("is not a variable dspace-deploy knows"),
                     suggest(name, [n for n in catalog.names() if not n.startswith("vault_")]))
             continue
         if opt.no_log and _plaintext_secret(value):
-            add(line, name, "is a secret in plain text",
-                f"put the value in {VAULT_REL} as vault_{name} and write "
-                f"`{name}: \"{{{{ vault_{name} }}}}\"` here")
+            add(line, name, _("is a secret in plain text"),
+                _("put the value in {vault} as vault_{name} and write `{setting}` here").format(
+                    vault=VAULT_REL, name=name, setting=f'{name}: "{{{{ vault_{name} }}}}"'))
             continue
         problems.extend(_findings(base, check_value(opt, value, name, line)[1]))
     return problems
@@ -500,20 +520,23 @@ def _masked(problems: list[Problem], secrets: list[str]) -> list[Problem]:
 
 
 def _require_inventory_dir(root: Path) -> None:
-    hint = ("Create a site inventory with `dspace-deploy init DIR` (see docs/inventory.md), "
-            "then pass it with -i DIR or $DSPACE_DEPLOY_INVENTORY.")
+    hint = _("Create a site inventory with `dspace-deploy init DIR` (see docs/inventory.md), "
+             "then pass it with -i DIR or $DSPACE_DEPLOY_INVENTORY.")
     if not root.exists():
-        raise InputError(f"The inventory directory {root} does not exist.", hint=hint)
+        raise InputError(_("The inventory directory {path} does not exist.").format(path=root),
+                         hint=hint)
     if not root.is_dir():
-        raise InputError(f"{root} is a file, not an inventory directory.",
-                         hint="Pass the directory that holds hosts.yml. " + hint)
+        raise InputError(_("{path} is a file, not an inventory directory.").format(path=root),
+                         hint=_("Pass the directory that holds hosts.yml.") + " " + hint)
     if find_hosts_file(DiskTree(root)) is None:
         if (root / "hosts").is_file() or (root / "hosts.ini").is_file():
             raise InputError(
-                f"{root} has an INI inventory; dspace-deploy reads hosts.yml (YAML).",
-                hint="Convert it: `ansible-inventory -i hosts -y --list > hosts.yml`, then "
-                     "remove the INI file.")
-        raise InputError(f"{root} has no hosts.yml, so it is not a site inventory.", hint=hint)
+                _("{path} has an INI inventory; dspace-deploy reads hosts.yml (YAML).").format(
+                    path=root),
+                hint=_("Convert it: `{command}`, then remove the INI file.").format(
+                    command="ansible-inventory -i hosts -y --list > hosts.yml"))
+        raise InputError(_("{path} has no hosts.yml, so it is not a site inventory.").format(
+                             path=root), hint=hint)
 
 
 def check_tree(tree: Tree, *, vault_password_file: Path | None = None,
@@ -529,16 +552,16 @@ def check_tree(tree: Tree, *, vault_password_file: Path | None = None,
     for vf in inv.all_files():
         if vf.encrypted and vf.rel != VAULT_REL:
             problems.append(Problem(vf.location, "(file)",
-                                    "only group_vars/all/vault.yml may be a whole-file vault",
-                                    "move these secrets into group_vars/all/vault.yml "
-                                    "(`ansible-vault edit` it)"))
+                                    _("only group_vars/all/vault.yml may be a whole-file vault"),
+                                    _("move these secrets into group_vars/all/vault.yml "
+                                      "(`ansible-vault edit` it)")))
     if vault_vf is not None and not vault_vf.encrypted and vault_vf.text.strip():
-        from dspace_deploy.inventory.vault import PLAINTEXT_VAULT
+        from dspace_deploy.inventory.vault import plaintext_vault
 
-        problems.append(Problem(vault_vf.location, "(file)", PLAINTEXT_VAULT,
-                                "encrypt it: run `"
-                                + SECRETS_COMMAND.format(dir=display_path(tree.root))
-                                + "` (or ansible-vault encrypt)"))
+        problems.append(Problem(vault_vf.location, "(file)", plaintext_vault(),
+                                _("encrypt it: run `{command}` (or ansible-vault encrypt)")
+                                .format(command=SECRETS_COMMAND.format(
+                                    dir=display_path(tree.root)))))
 
     for source in inv.sources():
         problems.extend(check_source(source, catalog))
@@ -548,14 +571,15 @@ def check_tree(tree: Tree, *, vault_password_file: Path | None = None,
                                               and p.key == "(YAML syntax)" for p in problems):
         if DSPACE_GROUP not in inv.groups:
             problems.append(Problem(hosts_location, DSPACE_GROUP,
-                                    f"there is no group {DSPACE_GROUP}",
-                                    "put the DSpace hosts under "
-                                    f"all.children.{DSPACE_GROUP}.hosts"))
+                                    _("there is no group {group}").format(group=DSPACE_GROUP),
+                                    _("put the DSpace hosts under all.children.{group}.hosts")
+                                    .format(group=DSPACE_GROUP)))
         elif not hosts:
             problems.append(Problem(hosts_location, DSPACE_GROUP,
-                                    f"group {DSPACE_GROUP} has no hosts",
-                                    f"add at least one host under all.children.{DSPACE_GROUP}"
-                                    ".hosts (child groups may hold them)"))
+                                    _("group {group} has no hosts").format(group=DSPACE_GROUP),
+                                    _("add at least one host under all.children.{group}.hosts "
+                                      "(child groups may hold them)").format(
+                                          group=DSPACE_GROUP)))
 
     effective = {host: inv.effective(host) for host in hosts}
     site_name = _site_name(effective, catalog)
@@ -566,9 +590,10 @@ def check_tree(tree: Tree, *, vault_password_file: Path | None = None,
     vault_checked = False
     if require_vault and hosts and vault_vf is None:
         problems.append(Problem(display_path(tree.root / VAULT_REL), "(file)",
-                                "does not exist, so no instance has its secrets",
-                                f"run `{SECRETS_COMMAND.format(dir=display_path(tree.root))}` "
-                                "to create it"))
+                                _("does not exist, so no instance has its secrets"),
+                                _("run `{command}` to create it").format(
+                                    command=SECRETS_COMMAND.format(
+                                        dir=display_path(tree.root)))))
     if require_vault:
         password_file, vault_checked, secrets = _open_vault(
             inv, tree, catalog, problems, site_name, vault_password_file)
@@ -628,13 +653,14 @@ def _open_vault(inv: InventoryData, tree: Tree, catalog: Catalog, problems: list
     assert password_file is not None
     vault.refuse_inside(password_file, tree.root)
     if not password_file.is_file():
-        message = (f"The vault password file {password_file} does not exist, so the secrets "
-                   f"in {display_path(tree.root / VAULT_REL)} cannot be read.")
-        hint = ("Copy the site's password file there (mode 0600), or point to it with "
-                "--vault-password-file or $DSPACE_DEPLOY_VAULT_PASSWORD_FILE.")
+        message = _("The vault password file {path} does not exist, so the secrets in {vault} "
+                    "cannot be read.").format(path=password_file,
+                                              vault=display_path(tree.root / VAULT_REL))
+        hint = _("Copy the site's password file there (mode 0600), or point to it with "
+                 "--vault-password-file or $DSPACE_DEPLOY_VAULT_PASSWORD_FILE.")
         if problems:
             problems.append(Problem(display_path(password_file), "(vault password file)",
-                                    "does not exist", hint))
+                                    _("does not exist"), hint))
             return password_file, False, []
         raise EnvironmentProblem(message, hint=hint)
     password = vault.read_password(password_file)
@@ -645,13 +671,15 @@ def _open_vault(inv: InventoryData, tree: Tree, catalog: Catalog, problems: list
             text = vault.decrypt_text(vf.text, password)
         except vault.WrongPassword:
             problems.append(Problem(vf.location, "(file)",
-                                    f"cannot be decrypted with the password in {password_file}",
-                                    "use the site's own vault password file (--vault-password-"
-                                    "file or $DSPACE_DEPLOY_VAULT_PASSWORD_FILE)"))
+                                    _("cannot be decrypted with the password in {path}").format(
+                                        path=password_file),
+                                    _("use the site's own vault password file "
+                                      "(--vault-password-file or "
+                                      "$DSPACE_DEPLOY_VAULT_PASSWORD_FILE)")))
             return password_file, False, []
         except vault.MalformedVault as malformed:
             problems.append(Problem(vf.location, "(file)", vault.malformed_file_what(malformed),
-                                    vault.MALFORMED_FILE_FIX))
+                                    vault.malformed_file_fix()))
             return password_file, False, []
         data, parse_problems = parse_vars_text(text, vf.location + " (decrypted)")
         problems.extend(parse_problems)
@@ -664,18 +692,20 @@ def _open_vault(inv: InventoryData, tree: Tree, catalog: Catalog, problems: list
     elif vf is not None and vf.data is not None:
         secrets.extend(_leaf_strings(vf.data))
         checked = True
-    encrypt = ("encrypt the value again with the site's vault password (`ansible-vault "
-               f"encrypt_string --vault-password-file {password_file}`) and paste it here")
+    encrypt = _("encrypt the value again with the site's vault password (`{command}`) and "
+                "paste it here").format(
+                    command=f"ansible-vault encrypt_string --vault-password-file {password_file}")
     for src, key, line, value in inline:
         location = f"{display_path(src.path)}:{line}" if line else display_path(src.path)
         try:
             secrets.append(vault.decrypt_text(value.ciphertext, password))
         except vault.WrongPassword:
-            problems.append(Problem(location, key, "is a !vault value that cannot be decrypted "
-                                    f"with the password in {password_file}", encrypt))
+            problems.append(Problem(location, key, _("is a !vault value that cannot be "
+                                                     "decrypted with the password in {path}")
+                                    .format(path=password_file), encrypt))
         except vault.MalformedVault as malformed:
-            problems.append(Problem(location, key, "is a malformed !vault value "
-                                    f"({malformed.detail})", encrypt))
+            problems.append(Problem(location, key, _("is a malformed !vault value ({detail})")
+                                    .format(detail=malformed.detail), encrypt))
     return password_file, checked, secrets
 
 
@@ -718,7 +748,7 @@ def effective_settings(hostvars: dict[str, Any], catalog: Catalog | None = None)
         if opt is None:
             result[name] = value
             continue
-        converted, _ = check_value(opt, value, name, 0)
+        converted, _findings_ignored = check_value(opt, value, name, 0)
         result[name] = plain(apply_defaults(opt, converted))
     return result
 

@@ -21,12 +21,17 @@ import yaml
 
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError
+from dspace_deploy.i18n import _
 from dspace_deploy.inventory.loader import VAULT_HEADER, VAULT_REL, display_path, plain
 
 SECRET_BYTES = 24  # token_urlsafe(24) -> 32 characters of [A-Za-z0-9_-]
 PASSWORD_BYTES = 32  # -> 43 characters
 VAULT_ID = "default"
-PLAINTEXT_VAULT = "is not encrypted: its secrets are in plain text"
+
+
+def plaintext_vault() -> str:
+    """What is wrong with a vault file written in plain text (compared by secrets sync)."""
+    return _("is not encrypted: its secrets are in plain text")
 
 
 class WrongPassword(Exception):
@@ -38,8 +43,8 @@ class MalformedVault(InputError):
     that know the file and key say where; `detail` is what Ansible found wrong."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(f"A vault-encrypted value is malformed: {detail}",
-                         hint="Re-create it with ansible-vault.")
+        super().__init__(_("A vault-encrypted value is malformed: {detail}").format(
+                             detail=detail), hint=_("Re-create it with ansible-vault."))
         self.detail = detail
 
 
@@ -72,11 +77,12 @@ def refuse_inside(password_file: Path, inventory_dir: Path) -> None:
         except ValueError:
             return
     raise InputError(
-        f"The vault password file {password_file} is inside the inventory directory "
-        f"{inventory_dir}.",
-        hint="Whoever can read the inventory (a Git repository, a backup, a copy sent to a "
-             "colleague) could then decrypt every secret. Keep it outside, e.g. at the default "
-             f"{resources.config_home() / 'vault-passwords'}/SITE.txt.",
+        _("The vault password file {path} is inside the inventory directory {inventory}.")
+        .format(path=password_file, inventory=inventory_dir),
+        hint=_("Whoever can read the inventory (a Git repository, a backup, a copy sent to a "
+               "colleague) could then decrypt every secret. Keep it outside, e.g. at the "
+               "default {default}.").format(
+                   default=f"{resources.config_home() / 'vault-passwords'}/SITE.txt"),
     )
 
 
@@ -86,28 +92,29 @@ def read_password(path: Path) -> bytes:
     path = path.expanduser()
     if not path.is_file():
         raise EnvironmentProblem(
-            f"The vault password file {path} does not exist.",
-            hint="Point to the site's password file with --vault-password-file or "
-                 "$DSPACE_DEPLOY_VAULT_PASSWORD_FILE.")
+            _("The vault password file {path} does not exist.").format(path=path),
+            hint=_("Point to the site's password file with --vault-password-file or "
+                   "$DSPACE_DEPLOY_VAULT_PASSWORD_FILE."))
     _refuse_shared(path)
     try:
         if os.access(path, os.X_OK):
             result = subprocess.run([str(path)], capture_output=True, check=False, timeout=60)
             if result.returncode != 0:
                 raise EnvironmentProblem(
-                    f"The vault password script {path} failed (exit {result.returncode}).",
-                    hint="Run it by hand to see why, or use a plain password file (mode 0600, "
-                         "not executable).")
+                    _("The vault password script {path} failed (exit {code}).").format(
+                        path=path, code=result.returncode),
+                    hint=_("Run it by hand to see why, or use a plain password file (mode "
+                           "0600, not executable)."))
             data = result.stdout.strip()
         else:
             data = path.read_bytes().strip().strip(b"\r\n")
     except OSError as exc:
-        raise EnvironmentProblem(f"Cannot read the vault password file {path}: "
-                                 f"{exc.strerror}.",
-                                 hint="Check its owner and permissions (0600).") from exc
+        raise EnvironmentProblem(_("Cannot read the vault password file {path}: {reason}.")
+                                 .format(path=path, reason=exc.strerror),
+                                 hint=_("Check its owner and permissions (0600).")) from exc
     if not data:
-        raise InputError(f"The vault password file {path} is empty.",
-                         hint="Restore the site's password into it.")
+        raise InputError(_("The vault password file {path} is empty.").format(path=path),
+                         hint=_("Restore the site's password into it."))
     return data
 
 
@@ -122,15 +129,17 @@ def _refuse_shared(path: Path) -> None:
     if os.access(path, os.X_OK):
         if mode & (stat.S_IWGRP | stat.S_IWOTH):
             raise EnvironmentProblem(
-                f"The vault password script {path} can be changed by other users (mode "
-                f"{mode:04o}), so they could run their code with the site's secrets.",
-                hint=f"Run `chmod go-w {path}`, then rerun.")
+                _("The vault password script {path} can be changed by other users (mode "
+                  "{mode}), so they could run their code with the site's secrets.").format(
+                      path=path, mode=f"{mode:04o}"),
+                hint=_("Run `{command}`, then rerun.").format(command=f"chmod go-w {path}"))
         return  # a script prints the password from elsewhere: reading it tells nothing
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise EnvironmentProblem(
-            f"The vault password file {path} is open to other users (mode {mode:04o}): "
-            "anyone who can read it can decrypt every secret of the site.",
-            hint=f"Run `chmod 600 {path}`, then rerun.")
+            _("The vault password file {path} is open to other users (mode {mode}): anyone "
+              "who can read it can decrypt every secret of the site.").format(
+                  path=path, mode=f"{mode:04o}"),
+            hint=_("Run `{command}`, then rerun.").format(command=f"chmod 600 {path}"))
 
 
 def write_password_file(path: Path, password: str | None = None) -> Path:
@@ -146,8 +155,8 @@ def write_password_file(path: Path, password: str | None = None) -> Path:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
-        raise InputError(f"The vault password file {path} already exists.",
-                         hint="Use it as it is, or choose another path.") from exc
+        raise InputError(_("The vault password file {path} already exists.").format(path=path),
+                         hint=_("Use it as it is, or choose another path.")) from exc
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         os.fchmod(handle.fileno(), 0o600)
         handle.write(value + "\n")
@@ -199,14 +208,15 @@ def decrypt_text(vaulttext: str, password: bytes) -> str:
         raise MalformedVault(str(exc)) from exc
 
 
-MALFORMED_FILE_FIX = ("restore the file from a backup or from version control; or re-create it: "
-                      "write the secrets as plain YAML and `ansible-vault encrypt` it with the "
-                      "site's password file (`dspace-deploy secrets sync` then adds any "
-                      "generated secret that is missing)")
+def malformed_file_fix() -> str:
+    return _("restore the file from a backup or from version control; or re-create it: write "
+             "the secrets as plain YAML and `ansible-vault encrypt` it with the site's password "
+             "file (`dspace-deploy secrets sync` then adds any generated secret that is "
+             "missing)")
 
 
 def malformed_file_what(error: MalformedVault) -> str:
-    return f"is not a valid ansible-vault file ({error.detail})"
+    return _("is not a valid ansible-vault file ({detail})").format(detail=error.detail)
 
 
 def is_encrypted_text(text: str) -> bool:
@@ -222,28 +232,33 @@ def read_vault(path: Path, password_file: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"Cannot read the vault {display_path(path)}: {exc.strerror}.") from exc
+        raise InputError(_("Cannot read the vault {path}: {reason}.").format(
+            path=display_path(path), reason=exc.strerror)) from exc
     if is_encrypted_text(text):
         try:
             text = decrypt_text(text, read_password(password_file))
         except WrongPassword as exc:
             raise InputError(
-                f"The password in {password_file} does not decrypt {display_path(path)}.",
-                hint="Use the site's own vault password file (--vault-password-file or "
-                     "$DSPACE_DEPLOY_VAULT_PASSWORD_FILE).") from exc
+                _("The password in {password_file} does not decrypt {path}.").format(
+                    password_file=password_file, path=display_path(path)),
+                hint=_("Use the site's own vault password file (--vault-password-file or "
+                       "$DSPACE_DEPLOY_VAULT_PASSWORD_FILE).")) from exc
         except MalformedVault as exc:
             raise InputError(f"{display_path(path)} {malformed_file_what(exc)}.",
-                             hint=f"To fix it: {MALFORMED_FILE_FIX}.") from exc
+                             hint=_("To fix it: {fix}.").format(fix=malformed_file_fix())
+                             ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"The vault {display_path(path)} is not valid YAML: {exc}",
-                         hint="Fix it with `ansible-vault edit`.") from exc
+        raise InputError(_("The vault {path} is not valid YAML: {error}").format(
+                             path=display_path(path), error=exc),
+                         hint=_("Fix it with `ansible-vault edit`.")) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise InputError(f"The vault {display_path(path)} is not a mapping of variables.",
-                         hint="Fix it with `ansible-vault edit`.")
+        raise InputError(_("The vault {path} is not a mapping of variables.").format(
+                             path=display_path(path)),
+                         hint=_("Fix it with `ansible-vault edit`."))
     return dict(data)
 
 
@@ -295,14 +310,17 @@ def _entries(data: dict[str, Any], variable: str, names: list[str],
     if table is None:
         table = data[variable] = {}
     if not isinstance(table, dict):
-        raise InputError(f"{variable} in the vault is not a mapping.",
-                         hint=f"Fix it with `ansible-vault edit` ({shape}).")
+        raise InputError(_("{variable} in the vault is not a mapping.").format(
+                             variable=variable),
+                         hint=_("Fix it with `ansible-vault edit` ({shape}).").format(
+                             shape=shape))
     for name in names:
         if table.get(name) is None:
             table[name] = {}
         if not isinstance(table[name], dict):
-            raise InputError(f"{variable}.{name} in the vault is not a mapping.",
-                             hint="Fix it with `ansible-vault edit`.")
+            raise InputError(_("{variable} in the vault is not a mapping.").format(
+                                 variable=f"{variable}.{name}"),
+                             hint=_("Fix it with `ansible-vault edit`."))
     return table
 
 
@@ -370,7 +388,7 @@ def ensure_secrets(site_dir: Path, password_file: Path | None = None) -> list[st
     site_dir = Path(site_dir)
     _require_inventory_dir(site_dir)
     checked = check_tree(DiskTree(site_dir), require_vault=False)
-    problems = [p for p in checked.problems if p.what != PLAINTEXT_VAULT]  # fixed below
+    problems = [p for p in checked.problems if p.what != plaintext_vault()]  # fixed below
     if problems:
         raise ValidationFailed(problems)
     assert checked.site_name is not None
