@@ -18,6 +18,7 @@ from dspace_deploy.errors import InputError
 from dspace_deploy.events import Event
 from dspace_deploy.events import event_parts as _parts
 from dspace_deploy.events import note_problem as _note_problem
+from dspace_deploy.i18n import _
 
 if TYPE_CHECKING:
     from dspace_deploy.site import Site
@@ -65,11 +66,11 @@ def _answer(host: str, instance: str, raw: dict[str, Any]) -> InstanceAnswer:
             data = None
     error = str(raw.get("stderr") or "").strip()
     if rc != 0 and not error:
-        error = f"dspace-backup exited with status {rc}"
+        error = _("dspace-backup exited with status {code}").format(code=rc)
     if rc == 0 and data is None:
         return InstanceAnswer(host, instance, False, None,
-                              "dspace-backup printed no JSON document (is the program of "
-                              "another dspace-deploy version? run `up`)")
+                              _("dspace-backup printed no JSON document (is the program of "
+                                "another dspace-deploy version? run `up`)"))
     return InstanceAnswer(host, instance, rc == 0, data, "" if rc == 0 else _last_line(error),
                           refused=rc == REFUSED_RC)
 
@@ -88,8 +89,9 @@ def parse_backup_events(events: list[Event], action: str) -> BackupReport:
         if kind == "runner_on_ok" and isinstance(res.get(BACKUP_KEY), dict):
             raw = res[BACKUP_KEY]
             if not raw.get("installed", True) and raw.get("instances"):
-                report.problems[host] = ("the backup program is not installed: run `dspace-deploy "
-                                         "up` first (it installs the dspace_backup role)")
+                report.problems[host] = _("the backup program is not installed: run "
+                                          "`dspace-deploy up` first (it installs the "
+                                          "dspace_backup role)")
                 continue
             reported.add(host)
             names = list(raw.get("instances") or [])
@@ -145,14 +147,24 @@ def choose_instance(site: Site, instance: str | None, purpose: str) -> str:
     from dspace_deploy.errors import InputError
 
     names = site_instances(site)
+    listed = ", ".join(names) or _("none")
     if instance is None:
         if len(names) != 1:
-            raise InputError(f"Which instance should {purpose}? The site has {len(names)} "
-                             f"({', '.join(names) or 'none'}).", hint="Name it with --instance.")
+            questions = {
+                "be restored": _("Which instance should be restored? The site has {count} "
+                                 "({names})."),
+                "the drill restore": _("Which instance should the drill restore? The site has "
+                                       "{count} ({names})."),
+            }
+            question = questions.get(purpose) or _("Which instance? The site has {count} "
+                                                   "({names}).")
+            raise InputError(question.format(count=len(names), names=listed),
+                             hint=_("Name it with --instance."))
         return names[0]
     if instance not in names:
-        raise InputError(f"The site has no instance {instance!r} (its instances: "
-                         f"{', '.join(names) or 'none'}).", hint="Name one with --instance.")
+        raise InputError(_("The site has no instance {instance} (its instances: {known}).")
+                         .format(instance=repr(instance), known=listed),
+                         hint=_("Name one with --instance."))
     return instance
 
 
@@ -188,7 +200,8 @@ def describe(answer: InstanceAnswer, action: str) -> list[str]:
     describers = {"run": _describe_run, "list": _describe_list, "check": _describe_check,
                   "restore": _describe_restore}
     if not answer.ok:
-        failed = [f"{head}: {'REFUSED' if answer.refused else 'FAILED'}: {answer.error}"]
+        verdict = _("REFUSED") if answer.refused else _("FAILED")
+        failed = [f"{head}: {verdict}: {answer.error}"]
         # A run or restore that got far enough to report says what it did (targets, proof).
         if data and action in ("run", "restore"):
             failed += describers[action](data)
@@ -201,61 +214,69 @@ def describe(answer: InstanceAnswer, action: str) -> list[str]:
 def _describe_run(data: dict[str, Any]) -> list[str]:
     manifest = data.get("manifest") or {}
     counts = manifest.get("counts") or {}
-    lines = [f"  DSpace {manifest.get('dspace_version', '?')}, schema "
-             f"{manifest.get('schema_version', '?')}: {counts.get('items', '?')} items, "
-             f"{counts.get('bitstreams', '?')} bitstreams, assetstore "
-             f"{human_bytes(manifest.get('assetstore_bytes'))}"]
+    lines = ["  " + _("DSpace {version}, schema {schema}: {items} items, {bitstreams} "
+                      "bitstreams, assetstore {size}").format(
+        version=manifest.get("dspace_version", "?"), schema=manifest.get("schema_version", "?"),
+        items=counts.get("items", "?"), bitstreams=counts.get("bitstreams", "?"),
+        size=human_bytes(manifest.get("assetstore_bytes")))]
     for result in data.get("targets") or []:
         if result.get("ok"):
-            lines.append(f"  {result.get('target')}: snapshot "
-                         f"{str(result.get('snapshot') or '?')[:8]} (added "
-                         f"{human_bytes(result.get('added_bytes'))}, "
-                         f"{result.get('files_new', '?')} new files)")
+            lines.append("  " + _("{target}: snapshot {snapshot} (added {size}, {files} new "
+                                  "files)").format(
+                target=result.get("target"), snapshot=str(result.get("snapshot") or "?")[:8],
+                size=human_bytes(result.get("added_bytes")),
+                files=result.get("files_new", "?")))
         else:
-            lines.append(f"  {result.get('target')}: FAILED: {result.get('error', '')}")
-    lines += [f"  INCOMPLETE: {problem}" for problem in manifest.get("problems") or []]
+            lines.append(f"  {result.get('target')}: " + _("FAILED") +
+                         f": {result.get('error', '')}")
+    lines += ["  " + _("INCOMPLETE") + f": {problem}" for problem in manifest.get("problems")
+              or []]
     return lines
 
 
 def _describe_list(data: dict[str, Any]) -> list[str]:
     snapshots = data.get("snapshots") or []
-    lines = [f"  {error.get('target')}: FAILED: {error.get('error')}"
+    lines = [f"  {error.get('target')}: " + _("FAILED") + f": {error.get('error')}"
              for error in data.get("errors") or []]
     if not snapshots:
-        return [*lines, "  no snapshots"]
+        return [*lines, "  " + _("no snapshots")]
     for snap in snapshots:
         counts = snap.get("counts") or {}
         # A snapshot a part of which failed (a Solr core): kept, never a good backup.
-        flag = ("" if snap.get("complete", True) else
-                f"  INCOMPLETE ({', '.join(snap.get('incomplete') or ['a part failed'])})")
+        flag = ("" if snap.get("complete", True) else "  " + _("INCOMPLETE") + " ("
+                + ", ".join(snap.get("incomplete") or [_("a part failed")]) + ")")
         lines.append(f"  {snap.get('target', '?'):<10} {snap.get('short_id', '?')}  "
                      f"{str(snap.get('time', '?'))[:19]}  DSpace {snap.get('dspace_version', '?')}"
-                     f"  schema {snap.get('schema', '?')}  {counts.get('items', '?')} items, "
-                     f"{counts.get('bitstreams', '?')} bitstreams{flag}")
+                     "  " + _("schema {schema}  {items} items, {bitstreams} bitstreams").format(
+                         schema=snap.get("schema", "?"), items=counts.get("items", "?"),
+                         bitstreams=counts.get("bitstreams", "?")) + flag)
     return lines
 
 
 def _describe_check(data: dict[str, Any]) -> list[str]:
     return [f"  {result.get('target', '?')}: "
-            f"{'ok' if result.get('ok') else 'DAMAGED'} ({result.get('detail', '')})"
+            + (_("ok") if result.get("ok") else _("DAMAGED")) + f" ({result.get('detail', '')})"
             for result in data.get("targets") or []]
 
 
 def _describe_restore(data: dict[str, Any]) -> list[str]:
     proof = data.get("proof") or {}
-    verdict = "proved complete" if proof.get("ok") else "NOT proved"
-    lines = [f"  snapshot {str(data.get('snapshot', '?'))[:8]} from "
-             f"{data.get('target', '?')} restored{' and migrated' if data.get('migrated') else ''}"
-             f", {verdict} against its manifest"]
+    restored = (_("snapshot {snapshot} from {target} restored and migrated, {verdict} against "
+                  "its manifest") if data.get("migrated") else
+                _("snapshot {snapshot} from {target} restored, {verdict} against its manifest"))
+    lines = ["  " + restored.format(
+        snapshot=str(data.get("snapshot", "?"))[:8], target=data.get("target", "?"),
+        verdict=_("proved complete") if proof.get("ok") else _("NOT proved"))]
     for name, check in proof_checks(proof):
         mark = "ok " if check.get("ok") else "BAD"
-        source = "items in the database" if name.startswith("reindex") else "manifest"
+        source = _("items in the database") if name.startswith("reindex") else _("manifest")
         detail = (f"{check.get('actual')} ({source}: {check.get('expected')})"
                   if "expected" in check else check.get("detail", ""))
         lines.append(f"    {mark} {name}: {detail}")
     if data.get("config_differs"):
-        lines.append(f"  configuration that differs from the live one (kept in "
-                     f"{data.get('restored_config')}): {', '.join(data['config_differs'])}")
+        lines.append("  " + _("configuration that differs from the live one (kept in {path}): "
+                              "{files}").format(path=data.get("restored_config"),
+                                                files=", ".join(data["config_differs"])))
     return lines
 
 
@@ -285,9 +306,9 @@ def check_snapshot_id(value: str) -> str:
     dspace-backup command line, which would take an empty one for any snapshot."""
     if not _SNAPSHOT_ID.fullmatch(value):
         raise InputError(
-            f"--snapshot {value!r} is not a snapshot id.",
-            hint="Give `latest`, or an id that `dspace-deploy backup list` shows (8 to 64 "
-                 "lowercase hexadecimal digits).")
+            _("--snapshot {value} is not a snapshot id.").format(value=repr(value)),
+            hint=_("Give `latest`, or an id that `dspace-deploy backup list` shows (8 to 64 "
+                   "lowercase hexadecimal digits)."))
     return value
 
 
@@ -295,11 +316,12 @@ def check_source_hostname(value: str) -> str:
     """`restore --from`: the public host name of another instance; InputError otherwise."""
     from dspace_deploy.inventory.validate import hostname_problem
 
-    problem = hostname_problem(value) if value.strip() else (f"{value!r} is empty",
-                                                            "give a host name")
+    problem = hostname_problem(value) if value.strip() else (
+        _("{value} is empty").format(value=repr(value)), _("give a host name"))
     if problem is not None:
         what, fix = problem
         raise InputError(f"--from {what}.",
-                         hint=f"{fix[:1].upper()}{fix[1:]}: the public hostname of the "
-                              "instance whose backups to restore, e.g. repositorio.example.edu.")
+                         hint=_("{fix}: the public hostname of the instance whose backups to "
+                                "restore, e.g. repositorio.example.edu.").format(
+                                    fix=f"{fix[:1].upper()}{fix[1:]}"))
     return value

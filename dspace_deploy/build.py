@@ -44,6 +44,7 @@ from typing import Any
 
 from dspace_deploy import bundles, resources
 from dspace_deploy.errors import EXIT_HOSTS_FAILED, DeployError, EnvironmentProblem, InputError
+from dspace_deploy.i18n import _
 from dspace_deploy.lines import CRIS, LINES, java_min, release_name
 
 BUILD_FORMAT = 2  # bump when a change to this module changes what a step produces
@@ -124,40 +125,49 @@ def plan_build(request: BuildRequest) -> BuildPlan:
     """Resolve versions and sources; InputError (exit 2) for a line, flavor or version that
     does not exist."""
     if request.line not in LINES:
-        raise InputError(f"There is no DSpace line {request.line!r}.",
-                         hint=f"Use one of: {', '.join(LINES)}.")
+        raise InputError(_("There is no DSpace line {line}.").format(line=repr(request.line)),
+                         hint=_("Use one of: {values}.").format(values=", ".join(LINES)))
     facts = LINES[request.line]
     if request.flavor not in ("dspace", "cris"):
-        raise InputError(f"The flavor {request.flavor!r} is unknown.", hint="Use dspace or cris.")
+        raise InputError(_("The flavor {flavor} is unknown.").format(flavor=repr(request.flavor)),
+                         hint=_("Use dspace or cris."))
     cris_version = None
     if request.flavor == "cris":
         known = CRIS.get(request.line)
         if known is None:
-            raise InputError(f"There is no DSpace-CRIS release on line {request.line}.",
-                             hint=f"DSpace-CRIS exists for lines {', '.join(CRIS)}.")
+            raise InputError(_("There is no DSpace-CRIS release on line {line}.").format(
+                                 line=request.line),
+                             hint=_("DSpace-CRIS exists for lines {lines}.").format(
+                                 lines=", ".join(CRIS)))
         release = request.version or known.release
         if release != known.release:
             raise InputError(
-                f"DSpace-CRIS {release} is not a release dspace-deploy knows on line "
-                f"{request.line}.", hint=f"Use --version {known.release} (or omit it).")
+                _("DSpace-CRIS {release} is not a release dspace-deploy knows on line {line}.")
+                .format(release=release, line=request.line),
+                hint=_("Use --version {release} (or omit it).").format(release=known.release))
         dspace_version, cris_version = known.dspace_version, f"cris-{release}"
         owner, tag = "4Science", f"dspace-cris-{release}"
     else:
         release = request.version or facts.newest
         if release.split(".")[0] != request.line or not re.fullmatch(r"\d+\.\d+(\.\d+)?",
                                                                      release):
-            raise InputError(f"{release} is not a DSpace {request.line} release.",
-                             hint=f"Use --version {facts.newest} or another {request.line}.x.")
+            raise InputError(_("{release} is not a DSpace {line} release.").format(
+                                 release=release, line=request.line),
+                             hint=_("Use --version {newest} or another {line}.x.").format(
+                                 newest=facts.newest, line=request.line))
         dspace_version = release
         owner, tag = "DSpace", f"dspace-{release}"
     ui_release = request.ui_version or release
     ui_tag = f"dspace-cris-{ui_release}" if request.flavor == "cris" else f"dspace-{ui_release}"
     solr = request.solr_version or facts.solr_version
     if not re.fullmatch(r"\d+\.\d+\.\d+", solr):
-        raise InputError(f"{solr} is not a Solr release number.", hint="Use e.g. 9.8.1.")
+        raise InputError(_("{solr} is not a Solr release number.").format(solr=solr),
+                         hint=_("Use e.g. 9.8.1."))
     if int(solr.split(".")[0]) != facts.solr_major:
-        raise InputError(f"DSpace {request.line} needs Solr {facts.solr_major}, not {solr}.",
-                         hint=f"Omit --solr-version (default {facts.solr_version}).")
+        raise InputError(_("DSpace {line} needs Solr {needed}, not {solr}.").format(
+                             line=request.line, needed=facts.solr_major, solr=solr),
+                         hint=_("Omit --solr-version (default {default}).").format(
+                             default=facts.solr_version))
     # Solr 9 moved to its own top-level project on Apache's archive; 8.x is under lucene/.
     solr_dir = "solr/solr" if facts.solr_major >= 9 else "lucene/solr"
     solr_url = f"{APACHE_ARCHIVE}/{solr_dir}/{solr}/solr-{solr}.tgz"
@@ -177,8 +187,8 @@ def plan_build(request: BuildRequest) -> BuildPlan:
     out = _checked_out(request.out
                        or Path("bundles") / f"{request.line}-{request.flavor}-{release}")
     if request.ui_memory_mb < 1024:
-        raise InputError("--ui-memory must be at least 1024 (MiB).",
-                         hint="The Angular production build needs several GiB.")
+        raise InputError(_("--ui-memory must be at least 1024 (MiB)."),
+                         hint=_("The Angular production build needs several GiB."))
     return BuildPlan(
         line=request.line, flavor=request.flavor, release=release, ui_release=ui_release,
         dspace_version=dspace_version, cris_version=cris_version, solr_version=solr,
@@ -194,10 +204,11 @@ def _checked_out(out: Path) -> Path:
     target = out.expanduser().absolute()
     for path in (target, *target.parents):
         if path.exists() and not path.is_dir():
-            what = "is a file" if path == target else f"is inside {path}, a file"
-            raise InputError(f"--out {target} {what}, not a directory.",
-                             hint="Give a directory for the bundle (created when missing) "
-                                  "with --out.")
+            what = (_("--out {path} is a file, not a directory.") if path == target
+                    else _("--out {path} is inside {file}, a file, not a directory."))
+            raise InputError(what.format(path=target, file=path),
+                             hint=_("Give a directory for the bundle (created when missing) "
+                                    "with --out."))
     return out
 
 
@@ -230,30 +241,33 @@ def check_tools(plan: BuildPlan, need_backend: bool, need_ui: bool) -> Tools:
         javac = shutil.which("javac")
         java = _major(_output([javac, "-version"])) if javac else 0
         if not javac:
-            problems.append(f"no JDK (javac): install a JDK {plan.java_min} or newer")
+            problems.append(_("no JDK (javac): install a JDK {needed} or newer").format(
+                needed=plan.java_min))
         elif java < plan.java_min:
-            problems.append(f"the JDK is Java {java}; {release_name(plan.line, plan.flavor)} "
-                            f"needs {plan.java_min} or newer")
+            problems.append(_("the JDK is Java {java}; {release} needs {needed} or newer").format(
+                java=java, release=release_name(plan.line, plan.flavor), needed=plan.java_min))
         mvn = shutil.which("mvn") or ""
         if not mvn:
-            problems.append("no Maven (mvn): install Maven 3.8 or newer")
+            problems.append(_("no Maven (mvn): install Maven 3.8 or newer"))
     if need_ui:
         node_path = shutil.which("node") or ""
         node = _major(_output([node_path, "--version"])) if node_path else 0
         fits = ", ".join(str(n) for n in plan.node_majors)
         if not node_path:
-            problems.append(f"no Node.js: install Node.js {fits}")
+            problems.append(_("no Node.js: install Node.js {fits}").format(fits=fits))
         elif node not in plan.node_majors:
-            problems.append(f"Node.js is {node}; the DSpace {plan.line} UI builds with {fits}")
+            problems.append(_("Node.js is {node}; the DSpace {line} UI builds with {fits}")
+                            .format(node=node, line=plan.line, fits=fits))
         pm = shutil.which(plan.package_manager) or ""
         if not pm:
-            problems.append(f"no {plan.package_manager}: the DSpace {plan.line} UI is built "
-                            f"with {plan.package_manager}")
+            problems.append(_("no {tool}: the DSpace {line} UI is built with {tool}").format(
+                tool=plan.package_manager, line=plan.line))
     if problems:
         raise EnvironmentProblem(
-            "This machine cannot build the bundle: " + "; ".join(problems) + ".",
-            hint="Install the missing tools (or build on a machine that has them and copy the "
-                 "bundle directory).")
+            _("This machine cannot build the bundle: {problems}.").format(
+                problems="; ".join(problems)),
+            hint=_("Install the missing tools (or build on a machine that has them and copy "
+                   "the bundle directory)."))
     return Tools(java, node, mvn, node_path, pm)
 
 
@@ -284,8 +298,9 @@ def fetch(source: SourceFile, log: Log) -> Path:
     if not bundles.is_url(source.url):
         path = Path(source.url)
         if not path.is_file():
-            raise InputError(f"The source mirror has no {source.filename} ({path}).",
-                             hint="Put the official archive there under that name.")
+            raise InputError(_("The source mirror has no {name} ({path}).").format(
+                                 name=source.filename, path=path),
+                             hint=_("Put the official archive there under that name."))
         return path
     if urllib.parse.urlsplit(source.url).scheme == "file":
         path = Path(urllib.parse.unquote(urllib.parse.urlsplit(source.url).path))
@@ -293,7 +308,7 @@ def fetch(source: SourceFile, log: Log) -> Path:
     target = cache_dir() / "downloads" / _digest(source.url)[:24] / source.filename
     if target.is_file():
         return target
-    log(f"downloading {source.url}")
+    log(_("downloading {url}").format(url=source.url))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.part")
     try:
@@ -302,9 +317,10 @@ def fetch(source: SourceFile, log: Log) -> Path:
             shutil.copyfileobj(response, out, 1 << 20)
     except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
         tmp.unlink(missing_ok=True)
-        raise EnvironmentProblem(f"Cannot download {source.url}: {exc}.",
-                                 hint="Without internet access, use --source-mirror DIR with "
-                                      "the archives under their file names.") from exc
+        raise EnvironmentProblem(_("Cannot download {url}: {error}.").format(url=source.url,
+                                                                            error=exc),
+                                 hint=_("Without internet access, use --source-mirror DIR with "
+                                        "the archives under their file names.")) from exc
     tmp.replace(target)
     return target
 
@@ -315,16 +331,17 @@ def verify_sha512(archive: Path, sha512_file: Path) -> str:
     text = sha512_file.read_text(errors="replace")
     found = re.search(r"\b([0-9a-fA-F]{128})\b", text)
     if not found:
-        raise InputError(f"{sha512_file} holds no SHA-512 digest.",
-                         hint="Fetch the .sha512 file Apache publishes next to the archive.")
+        raise InputError(_("{path} holds no SHA-512 digest.").format(path=sha512_file),
+                         hint=_("Fetch the .sha512 file Apache publishes next to the archive."))
     expected = found.group(1).lower()
     actual = sha_file(archive, "sha512")
     if actual != expected:
         raise InputError(
-            f"{archive.name} does not match its published checksum: sha512 {actual}, "
-            f"expected {expected} ({sha512_file}).",
-            hint="The download is damaged or not the official release: delete it and fetch "
-                 "it again from archive.apache.org or a trusted mirror.")
+            _("{name} does not match its published checksum: sha512 {actual}, expected "
+              "{expected} ({path}).").format(name=archive.name, actual=actual,
+                                             expected=expected, path=sha512_file),
+            hint=_("The download is damaged or not the official release: delete it and fetch "
+                   "it again from archive.apache.org or a trusted mirror."))
     return actual
 
 
@@ -355,18 +372,21 @@ def extract_source(archive: Path, dest: Path) -> Path:
         with tarfile.open(archive) as tf:
             tf.extractall(dest, filter="data")
     except (tarfile.TarError, OSError) as exc:
-        raise InputError(f"{archive} is not a readable source archive ({exc}).",
-                         hint="Fetch the release's .tar.gz again.") from exc
+        raise InputError(_("{path} is not a readable source archive ({error}).").format(
+                             path=archive, error=exc),
+                         hint=_("Fetch the release's .tar.gz again.")) from exc
     tops = [p for p in dest.iterdir()]
     if len(tops) != 1 or not tops[0].is_dir():
-        raise InputError(f"{archive} does not hold one top-level directory as a GitHub tag "
-                         "archive does.", hint="Use the release's source .tar.gz.")
+        raise InputError(_("{path} does not hold one top-level directory as a GitHub tag "
+                           "archive does.").format(path=archive),
+                         hint=_("Use the release's source .tar.gz."))
     return tops[0]
 
 
 def _run_step(argv: list[str], cwd: Path, env: dict[str, str], log_file: Path, what: str,
               log: Log) -> None:
-    log(f"{what}: {' '.join(argv)} (log: {log_file})")
+    log(_("{step}: {command} (log: {path})").format(step=what, command=" ".join(argv),
+                                                    path=log_file))
     with log_file.open("a") as out:
         out.write(f"$ {' '.join(argv)}\n")
         out.flush()
@@ -374,11 +394,14 @@ def _run_step(argv: list[str], cwd: Path, env: dict[str, str], log_file: Path, w
             done = subprocess.run(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, check=False)
         except OSError as exc:
-            raise BuildFailed(f"{what} could not start: {exc}.") from exc
+            raise BuildFailed(_("{step} could not start: {error}.").format(step=what,
+                                                                            error=exc)) from exc
     if done.returncode != 0:
         tail = log_file.read_text(errors="replace").strip().splitlines()[-15:]
-        raise BuildFailed(f"{what} failed (exit {done.returncode}):\n  " + "\n  ".join(tail),
-                          hint=f"Full log: {log_file}.")
+        raise BuildFailed(_("{step} failed (exit {code}):").format(step=what,
+                                                                   code=done.returncode)
+                          + "\n  " + "\n  ".join(tail),
+                          hint=_("Full log: {path}.").format(path=log_file))
 
 
 def build_backend(source_root: Path, tools: Tools, log_file: Path, log: Log,
@@ -386,11 +409,13 @@ def build_backend(source_root: Path, tools: Tools, log_file: Path, log: Log,
     """`mvn package` (contract 1.1) -> the installer directory (for DSpace-CRIS with the
     layout workbook added under config/conftool)."""
     env = {**os.environ, "MAVEN_OPTS": os.environ.get("MAVEN_OPTS", "-Xmx1g")}
-    _run_step([tools.mvn, *MAVEN_ARGS], source_root, env, log_file, "backend (Maven)", log)
+    _run_step([tools.mvn, *MAVEN_ARGS], source_root, env, log_file, _("backend (Maven)"), log)
     installer = source_root / INSTALLER_DIR
     if not (installer / "build.xml").is_file():
-        raise BuildFailed(f"Maven succeeded but {installer} holds no build.xml.",
-                          hint=f"Check {log_file}; is this a DSpace source release?")
+        raise BuildFailed(_("Maven succeeded but {path} holds no build.xml.").format(
+                              path=installer),
+                          hint=_("Check {path}; is this a DSpace source release?").format(
+                              path=log_file))
     if flavor == "cris":
         add_cris_conftool(source_root, installer)
     return installer
@@ -401,9 +426,9 @@ def add_cris_conftool(source_root: Path, installer: Path) -> None:
     installs it as [dspace]/config/conftool (see CRIS_CONFTOOL_SOURCE)."""
     conftool = source_root / CRIS_CONFTOOL_SOURCE
     if not (conftool / CRIS_LAYOUT_WORKBOOK).is_file():
-        raise BuildFailed(f"The DSpace-CRIS source has no {CRIS_CONFTOOL_SOURCE}/"
-                          f"{CRIS_LAYOUT_WORKBOOK}.",
-                          hint="Is this a 4Science/DSpace (DSpace-CRIS) source release?")
+        raise BuildFailed(_("The DSpace-CRIS source has no {path}.").format(
+                              path=f"{CRIS_CONFTOOL_SOURCE}/{CRIS_LAYOUT_WORKBOOK}"),
+                          hint=_("Is this a 4Science/DSpace (DSpace-CRIS) source release?"))
     shutil.copytree(conftool, installer / CRIS_CONFTOOL_INSTALLER, dirs_exist_ok=True)
 
 
@@ -429,13 +454,15 @@ def build_ui(source_root: Path, plan: BuildPlan, tools: Tools, log_file: Path,
     env = ui_environment(plan.ui_memory_mb)
     install, build = ui_commands(plan.package_manager, tools.package_manager,
                                  (source_root / lock).is_file())
-    _run_step(install, source_root, env, log_file, f"UI install ({plan.package_manager})", log)
-    _run_step(build, source_root, env, log_file, "UI production build", log)
+    _run_step(install, source_root, env, log_file,
+              _("UI install ({tool})").format(tool=plan.package_manager), log)
+    _run_step(build, source_root, env, log_file, _("UI production build"), log)
     missing = [m for m in ("dist/server/main.js", "dist/browser/index.html", "config",
                            "package.json") if not (source_root / m).exists()]
     if missing:
-        raise BuildFailed(f"The UI build left no {', '.join(missing)} in {source_root}.",
-                          hint=f"Check {log_file}.")
+        raise BuildFailed(_("The UI build left no {paths} in {path}.").format(
+                              paths=", ".join(missing), path=source_root),
+                          hint=_("Check {path}.").format(path=log_file))
     return source_root
 
 
@@ -467,7 +494,7 @@ def _cached(kind: str, key: str, name: str, make: Callable[[Path], None], log: L
     """cache/builds/<kind>/<key>/<name>, made once by make(target)."""
     target = cache_dir() / kind / key / name
     if target.is_file():
-        log(f"{kind}: cached ({target})")
+        log(_("{kind}: cached ({path})").format(kind=kind, path=target))
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     make(target)
@@ -512,7 +539,7 @@ def build(request: BuildRequest, log: Log = lambda _msg: None) -> BuildResult:
                   backend_key, ui_key, sha["solr"])
     existing = _reusable(plan.out, inputs)
     if existing is not None:
-        log(f"{plan.out} already holds this bundle")
+        log(_("{path} already holds this bundle").format(path=plan.out))
         return BuildResult(plan, plan.out, existing, reused=True)
     need_backend = not (cache_dir() / "backend" / backend_key / "dspace-installer.tar.gz").is_file()
     need_ui = not (cache_dir() / "ui" / ui_key / "dspace-ui.tar.gz").is_file()
@@ -581,8 +608,8 @@ def _write_bundle(plan: BuildPlan, installer: Path, ui: Path, paths: dict[str, P
                   ui_version: str, inputs: str, sha: dict[str, str]) -> dict[str, Any]:
     out = plan.out
     if out.exists() and any(out.iterdir()) and not (out / bundles.MANIFEST).is_file():
-        raise InputError(f"{out} exists and is not a bundle; refusing to write into it.",
-                         hint="Choose an empty directory with --out.")
+        raise InputError(_("{path} exists and is not a bundle; refusing to write into it.")
+                         .format(path=out), hint=_("Choose an empty directory with --out."))
     out.mkdir(parents=True, exist_ok=True)
     (out / bundles.MANIFEST).unlink(missing_ok=True)  # no stale manifest over new files
     solr_name = f"solr/solr-{plan.solr_version}.tgz"

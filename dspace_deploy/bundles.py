@@ -35,6 +35,7 @@ from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import InputError, Problem
+from dspace_deploy.i18n import _, ngettext
 from dspace_deploy.lines import CRIS
 from dspace_deploy.plans import site_plans
 from dspace_deploy.site import Site
@@ -165,8 +166,9 @@ def load_bundle(path_or_url: str) -> Bundle:
     text = str(path_or_url)
     scheme = urllib.parse.urlsplit(text).scheme.lower()
     if "://" in text and scheme not in URL_SCHEMES:
-        raise InputError(f"Cannot load the bundle {text}: the URL scheme {scheme!r} is not "
-                         "supported.", hint="Use a directory, or an http(s):// or file:// URL.")
+        raise InputError(_("Cannot load the bundle {source}: the URL scheme {scheme} is not "
+                           "supported.").format(source=text, scheme=repr(scheme)),
+                         hint=_("Use a directory, or an http(s):// or file:// URL."))
     if is_url(text):
         root = _download(text)
         return _parse(root, (root / MANIFEST).read_bytes(), text)
@@ -175,33 +177,39 @@ def load_bundle(path_or_url: str) -> Bundle:
         path = path.parent
     manifest = path / MANIFEST
     if not path.exists():
-        raise InputError(f"The bundle {text} does not exist.",
-                         hint="Build one with `dspace-deploy build --line N` or fix the path.")
+        raise InputError(_("The bundle {source} does not exist.").format(source=text),
+                         hint=_("Build one with `{command}` or fix the path.").format(
+                             command="dspace-deploy build --line N"))
     if not manifest.is_file():
-        raise InputError(f"{path} is not a bundle: it has no {MANIFEST}.",
-                         hint="Point to the directory `dspace-deploy build` wrote.")
+        raise InputError(_("{path} is not a bundle: it has no {manifest}.").format(
+                             path=path, manifest=MANIFEST),
+                         hint=_("Point to the directory `dspace-deploy build` wrote."))
     try:
         data = manifest.read_bytes()
     except OSError as exc:
-        raise InputError(f"Cannot read {manifest}: {exc.strerror or exc}.") from exc
+        raise InputError(_("Cannot read {path}: {reason}.").format(
+            path=manifest, reason=exc.strerror or exc)) from exc
     return _parse(path.resolve(), data, text)
 
 
 def _parse(root: Path, data: bytes, source: str) -> Bundle:
-    where = f"The manifest of the bundle {source}"
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{where} is not valid JSON ({exc}).",
-                         hint="Rebuild the bundle or copy it again.") from exc
+        raise InputError(_("The manifest of the bundle {source} is not valid JSON ({error}).")
+                         .format(source=source, error=exc),
+                         hint=_("Rebuild the bundle or copy it again.")) from exc
     if not isinstance(raw, dict):
-        raise InputError(f"{where} is not a JSON object.", hint="Rebuild the bundle.")
+        raise InputError(_("The manifest of the bundle {source} is not a JSON object.").format(
+                             source=source), hint=_("Rebuild the bundle."))
     fmt = raw.get("format")
     if fmt != FORMAT:
         raise InputError(
-            f"{where} has format {fmt!r}; this dspace-deploy reads format {FORMAT} only.",
-            hint="Build the bundle with this version of dspace-deploy (`dspace-deploy build`), "
-                 "or upgrade dspace-deploy to one that reads it.")
+            _("The manifest of the bundle {source} has format {found}; this dspace-deploy "
+              "reads format {format} only.").format(source=source, found=repr(fmt),
+                                                    format=FORMAT),
+            hint=_("Build the bundle with this version of dspace-deploy (`dspace-deploy "
+                   "build`), or upgrade dspace-deploy to one that reads it."))
     problems: list[str] = []
 
     def text_field(name: str, *, required: bool = True) -> str:
@@ -209,27 +217,28 @@ def _parse(root: Path, data: bytes, source: str) -> Bundle:
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
             return str(value)
         if required or value is not None:
-            problems.append(f"{name} is missing or not a string")
+            problems.append(_("{field} is missing or not a string").format(field=name))
         return ""
 
     line = text_field("line")
     flavor = text_field("flavor")
     if flavor and flavor not in ("dspace", "cris"):
-        problems.append(f"flavor is {flavor!r}, not dspace or cris")
+        problems.append(_("flavor is {flavor}, not dspace or cris").format(flavor=repr(flavor)))
     java_min = raw.get("java_min")
     if not isinstance(java_min, int) or isinstance(java_min, bool):
-        problems.append("java_min is missing or not a whole number")
+        problems.append(_("{field} is missing or not a whole number").format(field="java_min"))
         java_min = 0
     node = raw.get("node_majors")
     if not isinstance(node, list) or not all(
             isinstance(n, int) and not isinstance(n, bool) for n in node):
-        problems.append("node_majors is missing or not a list of whole numbers")
+        problems.append(_("{field} is missing or not a list of whole numbers").format(
+            field="node_majors"))
         node = []
     bundle_files = _parse_files(raw.get("files"), problems)
     solr_version = text_field("solr_version")
     for required in (INSTALLER, UI_ARCHIVE, f"solr/solr-{solr_version}.tgz"):
         if bundle_files and required not in bundle_files:
-            problems.append(f"files does not list {required}")
+            problems.append(_("files does not list {path}").format(path=required))
     bundle = Bundle(
         line=line,
         flavor=flavor,
@@ -247,28 +256,32 @@ def _parse(root: Path, data: bytes, source: str) -> Bundle:
     )
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems)
-        raise InputError(f"{where} is incomplete:\n{listed}",
-                         hint="Rebuild the bundle with `dspace-deploy build`.")
+        raise InputError(_("The manifest of the bundle {source} is incomplete:").format(
+                             source=source) + f"\n{listed}",
+                         hint=_("Rebuild the bundle with `dspace-deploy build`."))
     return bundle
 
 
 def _parse_files(value: Any, problems: list[str]) -> dict[str, BundleFile]:
     if not isinstance(value, dict) or not value:
-        problems.append("files is missing or empty")
+        problems.append(_("files is missing or empty"))
         return {}
     result = {}
     for path, info in value.items():
         if not _safe_relative(path):
-            problems.append(f"files lists {path!r}, which is not a plain relative path")
+            problems.append(_("files lists {path}, which is not a plain relative path").format(
+                path=repr(path)))
             continue
         sha = info.get("sha256") if isinstance(info, dict) else None
         size = info.get("size") if isinstance(info, dict) else None
         if not (isinstance(sha, str) and len(sha) == 64
                 and all(c in "0123456789abcdef" for c in sha.lower())):
-            problems.append(f"files.{path}.sha256 is missing or not a sha256 hex digest")
+            problems.append(_("{field} is missing or not a sha256 hex digest").format(
+                field=f"files.{path}.sha256"))
             continue
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            problems.append(f"files.{path}.size is missing or not a whole number")
+            problems.append(_("{field} is missing or not a whole number").format(
+                field=f"files.{path}.size"))
             continue
         result[path] = BundleFile(path, sha.lower(), size)
     return result
@@ -319,14 +332,15 @@ def _download(url: str) -> Path:
             continue
         if actual != info.sha256:
             target.unlink(missing_ok=True)
-            problems.append(f"{rel}: sha256 {actual}, expected {info.sha256}")
+            problems.append(_("{path}: sha256 {actual}, expected {expected}").format(
+                path=rel, actual=actual, expected=info.sha256))
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems)
         raise InputError(
-            f"The bundle {url} could not be downloaded intact ({len(problems)} of "
-            f"{len(bundle.files)} files):\n{listed}",
-            hint="Check the URL and the server's copy (rebuild or re-upload the bundle); no "
-                 "host was contacted.")
+            _("The bundle {url} could not be downloaded intact ({count} of {total} files):")
+            .format(url=url, count=len(problems), total=len(bundle.files)) + f"\n{listed}",
+            hint=_("Check the URL and the server's copy (rebuild or re-upload the bundle); no "
+                   "host was contacted."))
     _write_atomic(dest / MANIFEST, data)
     return dest
 
@@ -335,11 +349,13 @@ def _open(url: str) -> Any:
     try:
         return urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT)
     except urllib.error.HTTPError as exc:
-        raise InputError(f"{url} answered HTTP {exc.code} {exc.reason}.") from exc
+        raise InputError(_("{url} answered HTTP {code} {reason}.").format(
+            url=url, code=exc.code, reason=exc.reason)) from exc
     except urllib.error.URLError as exc:
-        raise InputError(f"Cannot fetch {url}: {exc.reason}.") from exc
+        raise InputError(_("Cannot fetch {url}: {reason}.").format(url=url,
+                                                                   reason=exc.reason)) from exc
     except (OSError, ValueError) as exc:
-        raise InputError(f"Cannot fetch {url}: {exc}.") from exc
+        raise InputError(_("Cannot fetch {url}: {reason}.").format(url=url, reason=exc)) from exc
 
 
 def _fetch_bytes(url: str, limit: int) -> bytes:
@@ -347,9 +363,11 @@ def _fetch_bytes(url: str, limit: int) -> bytes:
         try:
             data: bytes = response.read(limit + 1)
         except OSError as exc:
-            raise InputError(f"Reading {url} failed: {exc}.") from exc
+            raise InputError(_("Reading {url} failed: {reason}.").format(url=url,
+                                                                         reason=exc)) from exc
     if len(data) > limit:
-        raise InputError(f"{url} is larger than {limit} bytes; it is not a bundle manifest.")
+        raise InputError(_("{url} is larger than {limit} bytes; it is not a bundle manifest.")
+                         .format(url=url, limit=limit))
     return data
 
 
@@ -366,16 +384,19 @@ def _fetch_file(url: str, target: Path, size: int) -> str:
                 try:
                     chunk = response.read(_CHUNK)
                 except OSError as exc:
-                    raise InputError(f"reading {url} failed: {exc}") from exc
+                    raise InputError(_("Reading {url} failed: {reason}.").format(
+                        url=url, reason=exc)) from exc
                 if not chunk:
                     break
                 received += len(chunk)
                 if received > size:
-                    raise InputError(f"{url} is larger than the {size} bytes the manifest says")
+                    raise InputError(_("{url} is larger than the {size} bytes the manifest "
+                                       "says").format(url=url, size=size))
                 digest.update(chunk)
                 out.write(chunk)
         if received != size:
-            raise InputError(f"{url} has {received} bytes, the manifest says {size}")
+            raise InputError(_("{url} has {received} bytes, the manifest says {size}").format(
+                url=url, received=received, size=size))
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -407,23 +428,29 @@ def verify_bundle(bundle: Bundle) -> None:
     for rel, info in sorted(bundle.files.items()):
         path = bundle.root / rel
         if not path.is_file():
-            problems.append(f"{rel}: missing (expected sha256 {info.sha256})")
+            problems.append(_("{path}: missing (expected sha256 {expected})").format(
+                path=rel, expected=info.sha256))
             continue
         try:
             actual = _sha256_file(path)
             size = path.stat().st_size
         except OSError as exc:
-            problems.append(f"{rel}: cannot be read ({exc.strerror or exc})")
+            problems.append(_("{path}: cannot be read ({reason})").format(
+                path=rel, reason=exc.strerror or exc))
             continue
         if actual != info.sha256:
-            sizes = f"; {size} bytes, expected {info.size}" if size != info.size else ""
-            problems.append(f"{rel}: sha256 {actual}, expected {info.sha256}{sizes}")
+            sizes = ("; " + _("{size} bytes, expected {expected}").format(
+                size=size, expected=info.size)) if size != info.size else ""
+            problems.append(_("{path}: sha256 {actual}, expected {expected}").format(
+                path=rel, actual=actual, expected=info.sha256) + sizes)
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems)
         raise InputError(
-            f"The bundle {bundle.source} does not match its manifest ({len(problems)} of "
-            f"{len(bundle.files)} files):\n{listed}",
-            hint="Copy or rebuild the bundle (`dspace-deploy build`); no host was contacted.")
+            _("The bundle {source} does not match its manifest ({count} of {total} files):")
+            .format(source=bundle.source, count=len(problems), total=len(bundle.files))
+            + f"\n{listed}",
+            hint=_("Copy or rebuild the bundle (`dspace-deploy build`); no host was "
+                   "contacted."))
 
 
 def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Problem]:
@@ -433,61 +460,73 @@ def check_bundle_fits(bundle: Bundle, plans: list[dict[str, Any]]) -> list[Probl
         name = plan.get("name", "?")
 
         def add(key: str, what: str, fix: str, name: Any = name) -> None:
-            problems.append(Problem(f"bundle {bundle.source}", f"instance {name}: {key}", what,
-                                    fix))
+            problems.append(Problem(_("bundle {source}").format(source=bundle.source),
+                                    _("instance {name}: {key}").format(name=name, key=key),
+                                    what, fix))
 
         line, flavor = str(plan.get("line")), str(plan.get("flavor"))
         if (line, flavor) != (bundle.line, bundle.flavor):
-            add("line", f"the instance is DSpace {line} ({flavor}) but the bundle holds "
-                        f"{bundle.line} ({bundle.flavor})",
-                f"use the bundle {line}-{flavor}: "
-                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+            add("line", _("the instance is DSpace {line} ({flavor}) but the bundle holds "
+                          "{bundle_line} ({bundle_flavor})").format(
+                              line=line, flavor=flavor, bundle_line=bundle.line,
+                              bundle_flavor=bundle.flavor),
+                _("use the bundle {name}: {command}").format(
+                    name=f"{line}-{flavor}",
+                    command=_BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor))))
             continue
         version = plan_release(plan)
         if version != bundle.version:
             wanted = Release(line, flavor, version)
-            add("version", f"the instance wants {wanted.name} but the bundle holds "
-                           f"{bundle.version}",
-                (f"set version: \"{bundle.version}\" on the instance, or " if flavor == "dspace"
-                 else "") + f"build a bundle of {version}: {wanted.build_command}")
+            add("version", _("the instance wants {wanted} but the bundle holds {held}").format(
+                               wanted=wanted.name, held=bundle.version),
+                (_("set version: \"{held}\" on the instance, or build a bundle of {version}: "
+                   "{command}") if flavor == "dspace" else
+                 _("build a bundle of {version}: {command}")).format(
+                     held=bundle.version, version=version, command=wanted.build_command))
         java = plan.get("java_major")
         if isinstance(java, int) and java < bundle.java_min:
-            add("java_version", f"the bundle needs Java {bundle.java_min} but the host gets "
-                                f"Java {java}",
-                f"set java_version {bundle.java_min} or remove it")
+            add("java_version", _("the bundle needs Java {needed} but the host gets Java "
+                                  "{java}").format(needed=bundle.java_min, java=java),
+                _("set java_version {top} or remove it").format(top=bundle.java_min))
         node = plan.get("node_major")
         if isinstance(node, int) and bundle.node_majors and node not in bundle.node_majors:
             fits = ", ".join(str(n) for n in bundle.node_majors)
-            add("node_version", f"the bundle's UI supports Node.js {fits}, not {node}",
-                f"set node_version to one of {fits}")
+            add("node_version", _("the bundle's UI supports Node.js {fits}, not {node}").format(
+                                    fits=fits, node=node),
+                _("set node_version to one of {fits}").format(fits=fits))
         contents = installer_contents(bundle)
         cores = [str(c) for c in plan.get("cores") or []]
         missing = sorted(set(cores) - set(contents.cores)) if cores else []
         if missing:
-            add("cores", f"the backend installer lacks the Solr "
-                         f"core{'s' if len(missing) > 1 else ''} {', '.join(missing)} that "
-                         f"DSpace {line} ({flavor}) needs (expected solr/<core>/conf/"
-                         "solrconfig.xml in dspace-installer/)",
-                "rebuild the bundle from a complete release: "
-                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+            add("cores", ngettext(
+                    "the backend installer lacks the Solr core {cores} that DSpace {line} "
+                    "({flavor}) needs (expected solr/<core>/conf/solrconfig.xml in "
+                    "dspace-installer/)",
+                    "the backend installer lacks the Solr cores {cores} that DSpace {line} "
+                    "({flavor}) needs (expected solr/<core>/conf/solrconfig.xml in "
+                    "dspace-installer/)", len(missing)).format(
+                        cores=", ".join(missing), line=line, flavor=flavor),
+                _("rebuild the bundle from a complete release: {command}").format(
+                    command=_BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor))))
         if flavor == "cris" and CRIS_WORKBOOK not in contents.files:
-            add("flavor", f"the backend installer lacks {CRIS_WORKBOOK}, the DSpace-CRIS "
-                          "layout workbook the deployment imports (the real installer has no "
-                          "etc/; `dspace-deploy build` copies the source's dspace/etc/conftool "
-                          "there)",
-                "rebuild the bundle with this version of dspace-deploy: "
-                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+            add("flavor", _("the backend installer lacks {path}, the DSpace-CRIS layout "
+                            "workbook the deployment imports (the real installer has no etc/; "
+                            "`dspace-deploy build` copies the source's dspace/etc/conftool "
+                            "there)").format(path=CRIS_WORKBOOK),
+                _("rebuild the bundle with this version of dspace-deploy: {command}").format(
+                    command=_BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor))))
         if flavor == "cris" and contents.cores and _ocr_plugin(line) not in contents.files:
-            add("flavor", f"the backend installer lacks {_ocr_plugin(line)}, the plugin the "
-                          "DSpace-CRIS ocr core loads (the core fails without it)",
-                "rebuild the bundle from the complete DSpace-CRIS source: "
-                + _BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor)))
+            add("flavor", _("the backend installer lacks {path}, the plugin the DSpace-CRIS "
+                            "ocr core loads (the core fails without it)").format(
+                                path=_ocr_plugin(line)),
+                _("rebuild the bundle from the complete DSpace-CRIS source: {command}").format(
+                    command=_BUILD_HINT.format(line=line, flavor=_flavor_flag(flavor))))
         solr = plan.get("solr_version")
         if solr and str(solr) != bundle.solr_version:
-            add("solr_version", f"the instance wants Solr {solr} but the bundle holds "
-                                f"{bundle.solr_version}",
-                f"remove solr_version or set {bundle.solr_version}, or build a bundle with "
-                f"Solr {solr}")
+            add("solr_version", _("the instance wants Solr {solr} but the bundle holds "
+                                  "{held}").format(solr=solr, held=bundle.solr_version),
+                _("remove solr_version or set {held}, or build a bundle with Solr {solr}")
+                .format(held=bundle.solr_version, solr=solr))
     return problems
 
 
@@ -563,8 +602,9 @@ def artifacts_source(site: Site, artifacts: str | None) -> str | None:
         return None
     if len(values) > 1:
         raise InputError(
-            f"dspace_artifacts differs between hosts ({', '.join(sorted(values))}).",
-            hint="Set it once, in group_vars/all/site.yml, or pass --artifacts.")
+            _("dspace_artifacts differs between hosts ({values}).").format(
+                values=", ".join(sorted(values))),
+            hint=_("Set it once, in group_vars/all/site.yml, or pass --artifacts."))
     value = values.pop()
     if is_url(value):
         return value
@@ -602,8 +642,8 @@ def resolve_bundles(site: Site, artifacts: str | None,
         problems.append(str(exc))
         needed = {}
     for release, users in sorted(needed.items(), key=lambda item: item[0].key):
-        used_by = ", ".join(f"{plan['name']} on {host}" if plan else host
-                            for host, plan in users)
+        used_by = ", ".join(_("{instance} on {host}").format(instance=plan["name"], host=host)
+                            if plan else host for host, plan in users)
         bundle = single
         if bundle is None:
             found = _find_release(source, release, used_by)
@@ -611,21 +651,28 @@ def resolve_bundles(site: Site, artifacts: str | None,
                 problems.append(found)
                 continue
             bundle = found
-        fits = [f"{p} (host {host})" for host, plan in users if plan
-                for p in check_bundle_fits(bundle, [plan])]
-        if not any(plan for _, plan in users) and (bundle.line, bundle.flavor, bundle.version) \
+        fits = [_("{problem} (host {host})").format(problem=p, host=host)
+                for host, plan in users if plan for p in check_bundle_fits(bundle, [plan])]
+        if not any(plan for _host, plan in users) and (bundle.line, bundle.flavor,
+                                                       bundle.version) \
                 != (release.line, release.flavor, release.version):
-            fits.append(f"bundle {bundle.source}: it holds {bundle.line}-{bundle.flavor} "
-                        f"{bundle.version}, not {release.name} (needed by {used_by}): "
-                        f"{release.build_command}")
+            fits.append(_("bundle {source}: it holds {held}, not {release} (needed by "
+                          "{used_by}): {command}").format(
+                              source=bundle.source,
+                              held=f"{bundle.line}-{bundle.flavor} {bundle.version}",
+                              release=release.name, used_by=used_by,
+                              command=release.build_command))
         problems.extend(fits)
         if not fits:
             bundles[release.key] = bundle
     if problems:
         body = "\n".join(f"  - {p}".replace("\n", "\n    ") for p in problems)
-        raise InputError(
-            f"The release bundles in {source} do not serve the site ({len(problems)} "
-            f"{'problem' if len(problems) == 1 else 'problems'}); no host was contacted.\n{body}")
+        raise InputError(ngettext(
+            "The release bundles in {source} do not serve the site ({count} problem); no host "
+            "was contacted.",
+            "The release bundles in {source} do not serve the site ({count} problems); no host "
+            "was contacted.", len(problems)).format(source=source, count=len(problems))
+            + f"\n{body}")
     return bundles
 
 
@@ -637,7 +684,7 @@ def _find_release(source: str, release: Release, used_by: str) -> Bundle | str:
     tried: list[str] = []
     for location in (versioned, legacy):
         if not is_url(location) and not Path(location).exists():
-            tried.append(f"{location} does not exist")
+            tried.append(_("{location} does not exist").format(location=location))
             continue
         try:
             bundle = load_bundle(location)
@@ -647,17 +694,19 @@ def _find_release(source: str, release: Release, used_by: str) -> Bundle | str:
                 continue  # a server without the versioned directory: try the older layout
             return str(exc)
         if location == legacy and bundle.version != release.version:
-            tried.append(f"{location} holds {bundle.version}")
+            tried.append(_("{location} holds {version}").format(location=location,
+                                                                version=bundle.version))
             continue
         try:
             verify_bundle(bundle)
         except InputError as exc:
             return str(exc)
         return bundle
-    return (f"no bundle of {release.name} ({release.flavor}) for line {release.line} "
-            f"(needed by {used_by}): {'; '.join(tried)}. Build it with "
-            f"`{release.build_command}` (it writes bundles/{release.key}/) and put it in "
-            f"{source}")
+    return _("no bundle of {release} ({flavor}) for line {line} (needed by {used_by}): "
+             "{tried}. Build it with `{command}` (it writes bundles/{key}/) and put it in "
+             "{source}").format(release=release.name, flavor=release.flavor, line=release.line,
+                                used_by=used_by, tried="; ".join(tried),
+                                command=release.build_command, key=release.key, source=source)
 
 
 def _single_bundle(source: str) -> Bundle | None:

@@ -27,6 +27,7 @@ import yaml
 from dspace_deploy import resources
 from dspace_deploy.backups import BackupReport, choose_instance, host_targets, instance_hosts
 from dspace_deploy.errors import InputError
+from dspace_deploy.i18n import _
 from dspace_deploy.site import Site
 
 Progress = Callable[[str], None]
@@ -73,30 +74,34 @@ def plan_drill(site: Site, instance: str | None, target: str | None, snapshot: s
 
     instance = choose_instance(site, instance, "the drill restore")
     if os_name not in LINE_FOR_OS:
-        raise InputError(f"Lab hosts run {', '.join(LINE_FOR_OS)}, not {os_name!r}.",
-                         hint="Choose one with --os.")
+        raise InputError(_("Lab hosts run {systems}, not {os}.").format(
+                             systems=", ".join(LINE_FOR_OS), os=repr(os_name)),
+                         hint=_("Choose one with --os."))
     source = instance_hosts(site, instance)[0]
     targets = host_targets(site, source)
     remote = [t for t in targets if t.get("type", "local") != "local"]
     if target is None:
         if not remote:
             raise InputError(
-                f"The drill restores into a throw-away lab host, which cannot read the disk of "
-                f"{source}, and every backup target of {instance} is local "
-                f"({', '.join(str(t.get('name')) for t in targets) or 'none'}).",
-                hint="Add an S3 or SFTP target to dspace_backup_targets (docs/backup.md), "
-                "run `dspace-deploy up` and `dspace-deploy backup`, then drill again.")
+                _("The drill restores into a throw-away lab host, which cannot read the disk of "
+                  "{host}, and every backup target of {instance} is local ({targets}).").format(
+                      host=source, instance=instance,
+                      targets=", ".join(str(t.get("name")) for t in targets) or _("none")),
+                hint=_("Add an S3 or SFTP target to dspace_backup_targets (docs/backup.md), run "
+                       "`dspace-deploy up` and `dspace-deploy backup`, then drill again."))
         chosen = remote[0]
     else:
         matches = [t for t in targets if t.get("name") == target]
         if not matches:
-            raise InputError(f"{source} has no backup target {target!r}.",
-                             hint="Use a name from dspace_backup_targets with --target.")
+            raise InputError(_("{host} has no backup target {target}.").format(
+                                 host=source, target=repr(target)),
+                             hint=_("Use a name from dspace_backup_targets with --target."))
         chosen = matches[0]
         if chosen.get("type", "local") == "local":
             raise InputError(
-                f"Target {target} is a directory on {source}, which the drill's lab host "
-                "cannot read.", hint="Drill from an S3 or SFTP target.")
+                _("Target {target} is a directory on {host}, which the drill's lab host cannot "
+                  "read.").format(target=target, host=source),
+                hint=_("Drill from an S3 or SFTP target."))
     return DrillPlan(instance, source, dict(chosen), snapshot, os_name)
 
 
@@ -181,7 +186,7 @@ def run_drill(site: Site, plan: DrillPlan, artifacts: str | None, keep: bool,
     started = time.perf_counter()
     try:
         result.stage = "lab"
-        say(f"creating lab host ({plan.os})")
+        say(_("creating lab host ({os})").format(os=plan.os))
         lab = create_lab(lab_name, hosts=1, oses=[plan.os], connection="ssh", progress=say)
         result.seconds["lab"] = round(time.perf_counter() - started, 1)
         host = lab.hosts[0]
@@ -203,7 +208,7 @@ def run_drill(site: Site, plan: DrillPlan, artifacts: str | None, keep: bool,
         result.seconds["total"] = round(time.perf_counter() - started, 1)
         result.kept = keep
         if not keep:
-            say("removing the lab host")
+            say(_("removing the lab host"))
             destroy_lab(lab_name)
         shutil.rmtree(work, ignore_errors=True)
     return result
@@ -223,7 +228,7 @@ def _converge_and_restore(inventory: Path, password_file: Path, plan: DrillPlan,
     drill_site = load_site(inventory, password_file)
     bundles = resolve_bundles(drill_site, artifacts)
     result.stage = "converge"
-    say("converging the lab host with `up`")
+    say(_("converging the lab host with `up`"))
     start = time.perf_counter()
     up = runner.run(runner.Job("drill-up", "site.yml", drill_site,
                                extravars=bundle_vars(bundles)))
@@ -231,10 +236,12 @@ def _converge_and_restore(inventory: Path, password_file: Path, plan: DrillPlan,
     if not (up.summary.ok and up.rc == 0):
         report = BackupReport("restore")
         report.problems[drill_site.hosts[0]] = (
-            f"`up` failed on the lab host; see the run's artifacts ({up.artifact_dir})")
+            _("`up` failed on the lab host; see the run's artifacts ({path})").format(
+                path=up.artifact_dir))
         return report
     result.stage = "restore"
-    say(f"restoring {plan.instance} from {plan.target.get('name')} ({plan.snapshot})")
+    say(_("restoring {instance} from {target} ({snapshot})").format(
+        instance=plan.instance, target=plan.target.get("name"), snapshot=plan.snapshot))
     events: list[Event] = []
     start = time.perf_counter()
     runner.run(runner.Job("drill-restore", "restore.yml", drill_site,

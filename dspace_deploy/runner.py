@@ -26,6 +26,7 @@ from typing import Any
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError
 from dspace_deploy.events import Event, RunSummary, SummaryBuilder
+from dspace_deploy.i18n import _
 from dspace_deploy.redact import Redactor
 from dspace_deploy.site import Site
 
@@ -106,8 +107,8 @@ def run(job: Job, observer: EventObserver | None = None) -> RunResult:
 
     if job.limit is not None and not job.limit.strip():
         # Ansible reads an empty limit as "every host"; the verbs refuse it earlier.
-        raise InputError(f"The {job.verb} run got an empty --limit.",
-                         hint="Give a host or group pattern, or no --limit.")
+        raise InputError(_("The {verb} run got an empty --limit.").format(verb=job.verb),
+                         hint=_("Give a host or group pattern, or no --limit."))
     playbook = resources.playbooks_dir() / job.playbook
     private_dir = runs_dir(job.site.name)
     make_private_state(job.site.name)
@@ -148,9 +149,10 @@ def run(job: Job, observer: EventObserver | None = None) -> RunResult:
         runner.run()
     except (OSError, RuntimeError, ValueError, ConfigurationError) as problem:
         raise EnvironmentProblem(
-            f"ansible-runner could not start the {job.verb} run: {problem}.",
-            hint="Check that dspace-deploy's Python environment is intact "
-            "(reinstall with `pip install -e .`).",
+            _("ansible-runner could not start the {verb} run: {error}.").format(verb=job.verb,
+                                                                              error=problem),
+            hint=_("Check that dspace-deploy's Python environment is intact (reinstall with "
+                   "`pip install -e .`)."),
         ) from problem
     finally:
         for written in (private_dir / "artifacts" / ident, facts_dir(job.site.name)):
@@ -274,8 +276,9 @@ def _explain_early_stop(artifact_dir: Path, redactor: Redactor, job: Job) -> Non
         if path.exists():
             text += path.read_text(errors="replace")
     lines = [ln.strip() for ln in redactor.text(text).splitlines() if ln.strip()]
-    detail = " ".join(lines[-6:]) or "no output"
+    detail = " ".join(lines[-6:]) or _("no output")
     raise InputError(
-        f"Ansible stopped before running any play of {job.playbook}: {detail}",
-        hint=f"Full output: {artifact_dir}/stdout.",
+        _("Ansible stopped before running any play of {playbook}: {detail}").format(
+            playbook=job.playbook, detail=detail),
+        hint=_("Full output: {path}.").format(path=f"{artifact_dir}/stdout"),
     )

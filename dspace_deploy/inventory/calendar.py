@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dspace_deploy.i18n import _
+
 _SHORTHANDS = frozenset({
     "minutely", "hourly", "daily", "monthly", "weekly", "yearly", "annually", "anually",
     "quarterly", "semiannually", "semi-annually", "biannually", "bi-annually",
@@ -66,7 +68,8 @@ class _Parser:
             self.pos += 1
 
     def fail(self, what: str) -> CalendarError:
-        return CalendarError(f"{what} at position {self.pos + 1}")
+        return CalendarError(_("{what} at position {position}").format(what=what,
+                                                                       position=self.pos + 1))
 
     # --- weekdays ---------------------------------------------------------------------
 
@@ -78,29 +81,29 @@ class _Parser:
             if match is None:
                 if first:
                     return  # no weekday part
-                raise self.fail("a weekday is expected")
+                raise self.fail(_("a weekday is expected"))
             name, nr = match
             self.pos += len(name)
             if self.peek() not in ("", "-", ".", ",", " "):
-                raise self.fail("a weekday name runs on")
+                raise self.fail(_("a weekday name runs on"))
             if range_start > nr:
-                raise self.fail("a weekday range runs backwards")
+                raise self.fail(_("a weekday range runs backwards"))
             if self.peek() in ("", " "):
                 self.skip_spaces()
                 return
             if self.peek() == ".":
                 if range_start >= 0 or self.peek(1) != ".":
-                    raise self.fail("`..` between two weekdays is expected")
+                    raise self.fail(_("`..` between two weekdays is expected"))
                 range_start, self.pos = nr, self.pos + 2
             elif self.peek() == "-":  # old range syntax, still accepted
                 if range_start >= 0:
-                    raise self.fail("a weekday range is already open")
+                    raise self.fail(_("a weekday range is already open"))
                 range_start, self.pos = nr, self.pos + 1
             else:  # ","
                 range_start, self.pos = -1, self.pos + 1
             if self.peek() in ("", " "):  # a trailing comma is fine, an open range is not
                 if range_start >= 0:
-                    raise self.fail("a weekday range has no end")
+                    raise self.fail(_("a weekday range has no end"))
                 self.skip_spaces()
                 return
             first = False
@@ -110,7 +113,7 @@ class _Parser:
     def number(self, usec: bool) -> int:
         digits = re.match(r"\d+", self.text[self.pos:])
         if digits is None:
-            raise self.fail("a number is expected")
+            raise self.fail(_("a number is expected"))
         self.pos += len(digits.group())
         value = int(digits.group())
         if usec:
@@ -119,11 +122,11 @@ class _Parser:
                 self.pos += 1
                 fraction = re.match(r"\d+", self.text[self.pos:])
                 if fraction is None:
-                    raise self.fail("decimals are expected after the point")
+                    raise self.fail(_("decimals are expected after the point"))
                 self.pos += len(fraction.group())
                 value += int(fraction.group()[:6].ljust(6, "0"))
         if value > _INT_MAX:
-            raise self.fail("a number is too large")
+            raise self.fail(_("a number is too large"))
         return value
 
     def chain(self, usec: bool) -> list[_Component] | None:
@@ -134,7 +137,7 @@ class _Parser:
         components: list[_Component] = []
         while True:
             if len(components) > _MAX_COMPONENTS:
-                raise self.fail("the list is too long")
+                raise self.fail(_("the list is too long"))
             component = _Component(self.number(usec))
             if self.peek() == "." and self.peek(1) == ".":
                 self.pos += 2
@@ -144,9 +147,9 @@ class _Parser:
                 self.pos += 1
                 component.repeat = self.number(usec)
                 if component.repeat == 0:
-                    raise self.fail("a repetition of 0")
+                    raise self.fail(_("a repetition of 0"))
             if self.peek() not in ("", " ", ",", "-", "~", ":"):
-                raise self.fail(f"{self.peek()!r} is not expected")
+                raise self.fail(_("{char} is not expected").format(char=repr(self.peek())))
             components.append(component)
             if self.peek() != ",":
                 return components
@@ -174,7 +177,7 @@ def _date(parser: _Parser, spec: _Spec) -> bool:
         return False
     spec.end_of_month = parser.peek() == "~"
     if parser.peek() not in ("-", "~"):
-        raise parser.fail("`-` between date fields is expected")
+        raise parser.fail(_("`-` between date fields is expected"))
     parser.pos += 1
     second = parser.chain(False)
     if parser.peek() in ("", " "):
@@ -182,14 +185,14 @@ def _date(parser: _Parser, spec: _Spec) -> bool:
         spec.fields.update(month=first, day=second)
         return False
     if spec.end_of_month:
-        raise parser.fail("`~` belongs before the day")
+        raise parser.fail(_("`~` belongs before the day"))
     spec.end_of_month = parser.peek() == "~"
     if parser.peek() not in ("-", "~"):
-        raise parser.fail("`-` between date fields is expected")
+        raise parser.fail(_("`-` between date fields is expected"))
     parser.pos += 1
     third = parser.chain(False)
     if parser.peek() not in ("", " "):
-        raise parser.fail("a space after the date is expected")
+        raise parser.fail(_("a space after the date is expected"))
     parser.skip_spaces()
     spec.fields.update(year=first, month=second, day=third)
     return False
@@ -200,17 +203,17 @@ def _time(parser: _Parser, spec: _Spec) -> None:
         return  # no time: midnight
     spec.fields["hour"] = parser.chain(False)
     if parser.peek() != ":":
-        raise parser.fail("`:` between hour and minute is expected")
+        raise parser.fail(_("`:` between hour and minute is expected"))
     parser.pos += 1
     spec.fields["minute"] = parser.chain(False)
     if parser.peek() == "":
         return
     if parser.peek() != ":":
-        raise parser.fail("`:` between minute and second is expected")
+        raise parser.fail(_("`:` between minute and second is expected"))
     parser.pos += 1
     spec.fields["second"] = parser.chain(True)
     if parser.peek() != "":
-        raise parser.fail("the expression should end after the seconds")
+        raise parser.fail(_("the expression should end after the seconds"))
 
 
 def _normalize(components: list[_Component]) -> None:
@@ -264,7 +267,7 @@ def check(expression: str) -> None:
     """Raise CalendarError when systemd would refuse `expression` as OnCalendar=."""
     text = _strip_timezone(expression)
     if not text:
-        raise CalendarError("it is empty")
+        raise CalendarError(_("it is empty"))
     if text.lower() in _SHORTHANDS:
         return
     parser = _Parser(text)
@@ -273,7 +276,7 @@ def check(expression: str) -> None:
     if not _date(parser, spec):
         _time(parser, spec)
     if parser.peek() != "":
-        raise parser.fail(f"{parser.peek()!r} is not expected")
+        raise parser.fail(_("{char} is not expected").format(char=repr(parser.peek())))
     year = spec.fields.get("year")
     for component in year or []:  # 12 -> 2012, 89 -> 1989
         for attr in ("start", "stop"):
@@ -289,8 +292,11 @@ def check(expression: str) -> None:
         _normalize(components)
         from_end = name == "day" and spec.end_of_month
         if not _field_valid(components, low, high, from_end):
-            shown = "second" if name == "second" else name
-            raise CalendarError(f"a {shown} is out of range (or repeats past its end)")
+            shown = {"year": _("a year"), "month": _("a month"), "day": _("a day"),
+                     "hour": _("an hour"), "minute": _("a minute"),
+                     "second": _("a second")}[name]
+            raise CalendarError(_("{field} is out of range (or repeats past its end)").format(
+                field=shown))
 
 
 def problem(expression: str) -> str | None:

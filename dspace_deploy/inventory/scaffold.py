@@ -17,6 +17,7 @@ import yaml
 
 from dspace_deploy import resources
 from dspace_deploy.errors import DeployError, InputError, Problem, ValidationFailed
+from dspace_deploy.i18n import _
 from dspace_deploy.inventory import vault
 from dspace_deploy.inventory.loader import VAULT_REL, MemoryTree, display_path
 from dspace_deploy.site import HostEntry, SiteAnswers
@@ -106,17 +107,18 @@ def _answer_problems(answers: SiteAnswers, hosts: list[HostEntry], target: Path)
     problems = []
     hosts_location = display_path(target / "hosts.yml")
     if not hosts:
-        problems.append(Problem(hosts_location, "dspace", "no host given",
-                                "give at least one host"))
+        problems.append(Problem(hosts_location, "dspace", _("no host given"),
+                                _("give at least one host")))
     seen: set[str] = set()
     for host in hosts:
         if not _HOST_NAME.fullmatch(host.name or ""):
             problems.append(Problem(hosts_location, f"dspace.hosts.{host.name}",
-                                    f"{host.name!r} is not a valid inventory host name",
-                                    "use letters, digits, dots, hyphens and underscores"))
+                                    _("{name} is not a valid inventory host name").format(
+                                        name=repr(host.name)),
+                                    _("use letters, digits, dots, hyphens and underscores")))
         if host.name in seen:
             problems.append(Problem(hosts_location, f"dspace.hosts.{host.name}",
-                                    "the host is given twice", "give each host once"))
+                                    _("the host is given twice"), _("give each host once")))
         seen.add(host.name)
     zone = answers.timezone
     zones = _timezones()
@@ -125,9 +127,9 @@ def _answer_problems(answers: SiteAnswers, hosts: list[HostEntry], target: Path)
 
         close = difflib.get_close_matches(zone, sorted(zones), n=1)
         problems.append(Problem(display_path(target / "group_vars/all/site.yml"), TIMEZONE_VAR,
-                                f"{zone!r} is not a time zone name",
-                                f"did you mean {close[0]}?" if close else
-                                "use a name under /usr/share/zoneinfo, e.g. America/Bogota"))
+                                _("{zone} is not a time zone name").format(zone=repr(zone)),
+                                _("did you mean {name}?").format(name=close[0]) if close else
+                                _("use a name under /usr/share/zoneinfo, e.g. America/Bogota")))
     return problems
 
 
@@ -142,13 +144,13 @@ def _timezones() -> set[str]:
 
 def target_ready(target: Path, overwrite: bool) -> None:
     if target.exists() and not target.is_dir():
-        raise InputError(f"{target} exists and is a file.",
-                         hint="Choose a directory for the new site inventory.")
+        raise InputError(_("{path} exists and is a file.").format(path=target),
+                         hint=_("Choose a directory for the new site inventory."))
     if target.is_dir() and any(target.iterdir()) and not overwrite:
         raise InputError(
-            f"{target} is not empty.",
-            hint="Choose a new or empty directory, or pass --force to rewrite the inventory "
-                 "files there (the secrets of an existing vault are kept).")
+            _("{path} is not empty.").format(path=target),
+            hint=_("Choose a new or empty directory, or pass --force to rewrite the inventory "
+                   "files there (the secrets of an existing vault are kept)."))
 
 
 def check_answers(target: Path, answers: SiteAnswers, hosts: list[HostEntry], *,
@@ -189,10 +191,11 @@ def create_site(target: Path, answers: SiteAnswers, hosts: list[HostEntry], *,
     if vault_path.exists():  # --force over an existing site: keep its secrets
         if not password_file.is_file():
             raise InputError(
-                f"{display_path(vault_path)} exists but its password file {password_file} does "
-                "not, so its secrets cannot be kept.",
-                hint="Point to the site's password file with --vault-password-file, or move "
-                     "the old vault away first.")
+                _("{vault} exists but its password file {password_file} does not, so its "
+                  "secrets cannot be kept.").format(vault=display_path(vault_path),
+                                                    password_file=password_file),
+                hint=_("Point to the site's password file with --vault-password-file, or move "
+                       "the old vault away first."))
         data = vault.read_vault(vault_path, password_file)
         rewrite_vault = not vault.is_encrypted_text(vault_path.read_text(encoding="utf-8"))
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError
+from dspace_deploy.i18n import _
 from dspace_deploy.lab import podman
 
 # Bump when the build steps change in a way the recipe fields below do not capture.
@@ -121,7 +122,8 @@ class Recipe:
     ) -> Recipe:
         if os_name not in SUITES:
             raise InputError(
-                f"Unknown lab OS {os_name!r}.", hint=f"Choose one of: {', '.join(OS_NAMES)}."
+                _("Unknown lab OS: {names}.").format(names=repr(os_name)),
+                hint=_("Choose from: {names}.").format(names=", ".join(OS_NAMES)),
             )
         ca_root = ca_dir or CONTROLLER_CA_DIR
         return cls(
@@ -198,7 +200,8 @@ def ensure_image(os_name: str, progress: Progress | None = None) -> str:
     say = progress or (lambda _message: None)
     # One build at a time on this controller (pytest-xdist workers, two terminals): the
     # second caller waits, then finds the image the first one built.
-    with _locked(images_dir / "build.lock", on_wait=lambda: say("waiting for another image build")):
+    waiting = _("waiting for another image build")
+    with _locked(images_dir / "build.lock", on_wait=lambda: say(waiting)):
         if podman.image_exists(tag):
             return tag
         build(recipe, images_dir, say)
@@ -213,16 +216,19 @@ def build(recipe: Recipe, images_dir: Path, say: Progress) -> None:
     _remove_tree(tree)  # leftover of an interrupted build
     try:
         started = time.monotonic()
-        say(f"building lab image {recipe.tag} (debootstrap {recipe.suite}, about 1-2 minutes)")
+        say(_("building lab image {tag} (debootstrap {suite}, about 1-2 minutes)").format(
+            tag=recipe.tag, suite=recipe.suite))
         _debootstrap(recipe, tree, log)
         _configure(recipe, tree)
-        say(f"importing {recipe.tag}")
+        say(_("importing {tag}").format(tag=recipe.tag))
         _import(recipe, tree)
-        say(f"built {recipe.tag} in {time.monotonic() - started:.0f} s")
+        say(_("built {tag} in {seconds} s").format(tag=recipe.tag,
+                                                  seconds=f"{time.monotonic() - started:.0f}"))
     finally:
         _remove_tree(tree)
     log.unlink(missing_ok=True)
-    podman.podman(["tag", recipe.tag, recipe.alias], what=f"tagging {recipe.alias}")
+    podman.podman(["tag", recipe.tag, recipe.alias], what=_("tagging {alias}").format(
+        alias=recipe.alias))
     _prune_older(recipe)
 
 
@@ -254,14 +260,14 @@ def _debootstrap_script(suite: str) -> Path | None:
 def _require_build_tools() -> None:
     if shutil.which("debootstrap") is None and not DEBOOTSTRAP_FALLBACK.exists():
         raise EnvironmentProblem(
-            "debootstrap is not installed on this controller; it builds the lab base image.",
-            hint=f"Install it with: {DEBOOTSTRAP_INSTALL}.",
+            _("debootstrap is not installed on this controller; it builds the lab base image."),
+            hint=_("Install it with: {command}.").format(command=DEBOOTSTRAP_INSTALL),
         )
     if os.geteuid() != 0:
         raise EnvironmentProblem(
-            "Building the lab base image needs root (debootstrap and chroot), and lab hosts "
-            "run under rootful podman.",
-            hint="Run `dspace-deploy lab up` as root (for instance with sudo).",
+            _("Building the lab base image needs root (debootstrap and chroot), and lab hosts "
+              "run under rootful podman."),
+            hint=_("Run `dspace-deploy lab up` as root (for instance with sudo)."),
         )
 
 
@@ -282,10 +288,12 @@ def _debootstrap(recipe: Recipe, tree: Path, log: Path) -> None:
                 out.write(b"\n--- debootstrap/debootstrap.log ---\n" + inner.read_bytes())
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise EnvironmentProblem(
-            f"debootstrap failed (exit {result.returncode}) building the {recipe.os_name} "
-            f"lab image from {recipe.mirror}. Last lines of its log:\n{tail}\n"
-            f"Full log: {log}.",
-            hint=f"A different mirror can be set with {MIRROR_ENV}=http://.../debian.",
+            _("debootstrap failed (exit {code}) building the {os} lab image from {mirror}. "
+              "Last lines of its log:").format(code=result.returncode, os=recipe.os_name,
+                                              mirror=recipe.mirror)
+            + f"\n{tail}\n" + _("Full log: {path}.").format(path=log),
+            hint=_("A different mirror can be set with {setting}.").format(
+                setting=f"{MIRROR_ENV}=http://.../debian"),
         )
 
 
@@ -319,7 +327,8 @@ def _configure(recipe: Recipe, tree: Path) -> None:
     )
     if result.returncode != 0:
         raise EnvironmentProblem(
-            f"Configuring the {recipe.os_name} lab image failed (exit {result.returncode}): "
+            _("Configuring the {os} lab image failed (exit {code}):").format(
+                os=recipe.os_name, code=result.returncode) + " "
             + (result.stderr or result.stdout).decode(errors="replace").strip()[-2000:]
         )
 
@@ -359,7 +368,8 @@ def _import(recipe: Recipe, tree: Path) -> None:
             tar.stderr.close()
     if tar_rc != 0 or result.returncode != 0:
         message = (result.stderr + tar_err).decode(errors="replace").strip()
-        raise EnvironmentProblem(f"Importing the lab image {recipe.tag} failed: {message}")
+        raise EnvironmentProblem(_("Importing the lab image {tag} failed: {error}").format(
+            tag=recipe.tag, error=message))
 
 
 def _prune_older(recipe: Recipe, keep: int = 1) -> None:
@@ -421,7 +431,8 @@ def _remove_tree(tree: Path) -> None:
     left = _mounts_under(tree)
     if left:
         raise EnvironmentProblem(
-            f"Cannot remove the image build tree {tree}: still mounted: {', '.join(left)}.",
-            hint="Unmount them (umount --lazy PATH) and remove the directory by hand.",
+            _("Cannot remove the image build tree {path}: still mounted: {mounts}.").format(
+                path=tree, mounts=", ".join(left)),
+            hint=_("Unmount them (umount --lazy PATH) and remove the directory by hand."),
         )
     shutil.rmtree(tree, ignore_errors=False)

@@ -31,6 +31,7 @@ from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError
+from dspace_deploy.i18n import _, ngettext
 from dspace_deploy.lab import images, podman
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
@@ -105,9 +106,9 @@ class Lab:
 def validate_name(name: str) -> str:
     if not NAME_PATTERN.fullmatch(name):
         raise InputError(
-            f"Invalid lab name {name!r}.",
-            hint="A lab name starts with a lowercase letter, then up to 20 lowercase "
-            "letters, digits or hyphens (e.g. `demo`, `course-3`).",
+            _("Invalid lab name {name}.").format(name=repr(name)),
+            hint=_("A lab name starts with a lowercase letter, then up to 20 lowercase "
+                   "letters, digits or hyphens (e.g. `demo`, `course-3`)."),
         )
     return name
 
@@ -115,13 +116,14 @@ def validate_name(name: str) -> str:
 def assign_oses(hosts: int, oses: Sequence[str]) -> list[str]:
     """The OS of each host: the requested OSes in turn (round-robin)."""
     if not 1 <= hosts <= MAX_HOSTS:
-        raise InputError(f"A lab has 1 to {MAX_HOSTS} hosts, not {hosts}.")
+        raise InputError(_("A lab has 1 to {most} hosts, not {hosts}.").format(most=MAX_HOSTS,
+                                                                               hosts=hosts))
     chosen = list(oses) or [DEFAULT_OS]
     unknown = sorted({name for name in chosen if name not in images.SUITES})
     if unknown:
         raise InputError(
-            f"Unknown lab OS: {', '.join(unknown)}.",
-            hint=f"Choose from: {', '.join(images.OS_NAMES)}.",
+            _("Unknown lab OS: {names}.").format(names=", ".join(unknown)),
+            hint=_("Choose from: {names}.").format(names=", ".join(images.OS_NAMES)),
         )
     return [chosen[index % len(chosen)] for index in range(hosts)]
 
@@ -186,7 +188,8 @@ def create_lab(
     host_oses = assign_oses(hosts, oses)
     if connection not in CONNECTIONS:
         raise InputError(
-            f"Unknown lab connection {connection!r}.", hint="Choose `podman` or `ssh`."
+            _("Unknown lab connection {connection}.").format(connection=repr(connection)),
+            hint=_("Choose `podman` or `ssh`."),
         )
     podman.podman_path()
     podman.require_runtime()
@@ -205,7 +208,7 @@ def create_lab(
         try:
             return _create(name, directory, host_oses, connection, say)
         except BaseException:
-            say(f"creating lab {name} failed; removing what was made")
+            say(_("creating lab {name} failed; removing what was made").format(name=name))
             with contextlib.suppress(Exception):
                 _remove_lab(name, directory)
             raise
@@ -233,7 +236,8 @@ def _create(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     _generate_key(lab)
-    say(f"starting {len(lab.hosts)} lab host(s)")
+    say(ngettext("starting {count} lab host", "starting {count} lab hosts",
+                 len(lab.hosts)).format(count=len(lab.hosts)))
     _for_each(lab.hosts, lambda host: _start_new(lab, host, tags[host.os], say))
     _finish(lab)
     _write_inventory(lab)
@@ -250,14 +254,17 @@ def _resume(lab: Lab, say: Progress) -> Lab:
         _generate_key(lab)
     todo = [host for host in lab.hosts if rekey or host.state != "running"]
     if todo:
-        say(f"lab {lab.name} exists; bringing up {len(todo)} host(s)")
+        say(ngettext("lab {name} exists; bringing up {count} host",
+                     "lab {name} exists; bringing up {count} hosts", len(todo)).format(
+                         name=lab.name, count=len(todo)))
 
     def bring_up(host: LabHost) -> None:
         if host.state == "missing":
             _start_new(lab, host, images.ensure_image(host.os, say), say)
             return
         if host.state != "running":
-            podman.podman(["start", host.container], what=f"starting {host.container}")
+            podman.podman(["start", host.container],
+                          what=_("starting {container}").format(container=host.container))
         _prepare(lab, host)
 
     images_first = {host.os for host in todo if host.state == "missing"}
@@ -284,9 +291,10 @@ def _start_new(lab: Lab, host: LabHost, image: str, say: Progress) -> None:
         # the REST API by that name).
         add_hosts=[(f"{host.name}.{HOST_DOMAIN}", "127.0.0.1")],
     )
-    podman.podman(args, what=f"starting lab host {host.container}", timeout=300)
+    podman.podman(args, what=_("starting lab host {container}").format(
+        container=host.container), timeout=300)
     _prepare(lab, host)
-    say(f"{host.name} ({host.os}) is up")
+    say(_("{host} ({os}) is up").format(host=host.name, os=host.os))
 
 
 def _prepare(lab: Lab, host: LabHost) -> None:
@@ -296,7 +304,8 @@ def _prepare(lab: Lab, host: LabHost) -> None:
     podman.podman(
         podman.exec_args(host.container, ["/bin/sh", "-s"], interactive=True),
         input=provision_script(public_key).encode(),
-        what=f"preparing {host.container} (user {DEPLOY_USER}, SSH key, sshd)",
+        what=_("preparing {container} (user {user}, SSH key, sshd)").format(
+            container=host.container, user=DEPLOY_USER),
         timeout=120,
     )
     host.state = "running"
@@ -331,7 +340,8 @@ def _finish(lab: Lab) -> None:
     def read_keys(host: LabHost) -> None:
         result = podman.podman(
             podman.exec_args(host.container, ["sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"]),
-            what=f"reading the SSH host keys of {host.container}",
+            what=_("reading the SSH host keys of {container}").format(
+                container=host.container),
         )
         keys[host.name] = [
             f"{host.address} {parts[0]} {parts[1]}"
@@ -355,10 +365,11 @@ def _wait_for_port(address: str, port: int, container: str) -> None:
         except OSError as error:
             if time.monotonic() >= deadline:
                 raise EnvironmentProblem(
-                    f"Lab host {container} does not answer on {address}:{port} from this "
-                    f"controller ({error}).",
-                    hint="Rootful podman's bridge (10.88.0.0/16) must be reachable; "
-                    "`--connection podman` needs no network.",
+                    _("Lab host {container} does not answer on {address} from this controller "
+                      "({error}).").format(container=container, address=f"{address}:{port}",
+                                           error=error),
+                    hint=_("Rootful podman's bridge (10.88.0.0/16) must be reachable; "
+                           "`--connection podman` needs no network."),
                 ) from error
             time.sleep(0.5)
 
@@ -388,8 +399,9 @@ def _generate_key(lab: Lab) -> None:
 def _require_ssh_keygen() -> None:
     if shutil.which("ssh-keygen") is None:
         raise EnvironmentProblem(
-            "ssh-keygen is not installed on this controller; labs make an SSH key with it.",
-            hint="Install it with: sudo apt-get install -y openssh-client.",
+            _("ssh-keygen is not installed on this controller; labs make an SSH key with it."),
+            hint=_("Install it with: {command}.").format(
+                command="sudo apt-get install -y openssh-client"),
         )
 
 
@@ -465,11 +477,11 @@ def destroy_lab(name: str) -> list[str]:
     if not directory.exists() and not containers:
         existing = [lab.name for lab in list_labs()] + orphan_labs()
         raise InputError(
-            f"There is no lab named {name!r}.",
+            _("There is no lab named {name}.").format(name=repr(name)),
             hint=(
-                f"Existing labs: {', '.join(existing)}."
+                _("Existing labs: {names}.").format(names=", ".join(existing))
                 if existing
-                else "There are no labs; create one with `dspace-deploy lab up`."
+                else _("There are no labs; create one with `dspace-deploy lab up`.")
             ),
         )
     root.mkdir(parents=True, exist_ok=True)
@@ -502,9 +514,10 @@ def _refresh(lab: Lab) -> None:
         labels = ((info or {}).get("Config") or {}).get("Labels") or {}
         if info is not None and labels.get(podman.LAB_LABEL) != lab.name:
             raise EnvironmentProblem(
-                f"A container named {host.container} exists but is not part of lab "
-                f"{lab.name}; dspace-deploy leaves it alone.",
-                hint="Rename or remove it, or choose another lab name.",
+                _("A container named {container} exists but is not part of lab {name}; "
+                  "dspace-deploy leaves it alone.").format(container=host.container,
+                                                           name=lab.name),
+                hint=_("Rename or remove it, or choose another lab name."),
             )
         host.state = podman.state_of(info)
         host.address = podman.address_of(info) if host.state == "running" else None
@@ -521,8 +534,10 @@ def _read_meta(directory: Path) -> dict[str, Any] | None:
         data: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise InputError(
-            f"The lab definition {path} cannot be read ({error}).",
-            hint=f"Remove the lab with `dspace-deploy lab down {directory.name}`.",
+            _("The lab definition {path} cannot be read ({error}).").format(path=path,
+                                                                             error=error),
+            hint=_("Remove the lab with `{command}`.").format(
+                command=f"dspace-deploy lab down {directory.name}"),
         ) from error
     return data
 
@@ -573,11 +588,17 @@ def _check_same_shape(
     have_oses = [item["os"] for item in meta["hosts"]]
     if have_oses == host_oses and meta["connection"] == connection:
         return
-    have = f"{len(have_oses)} host(s) ({', '.join(have_oses)}), connection {meta['connection']}"
-    want = f"{len(host_oses)} host(s) ({', '.join(host_oses)}), connection {connection}"
+    def shape(oses: list[str], connection: str) -> str:
+        return ngettext("{count} host ({oses}), connection {connection}",
+                        "{count} hosts ({oses}), connection {connection}", len(oses)).format(
+                            count=len(oses), oses=", ".join(oses), connection=connection)
+
     raise InputError(
-        f"Lab {name!r} already exists with {have}; this asks for {want}.",
-        hint=f"Remove it first with `dspace-deploy lab down {name}`, or choose another --name.",
+        _("Lab {name} already exists with {have}; this asks for {want}.").format(
+            name=repr(name), have=shape(have_oses, meta["connection"]),
+            want=shape(host_oses, connection)),
+        hint=_("Remove it first with `{command}`, or choose another --name.").format(
+            command=f"dspace-deploy lab down {name}"),
     )
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dspace_deploy.errors import EnvironmentProblem
+from dspace_deploy.i18n import _
 
 INSTALL_COMMAND = "sudo apt-get install -y podman runc debootstrap"
 LAB_LABEL = "dspace-deploy.lab"
@@ -49,12 +50,10 @@ _RUNTIME_PATHS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", 
 
 
 def _setup_hint() -> str:
-    return (
-        f"Install it with: {INSTALL_COMMAND}. Lab hosts run with `--runtime runc` and "
-        "explicit `--ulimit nofile=... --ulimit nproc=...` values, so no "
-        "/etc/containers/containers.conf is needed (podman's default runtime crun fails "
-        "on controllers with hybrid cgroups)."
-    )
+    return _("Install it with: {command}.").format(command=INSTALL_COMMAND) + " " + _(
+        "Lab hosts run with `--runtime runc` and explicit `--ulimit nofile=... --ulimit "
+        "nproc=...` values, so no /etc/containers/containers.conf is needed (podman's default "
+        "runtime crun fails on controllers with hybrid cgroups).")
 
 
 def podman_path() -> str:
@@ -62,7 +61,7 @@ def podman_path() -> str:
     path = shutil.which("podman")
     if path is None:
         raise EnvironmentProblem(
-            "podman is not installed on this controller (lab hosts are podman containers).",
+            _("podman is not installed on this controller (lab hosts are podman containers)."),
             hint=_setup_hint(),
         )
     return path
@@ -76,9 +75,10 @@ def require_runtime() -> None:
         if shutil.which(RUNTIME, path=folder):
             return
     raise EnvironmentProblem(
-        f"The OCI runtime {RUNTIME} is not installed on this controller; lab hosts use it "
-        "because podman's default runtime (crun) fails on controllers with hybrid cgroups.",
-        hint=f"Install it with: {INSTALL_COMMAND}.",
+        _("The OCI runtime {runtime} is not installed on this controller; lab hosts use it "
+          "because podman's default runtime (crun) fails on controllers with hybrid "
+          "cgroups.").format(runtime=RUNTIME),
+        hint=_("Install it with: {command}.").format(command=INSTALL_COMMAND),
     )
 
 
@@ -181,15 +181,17 @@ def podman(
         )
     except subprocess.TimeoutExpired as error:
         raise EnvironmentProblem(
-            f"`podman {' '.join(args[:3])} ...` did not finish within {timeout:.0f} s"
-            + (f" while {what}" if what else "")
-            + "."
+            (_("`{command}` did not finish within {seconds} s while {what}.") if what else
+             _("`{command}` did not finish within {seconds} s.")).format(
+                command=f"podman {' '.join(args[:3])} ...", seconds=f"{timeout:.0f}", what=what)
         ) from error
     if check and result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip() or "(no message)"
+        message = result.stderr.decode(errors="replace").strip() or _("(no message)")
         raise EnvironmentProblem(
-            f"podman failed{f' while {what}' if what else ''} "
-            f"(`podman {' '.join(args[:4])} ...`, exit {result.returncode}): {message}"
+            (_("podman failed while {what} (`{command}`, exit {code}): {error}") if what else
+             _("podman failed (`{command}`, exit {code}): {error}")).format(
+                what=what, command=f"podman {' '.join(args[:4])} ...", code=result.returncode,
+                error=message)
         )
     return result
 
@@ -230,14 +232,14 @@ def address_of(info: dict[str, Any] | None) -> str | None:
 
 def lab_containers(lab: str | None = None) -> list[dict[str, Any]]:
     """Containers carrying the lab label (of one lab, or of all), as `podman ps` reports."""
-    result = podman(ps_args(lab), what="listing lab containers")
+    result = podman(ps_args(lab), what=_("listing lab containers"))
     data: list[dict[str, Any]] = json.loads(result.stdout or b"[]") or []
     return data
 
 
 def remove(containers: Sequence[str]) -> None:
     if containers:
-        podman(rm_args(containers), what="removing lab containers", timeout=120)
+        podman(rm_args(containers), what=_("removing lab containers"), timeout=120)
 
 
 def wait_for_systemd(
@@ -264,12 +266,16 @@ def wait_for_systemd(
     jobs = podman(
         exec_args(container, ["systemctl", "list-jobs", "--no-legend"]), check=False, timeout=30
     ).stdout.decode(errors="replace")
-    units = ", ".join(line.split()[0] for line in failed.splitlines() if line.strip()) or "none"
+    units = (", ".join(line.split()[0] for line in failed.splitlines() if line.strip())
+             or _("none"))
     waiting = ", ".join(line.split()[1] for line in jobs.splitlines() if len(line.split()) > 1)
     raise EnvironmentProblem(
-        f"systemd in lab host {container} did not finish booting within {timeout:.0f} s "
-        f"(state: {state}; failed units: {units}"
-        + (f"; still starting: {waiting}" if waiting else "")
-        + ").",
-        hint=f"Inspect it with: podman exec {container} systemctl status; podman logs {container}.",
+        (_("systemd in lab host {container} did not finish booting within {seconds} s "
+           "(state: {state}; failed units: {units}; still starting: {waiting}).") if waiting
+         else _("systemd in lab host {container} did not finish booting within {seconds} s "
+                "(state: {state}; failed units: {units}).")).format(
+            container=container, seconds=f"{timeout:.0f}", state=state, units=units,
+            waiting=waiting),
+        hint=_("Inspect it with: {command}.").format(
+            command=f"podman exec {container} systemctl status; podman logs {container}"),
     )
