@@ -25,13 +25,17 @@ ENV = "DSPACE_DEPLOY_LANG"
 
 _catalogue: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
+_loaded: dict[str, gettext.NullTranslations] = {}
 
 
 def use(language: str | None = None) -> str:
     """Switch the catalogue to `language` (or the environment's choice); return the code used."""
     global _catalogue, _language
     _language = pick(language)
-    _catalogue = gettext.translation(DOMAIN, LOCALE_DIR, languages=[_language], fallback=True)
+    if _language not in _loaded:  # read each .mo once per process (main() and --lang both ask)
+        _loaded[_language] = gettext.translation(DOMAIN, LOCALE_DIR, languages=[_language],
+                                                 fallback=True)
+    _catalogue = _loaded[_language]
     return _language
 
 

@@ -180,3 +180,30 @@ def test_run_summary_in_spanish() -> None:
     print_summary(console, summary, "/runs/x")
     text = console.export_text()
     assert "Resumen" in text and "cambiados" in text and "ok en 2.5 s" in text
+
+
+def test_validation_problems_follow_the_language(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each problem of a broken inventory (what and fix) is in the language asked for; the
+    --json document keeps its keys and, without --lang, its English text."""
+    from tests.unit.fixtures.helpers import build, run_cli, secrets_for
+
+    vault = {**secrets_for("repo"),
+             "vault_backup_secrets": {"local": {"password": "bk-Pw-0123456789abc"}}}
+    root, password = build(tmp_path / "site", {"group_vars/all/extra.yml": {"dspace_javaa": 21}},
+                           vault=vault)
+    args = ["validate", "-i", str(root), "--vault-password-file", str(password)]
+    code, _out, err = run_cli("--lang", "es", *args)
+    assert code == 2
+    assert "El inventario tiene 1 problema; no se contactó ningún host." in err
+    assert "dspace_javaa: no es una variable que dspace-deploy conozca." in err
+
+    for variable in LOCALE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "pt_BR.UTF-8")
+    code, _out, err = run_cli(*args)
+    assert code == 2 and "O inventário tem 1 problema; nenhum host foi contatado." in err
+    code, out, _err = run_cli(*args, "--json")
+    problem = json.loads(out)["problems"][0]
+    assert set(problem) == {"location", "key", "what", "fix"}
+    assert problem["what"] == "is not a variable dspace-deploy knows"
