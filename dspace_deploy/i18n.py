@@ -23,20 +23,24 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "es", "pt")
 ENV = "DSPACE_DEPLOY_LANG"
 
-_catalogue: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
 _loaded: dict[str, gettext.NullTranslations] = {}
 
 
 def use(language: str | None = None) -> str:
     """Switch the catalogue to `language` (or the environment's choice); return the code used."""
-    global _catalogue, _language
+    global _language
     _language = pick(language)
-    if _language not in _loaded:  # read each .mo once per process (main() and --lang both ask)
+    return _language
+
+
+def _catalogue() -> gettext.NullTranslations:
+    """The current language's catalogue, read on the first message (so `--help`, which
+    translates nothing, reads no .mo) and once per process."""
+    if _language not in _loaded:
         _loaded[_language] = gettext.translation(DOMAIN, LOCALE_DIR, languages=[_language],
                                                  fallback=True)
-    _catalogue = _loaded[_language]
-    return _language
+    return _loaded[_language]
 
 
 def normalize(candidate: str) -> str | None:
@@ -72,14 +76,14 @@ def current() -> str:
 
 
 def _(message: str) -> str:
-    return _catalogue.gettext(message)
+    return _catalogue().gettext(message)
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
-    return _catalogue.ngettext(singular, plural, count)
+    return _catalogue().ngettext(singular, plural, count)
 
 
 def pgettext(context: str, message: str) -> str:
     """`message` in a context, for one English word with two translations (the recap's
     column "failed" counts tasks; the verdict "failed" describes a run)."""
-    return _catalogue.pgettext(context, message)
+    return _catalogue().pgettext(context, message)
