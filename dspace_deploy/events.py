@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dspace_deploy.i18n import _
+
 Event = dict[str, Any]
 
 # Ansible's stats keys -> our names.
@@ -23,7 +25,6 @@ _STATS_KEYS = {
     "rescued": "rescued",
     "ignored": "ignored",
 }
-_HIDDEN = "the output of this task is hidden because it handles secrets (no_log)"
 
 
 @dataclass
@@ -164,7 +165,7 @@ def note_problem(problems: dict[str, str], kind: str, host: str, res: dict[str, 
     """A host's first unreachable or (not ignored) failed task, for reports built from the
     events of a run (backups, upgrades): why that host gave no answer."""
     if kind == "runner_on_unreachable":
-        problems.setdefault(host, f"unreachable: {failure_message(res)}")
+        problems.setdefault(host, _("unreachable: {error}").format(error=failure_message(res)))
     elif kind == "runner_on_failed" and not data.get("ignore_errors"):
         problems.setdefault(host, f"{data.get('task', '')}: {failure_message(res)}")
 
@@ -179,7 +180,7 @@ def summarize(events: list[Event]) -> RunSummary:
 def failure_message(res: dict[str, Any]) -> str:
     """The most useful one-line-ish explanation a task result offers."""
     if res.get("_ansible_no_log") or "censored" in res:
-        return _HIDDEN
+        return _("the output of this task is hidden because it handles secrets (no_log)")
     msg = res.get("msg")
     if isinstance(msg, str) and msg and msg != "non-zero return code":
         return msg.strip()
@@ -197,7 +198,7 @@ def failure_message(res: dict[str, Any]) -> str:
     if isinstance(msg, str) and msg:
         rc = res.get("rc")
         return f"{msg} (rc={rc})" if rc is not None else msg
-    return "the task failed without a message"
+    return _("the task failed without a message")
 
 
 def _tail(text: str, lines: int = 5) -> str:
