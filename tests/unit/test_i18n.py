@@ -68,6 +68,10 @@ def test_the_check_sees_a_new_string_and_an_untranslated_one(
     found = tool.problems()
     assert found == ["es: untranslated: 'A message nobody translated yet.'",
                      "pt: untranslated: 'A message nobody translated yet.'"]
+    po = package / "locale" / "es" / "LC_MESSAGES" / "dspace-deploy.po"
+    po.write_text(po.read_text().replace('msgstr "Interrumpido."', 'msgstr "¡Interrumpido!"'))
+    assert ("dspace_deploy/locale/es/LC_MESSAGES/dspace-deploy.mo differs from its .po: run "
+            "./scripts/i18n --compile") in tool.problems()
 
 
 @pytest.mark.parametrize(("env", "language"), [
