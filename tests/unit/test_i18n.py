@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from dspace_deploy import i18n
 from dspace_deploy.cli import app
 from dspace_deploy.errors import Problem, ValidationFailed
+from tests.unit.test_status import REFUSED, _report_event, _stats, fake_run  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 EXE = str(Path(sys.executable).parent / "dspace-deploy")
@@ -211,3 +213,20 @@ def test_validation_problems_follow_the_language(tmp_path: Path,
     problem = json.loads(out)["problems"][0]
     assert set(problem) == {"location", "key", "what", "fix"}
     assert problem["what"] == "is not a variable dspace-deploy knows"
+
+
+def test_status_verb_in_spanish(request: pytest.FixtureRequest) -> None:
+    """`--lang es status`: the table, the problems and the verdict in Spanish; the --json
+    document of the same run stays English."""
+    canned: dict[str, Any] = request.getfixturevalue("fake_run")  # tests/unit/test_status.py
+    canned["events"] = [_report_event("web1", health=[REFUSED]), _stats("web1")]
+    result = CliRunner().invoke(app, ["--lang", "es", "status"], env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert "salud" in result.stdout and "algo está caído" in result.stdout
+    assert "salud: sin respuesta" in result.stdout
+    spanish_host = {"LANG": "es_PE.UTF-8", "DSPACE_DEPLOY_LANG": None}  # None: unset
+    result = CliRunner().invoke(app, ["status"], env={**spanish_host, "COLUMNS": "250"})
+    assert "algo está caído" in result.stdout
+    result = CliRunner().invoke(app, ["status", "--json"], env=spanish_host)
+    problems = json.loads(result.stdout)["hosts"]["web1"]["instances"][0]["problems"]
+    assert any(p.startswith("health: no answer") for p in problems), problems
