@@ -66,7 +66,7 @@ def bundle_path(dest: Path, host: str, instance: str) -> Path:
 
 def parse_events(events: list[Event], dest: Path) -> tuple[list[HandleBundle], dict[str, str]]:
     """The bundles the playbook reported, and {host: why} for hosts that reported none."""
-    from dspace_deploy.events import failure_message
+    from dspace_deploy.events import note_problem
 
     bundles: list[HandleBundle] = []
     problems: dict[str, str] = {}
@@ -79,10 +79,8 @@ def parse_events(events: list[Event], dest: Path) -> tuple[list[HandleBundle], d
         if kind == "runner_on_ok" and isinstance(res.get(REPORT_KEY), dict):
             reported.add(host)
             bundles.extend(_entries(host, res[REPORT_KEY], dest))
-        elif kind == "runner_on_unreachable":
-            problems.setdefault(host, f"unreachable: {failure_message(res)}")
-        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
-            problems.setdefault(host, f"{data.get('task', '')}: {failure_message(res)}")
+        else:
+            note_problem(problems, kind, host, res, data)
     return bundles, {h: p for h, p in problems.items() if h not in reported}
 
 
