@@ -76,6 +76,30 @@ def test_the_check_sees_a_new_string_and_an_untranslated_one(
             "./scripts/i18n --compile") in tool.problems()
 
 
+def test_translation_memory_fills_messages_of_other_branches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message translated ahead in scripts/i18n-memory/ (e.g. one of the fleet rollout's)
+    is filled in by ./scripts/i18n as soon as the sources mark it, not left to the lead."""
+    import shutil
+
+    tool = _tool()
+    package = tmp_path / "dspace_deploy"
+    shutil.copytree(REPO / "dspace_deploy", package,
+                    ignore=shutil.ignore_patterns("__pycache__", "_content"))
+    (package / "extra.py").write_text(
+        'from dspace_deploy.i18n import _\n\n\ndef f() -> str:\n'
+        '    return _("Finished: every wave ran.")\n')
+    for name, value in (("PACKAGE", package), ("LOCALE", package / "locale"),
+                        ("TEMPLATE", package / "locale" / "dspace-deploy.pot"),
+                        ("ROOT", tmp_path)):
+        monkeypatch.setattr(tool, name, value)
+    tool.update_catalogues(tool.update_template())
+    tool.compile_catalogues()
+    assert tool.problems() == []
+    es = (package / "locale" / "es" / "LC_MESSAGES" / "dspace-deploy.po").read_text()
+    assert 'msgstr "Terminado: se ejecutaron todas las olas."' in es
+
+
 @pytest.mark.parametrize(("env", "language"), [
     ({}, "en"),
     ({"LANG": "es_PE.UTF-8"}, "es"),
