@@ -62,6 +62,7 @@ def test_the_check_sees_a_new_string_and_an_untranslated_one(
     monkeypatch.setattr(tool, "LOCALE", package / "locale")
     monkeypatch.setattr(tool, "TEMPLATE", package / "locale" / "dspace-deploy.pot")
     monkeypatch.setattr(tool, "ROOT", tmp_path)
+    monkeypatch.setattr(tool, "_hidden_calls", list)  # tested on its own below
     found = "\n".join(tool.problems())
     assert "is stale (1 new, 0 gone)" in found
     assert "A message nobody translated yet." in found
@@ -74,6 +75,19 @@ def test_the_check_sees_a_new_string_and_an_untranslated_one(
     po.write_text(po.read_text().replace('msgstr "Interrumpido."', 'msgstr "¡Interrumpido!"'))
     assert ("dspace_deploy/locale/es/LC_MESSAGES/dspace-deploy.mo differs from its .po: run "
             "./scripts/i18n --compile") in tool.problems()
+
+
+def test_a_call_inside_an_f_string_is_reported(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.11 tokenizes an f-string as one string: Babel would never extract these."""
+    tool = _tool()
+    (tmp_path / "dspace_deploy").mkdir()
+    (tmp_path / "dspace_deploy" / "m.py").write_text(
+        'a = f"{_(\'x\')} y"\nb = f"run: {i18n._(\'asking\')}"\nc = _("fine") + f"{d}"\n')
+    monkeypatch.setattr(tool, "PACKAGE", tmp_path / "dspace_deploy")
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    assert [line.split(": ")[0] for line in tool._hidden_calls()] == [
+        "dspace_deploy/m.py:1", "dspace_deploy/m.py:2"]
 
 
 def test_translation_memory_fills_messages_of_other_branches(
@@ -91,7 +105,7 @@ def test_translation_memory_fills_messages_of_other_branches(
         '    return _("Finished: every wave ran.")\n')
     for name, value in (("PACKAGE", package), ("LOCALE", package / "locale"),
                         ("TEMPLATE", package / "locale" / "dspace-deploy.pot"),
-                        ("ROOT", tmp_path)):
+                        ("ROOT", tmp_path), ("_hidden_calls", list)):
         monkeypatch.setattr(tool, name, value)
     tool.update_catalogues(tool.update_template())
     tool.compile_catalogues()
