@@ -63,7 +63,8 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("bk", hosts=2, oses=("debian13", "debian13"), connection="ssh")
+    return lab_factory("bk", hosts=2, oses=("debian13", "debian13"), connection="ssh",
+                       preload=True)
 
 
 @pytest.fixture(scope="module")

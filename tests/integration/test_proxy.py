@@ -159,7 +159,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any) -> Any:
-    return lab_factory("proxy", hosts=1, oses=("debian13",), connection="ssh")
+    return lab_factory("proxy", hosts=1, oses=("debian13",), connection="ssh", preload=True)
 
 
 @pytest.fixture(scope="module")

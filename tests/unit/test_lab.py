@@ -158,6 +158,60 @@ def test_ensure_image_ignores_the_alias_and_builds_once(
     assert results == [recipe.tag] * 3
 
 
+def test_preloaded_tag_follows_the_base_and_the_package_set() -> None:
+    base = "localhost/dspace-deploy-lab:debian13-74a0bfaae960"
+    tag = images.preloaded_tag(base, ["nginx", "postgresql"])
+    assert re.fullmatch(r"localhost/dspace-deploy-lab-preloaded:debian13-[0-9a-f]{12}", tag)
+    assert images.preloaded_tag(base, ["postgresql", "nginx", "nginx"]) == tag
+    assert images.preloaded_tag(base, ["nginx"]) != tag
+    assert images.preloaded_tag(base.replace("74a0", "74a1"), ["nginx", "postgresql"]) != tag
+
+
+def test_preloaded_image_installs_on_the_base_commits_and_builds_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The packages go in with apt in a container of the base image that never boots; the
+    commit keeps systemd as the command; a second call finds the image."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    base = "localhost/dspace-deploy-lab:debian13-74a0bfaae960"
+    monkeypatch.setattr(images, "ensure_image", lambda os_name, progress=None: base)
+    existing = {base}
+    calls: list[list[str]] = []
+
+    def fake_podman(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        calls.append(list(args))
+        if args[0] == "commit":
+            existing.add(args[-1])
+        return subprocess.CompletedProcess(args, 0, b"", b"")
+
+    monkeypatch.setattr(podman, "podman", fake_podman)
+    monkeypatch.setattr(podman, "image_exists", lambda tag: tag in existing)
+    tag = images.ensure_preloaded_image("debian13", ["postgresql", "nginx"])
+    assert tag == images.preloaded_tag(base, ["nginx", "postgresql"])
+    (run,) = [c for c in calls if "run" in c]
+    assert run[run.index("run") + 3] == base  # --name NAME IMAGE
+    assert "--systemd=always" not in run and "/sbin/init" not in run
+    assert run[-3:] == ["preload", "nginx", "postgresql"]
+    assert "policy-rc.d" in images.PRELOAD_SCRIPT and "apt-get install" in images.PRELOAD_SCRIPT
+    (commit,) = [c for c in calls if c[0] == "commit"]
+    assert 'CMD ["/sbin/init"]' in commit and commit[-1] == tag
+    assert calls[-1][:2] == ["rm", "--force"]  # the build container goes
+    calls.clear()
+    assert images.ensure_preloaded_image("debian13", ["nginx", "postgresql"]) == tag
+    assert images.ensure_preloaded_image("debian13", []) == base
+    assert calls == []
+
+
+def test_a_lab_remembers_its_preloaded_packages(tmp_path: Path) -> None:
+    lab = _lab(tmp_path, "ssh")
+    lab.preload = {"debian13": ["nginx"]}
+    lab.dir.mkdir(parents=True, exist_ok=True)
+    labs._write_meta(lab)
+    meta = labs._read_meta(lab.dir)
+    assert meta is not None
+    assert labs._lab_from_meta(lab.dir, meta).preload == {"debian13": ["nginx"]}
+
+
 # --- podman arguments ---------------------------------------------------------------------
 
 
