@@ -221,9 +221,11 @@ def ensure_image(os_name: str, progress: Progress | None = None) -> str:
     images_dir = resources.cache_home() / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _message: None)
-    # One build at a time on this controller (pytest-xdist workers, two terminals): the
-    # second caller waits, then finds the image the first one built.
-    with _locked(images_dir / "build.lock", on_wait=lambda: say("waiting for another image build")):
+    # One build per OS at a time on this controller (pytest-xdist workers, two terminals):
+    # the second caller waits, then finds the image the first one built. Two OSes build side
+    # by side (debootstrap mostly waits on the mirror).
+    lock = images_dir / f"build-{os_name}.lock"
+    with _locked(lock, on_wait=lambda: say(f"waiting for another {os_name} image build")):
         if podman.image_exists(tag):
             return tag
         build(recipe, images_dir, say)
@@ -252,8 +254,8 @@ def ensure_preloaded_image(
     say = progress or (lambda _message: None)
     images_dir = resources.cache_home() / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
-    # A lock of its own: a base image of another OS can be built meanwhile.
-    lock = images_dir / "preload.lock"
+    # A lock of its own: base images (of this OS too, for other labs) can be built meanwhile.
+    lock = images_dir / f"preload-{os_name}.lock"
     with _locked(lock, on_wait=lambda: say("waiting for another image build")):
         if not podman.image_exists(tag):
             _build_preloaded(base, tag, sorted(set(packages)), say)

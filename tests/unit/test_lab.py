@@ -158,6 +158,35 @@ def test_ensure_image_ignores_the_alias_and_builds_once(
     assert results == [recipe.tag] * 3
 
 
+def test_images_of_two_oses_build_side_by_side(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two xdist workers that need Debian 12 and Debian 13 do not wait for each other."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(images, "CONTROLLER_CA_DIR", tmp_path / "no-ca")
+    monkeypatch.setattr(podman, "podman_path", lambda: "/usr/bin/podman")
+    monkeypatch.setattr(images, "_require_build_tools", lambda: None)
+    existing: set[str] = set()
+    spans: dict[str, tuple[float, float]] = {}
+
+    def fake_build(recipe: images.Recipe, images_dir: Path, say: Any) -> None:
+        started = time.monotonic()
+        time.sleep(0.5)
+        spans[recipe.os_name] = (started, time.monotonic())
+        existing.add(recipe.tag)
+
+    monkeypatch.setattr(podman, "image_exists", lambda tag: tag in existing)
+    monkeypatch.setattr(images, "build", fake_build)
+    threads = [threading.Thread(target=images.ensure_image, args=(name,))
+               for name in ("debian12", "debian13")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (start12, end12), (start13, end13) = spans["debian12"], spans["debian13"]
+    assert start12 < end13 and start13 < end12, "the builds ran one after the other"
+
+
 def test_preloaded_tag_follows_the_base_and_the_package_set() -> None:
     base = "localhost/dspace-deploy-lab:debian13-74a0bfaae960"
     tag = images.preloaded_tag(base, ["nginx", "postgresql"])
