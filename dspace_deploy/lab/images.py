@@ -283,6 +283,9 @@ def _build_preloaded(base: str, tag: str, packages: list[str], say: Progress) ->
     finally:
         podman.podman(["rm", "--force", container], check=False)
     say(f"built {tag} in {time.monotonic() - started:.0f} s")
+    # Each is about 1 GB: keep one older build of this OS besides the new one.
+    os_name = tag.rsplit(":", 1)[1].split("-", 1)[0]
+    _prune_tags(PRELOADED_REPOSITORY, f"{os_name}-", tag)
 
 
 def build(recipe: Recipe, images_dir: Path, say: Progress) -> None:
@@ -446,16 +449,20 @@ def _prune_older(recipe: Recipe, keep: int = 1) -> None:
     """Remove this OS's older builds but the newest `keep` (our own tags only; an image a
     container still uses stays). Keeping one spares a rebuild when two settings alternate
     (e.g. two users with different mirrors)."""
-    result = podman.podman(["images", "--format", "json", IMAGE_REPOSITORY], check=False)
+    _prune_tags(IMAGE_REPOSITORY, f"{recipe.os_name}-", recipe.tag, keep)
+
+
+def _prune_tags(repository: str, prefix: str, current: str, keep: int = 1) -> None:
+    """Remove the tags `repository:prefix*` but `current` and the newest `keep` others."""
+    result = podman.podman(["images", "--format", "json", repository], check=False)
     try:
         listed = json.loads(result.stdout or b"[]") or []
     except ValueError:
         return
-    prefix = f"{IMAGE_REPOSITORY}:{recipe.os_name}-"
     created: dict[str, int] = {}
     for image in listed:
         for tag in image.get("Names") or []:
-            if tag.startswith(prefix) and tag != recipe.tag:
+            if tag.startswith(f"{repository}:{prefix}") and tag != current:
                 created[tag] = int(image.get("Created") or 0)
     for tag in sorted(created, key=lambda name: created[name], reverse=True)[keep:]:
         podman.podman(["rmi", tag], check=False)

@@ -207,11 +207,17 @@ def test_preloaded_image_installs_on_the_base_commits_and_builds_once(
     existing = {base}
     calls: list[list[str]] = []
 
+    older = [f"{images.PRELOADED_REPOSITORY}:debian13-{n}" for n in ("aaa", "bbb")]
+    listing = json.dumps([
+        {"Names": [older[0]], "Created": 1}, {"Names": [older[1]], "Created": 2},
+        {"Names": [f"{images.PRELOADED_REPOSITORY}:debian12-ccc"], "Created": 0}]).encode()
+
     def fake_podman(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
         calls.append(list(args))
         if args[0] == "commit":
             existing.add(args[-1])
-        return subprocess.CompletedProcess(args, 0, b"", b"")
+        out = listing if args[0] == "images" else b""
+        return subprocess.CompletedProcess(args, 0, out, b"")
 
     monkeypatch.setattr(podman, "podman", fake_podman)
     monkeypatch.setattr(podman, "image_exists", lambda tag: tag in existing)
@@ -224,7 +230,11 @@ def test_preloaded_image_installs_on_the_base_commits_and_builds_once(
     assert "policy-rc.d" in images.PRELOAD_SCRIPT and "apt-get install" in images.PRELOAD_SCRIPT
     (commit,) = [c for c in calls if c[0] == "commit"]
     assert 'CMD ["/sbin/init"]' in commit and commit[-1] == tag
-    assert calls[-1][:2] == ["rm", "--force"]  # the build container goes
+    removal = ["rm", "--force", run[run.index("--name") + 1]]
+    removals = [index for index, call in enumerate(calls) if call == removal]
+    assert removals[-1] > calls.index(commit)  # the build container goes (a leftover too)
+    # about 1 GB each: the newest older build of this OS stays, the others go
+    assert [c for c in calls if c[0] == "rmi"] == [["rmi", older[0]]]
     calls.clear()
     assert images.ensure_preloaded_image("debian13", ["nginx", "postgresql"]) == tag
     assert images.ensure_preloaded_image("debian13", []) == base
