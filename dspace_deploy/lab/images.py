@@ -8,6 +8,13 @@ certificates), so changing any of them builds a new image:
 
     localhost/dspace-deploy-lab:<os>-<hash12>   the build (looked up to decide on a build)
     localhost/dspace-deploy-lab:<os>            alias for humans, moved to the newest build
+
+A preloaded image is the base image plus Debian packages installed with apt (never started,
+no service runs), for test labs whose tests are not about installing those packages (the
+suite's time goes to `apt-get install` of Java, PostgreSQL, nginx, Node.js on every fresh
+host otherwise). Its tag carries a hash of the base image's tag and the package list:
+
+    localhost/dspace-deploy-lab-preloaded:<os>-<hash12>
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +50,7 @@ PACKAGES = (
     "iproute2",  # `ip`, Ansible's network facts
     "ca-certificates",
 )
+PRELOADED_REPOSITORY = "localhost/dspace-deploy-lab-preloaded"
 MIRROR_ENV = "DSPACE_DEPLOY_DEBIAN_MIRROR"
 SECURITY_MIRROR_ENV = "DSPACE_DEPLOY_DEBIAN_SECURITY_MIRROR"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -94,6 +102,23 @@ rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
 # the hostname podman gives it.
 : > /etc/machine-id
 rm -f /var/lib/dbus/machine-id /etc/hostname
+"""
+# Run in a container of the base image (no systemd: nothing starts), with the packages as
+# arguments; then the container is committed. The cleanup is the base image's.
+PRELOAD_SCRIPT = """\
+set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+# No service may start during the installs (the policy-rc.d convention of Debian images).
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
+chmod 0755 /usr/sbin/policy-rc.d
+apt-get update -qq
+apt-get install -y -qq "$@" >/dev/null
+rm -f /usr/sbin/policy-rc.d
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \\
+  /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /tmp/* /var/tmp/*
+rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
+: > /etc/machine-id
 """
 
 
@@ -198,14 +223,72 @@ def ensure_image(os_name: str, progress: Progress | None = None) -> str:
     images_dir = resources.cache_home() / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _message: None)
-    # One build at a time on this controller (pytest-xdist workers, two terminals): the
-    # second caller waits, then finds the image the first one built.
-    waiting = _("waiting for another image build")
-    with _locked(images_dir / "build.lock", on_wait=lambda: say(waiting)):
+    # One build per OS at a time on this controller (pytest-xdist workers, two terminals):
+    # the second caller waits, then finds the image the first one built. Two OSes build side
+    # by side (debootstrap mostly waits on the mirror).
+    lock = images_dir / f"build-{os_name}.lock"
+    waiting = _("waiting for another {os} image build").format(os=os_name)
+    with _locked(lock, on_wait=lambda: say(waiting)):
         if podman.image_exists(tag):
             return tag
         build(recipe, images_dir, say)
     return tag
+
+
+def preloaded_tag(base_tag: str, packages: Sequence[str]) -> str:
+    """Tag of the base image `base_tag` plus `packages` (order and repeats do not matter)."""
+    os_name = base_tag.rsplit(":", 1)[1].split("-", 1)[0]
+    document = {"base": base_tag, "packages": sorted(set(packages)), "script": PRELOAD_SCRIPT}
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    return f"{PRELOADED_REPOSITORY}:{os_name}-{digest[:12]}"
+
+
+def ensure_preloaded_image(
+    os_name: str, packages: Sequence[str], progress: Progress | None = None
+) -> str:
+    """The tag of the lab image for `os_name` with `packages` installed (the plain image
+    when there are none), building the base and then the preloaded image if missing."""
+    base = ensure_image(os_name, progress)
+    if not packages:
+        return base
+    tag = preloaded_tag(base, packages)
+    if podman.image_exists(tag):
+        return tag
+    say = progress or (lambda _message: None)
+    images_dir = resources.cache_home() / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    # A lock of its own: base images (of this OS too, for other labs) can be built meanwhile.
+    lock = images_dir / f"preload-{os_name}.lock"
+    with _locked(lock, on_wait=lambda: say("waiting for another image build")):
+        if not podman.image_exists(tag):
+            _build_preloaded(base, tag, sorted(set(packages)), say)
+    return tag
+
+
+def _build_preloaded(base: str, tag: str, packages: list[str], say: Progress) -> None:
+    container = f"dspace-deploy-preload-{tag.rsplit('-', 1)[1]}"
+    started = time.monotonic()
+    say(f"building lab image {tag} ({base} with {len(packages)} packages)")
+    podman.podman(["rm", "--force", container], check=False)  # leftover of an interrupted build
+    try:
+        podman.podman(
+            ["--runtime", podman.RUNTIME, "run", "--name", container, base,
+             "/bin/sh", "-c", PRELOAD_SCRIPT, "preload", *packages],
+            what=f"installing packages into {tag}",
+            timeout=1800,
+        )
+        podman.podman(
+            ["commit", "--quiet", "--change", 'CMD ["/sbin/init"]',
+             "--change", f"LABEL dspace-deploy.preloaded={' '.join(packages)}", container, tag],
+            what=f"committing {tag}",
+            timeout=600,
+        )
+    finally:
+        podman.podman(["rm", "--force", container], check=False)
+    say(f"built {tag} in {time.monotonic() - started:.0f} s")
+    # Each is about 1 GB: keep one older build of this OS besides the new one.
+    os_name = tag.rsplit(":", 1)[1].split("-", 1)[0]
+    _prune_tags(PRELOADED_REPOSITORY, f"{os_name}-", tag)
 
 
 def build(recipe: Recipe, images_dir: Path, say: Progress) -> None:
@@ -376,16 +459,20 @@ def _prune_older(recipe: Recipe, keep: int = 1) -> None:
     """Remove this OS's older builds but the newest `keep` (our own tags only; an image a
     container still uses stays). Keeping one spares a rebuild when two settings alternate
     (e.g. two users with different mirrors)."""
-    result = podman.podman(["images", "--format", "json", IMAGE_REPOSITORY], check=False)
+    _prune_tags(IMAGE_REPOSITORY, f"{recipe.os_name}-", recipe.tag, keep)
+
+
+def _prune_tags(repository: str, prefix: str, current: str, keep: int = 1) -> None:
+    """Remove the tags `repository:prefix*` but `current` and the newest `keep` others."""
+    result = podman.podman(["images", "--format", "json", repository], check=False)
     try:
         listed = json.loads(result.stdout or b"[]") or []
     except ValueError:
         return
-    prefix = f"{IMAGE_REPOSITORY}:{recipe.os_name}-"
     created: dict[str, int] = {}
     for image in listed:
         for tag in image.get("Names") or []:
-            if tag.startswith(prefix) and tag != recipe.tag:
+            if tag.startswith(f"{repository}:{prefix}") and tag != current:
                 created[tag] = int(image.get("Created") or 0)
     for tag in sorted(created, key=lambda name: created[name], reverse=True)[keep:]:
         podman.podman(["rmi", tag], check=False)

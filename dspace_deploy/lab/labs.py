@@ -22,9 +22,9 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,8 @@ class Lab:
     ssh_key: Path
     connection: str
     created: str = ""  # ISO 8601, UTC
+    # OS -> Debian packages preinstalled in its hosts' image (test labs; empty: plain image)
+    preload: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def known_hosts(self) -> Path:
@@ -177,12 +179,14 @@ def create_lab(
     oses: Sequence[str] = (DEFAULT_OS,),
     connection: str = "ssh",
     progress: Progress | None = None,
+    preload: Mapping[str, Sequence[str]] | None = None,
 ) -> Lab:
     """Create lab `name` (or bring an existing one with the same shape back up).
 
     Hosts get their OS from `oses` in turn. An existing lab of another shape is an
     InputError: the user removes it first (`lab down`). A failed creation removes what it
-    made.
+    made. `preload` (OS -> Debian packages) starts the hosts of those OSes from a preloaded
+    image (images.ensure_preloaded_image); a host recreated later gets the same image.
     """
     validate_name(name)
     host_oses = assign_oses(hosts, oses)
@@ -206,7 +210,7 @@ def create_lab(
         # No lab.json: nothing, or the remains of an interrupted creation.
         _remove_lab(name, directory)
         try:
-            return _create(name, directory, host_oses, connection, say)
+            return _create(name, directory, host_oses, connection, say, dict(preload or {}))
         except BaseException:
             say(_("creating lab {name} failed; removing what was made").format(name=name))
             with contextlib.suppress(Exception):
@@ -220,9 +224,17 @@ def lab_vault_password_file(name: str) -> Path:
 
 
 def _create(
-    name: str, directory: Path, host_oses: list[str], connection: str, say: Progress
+    name: str,
+    directory: Path,
+    host_oses: list[str],
+    connection: str,
+    say: Progress,
+    preload: Mapping[str, Sequence[str]],
 ) -> Lab:
-    tags = {os_name: images.ensure_image(os_name, say) for os_name in dict.fromkeys(host_oses)}
+    tags = {
+        os_name: images.ensure_preloaded_image(os_name, preload.get(os_name, ()), say)
+        for os_name in dict.fromkeys(host_oses)
+    }
     directory.mkdir(parents=True, mode=0o700)
     directory.chmod(0o700)
     lab = Lab(
@@ -234,6 +246,7 @@ def _create(
         ssh_key=directory / "id_ed25519",
         connection=connection,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        preload={os_name: list(preload[os_name]) for os_name in host_oses if os_name in preload},
     )
     _generate_key(lab)
     say(ngettext("starting {count} lab host", "starting {count} lab hosts",
@@ -258,9 +271,12 @@ def _resume(lab: Lab, say: Progress) -> Lab:
                      "lab {name} exists; bringing up {count} hosts", len(todo)).format(
                          name=lab.name, count=len(todo)))
 
+    def image(os_name: str) -> str:
+        return images.ensure_preloaded_image(os_name, lab.preload.get(os_name, ()), say)
+
     def bring_up(host: LabHost) -> None:
         if host.state == "missing":
-            _start_new(lab, host, images.ensure_image(host.os, say), say)
+            _start_new(lab, host, image(host.os), say)
             return
         if host.state != "running":
             podman.podman(["start", host.container],
@@ -269,7 +285,7 @@ def _resume(lab: Lab, say: Progress) -> Lab:
 
     images_first = {host.os for host in todo if host.state == "missing"}
     for os_name in sorted(images_first):  # builds are serialised anyway
-        images.ensure_image(os_name, say)
+        image(os_name)
     _for_each(todo, bring_up)
     _finish(lab)
     if not lab.inventory.is_dir():
@@ -549,6 +565,7 @@ def _write_meta(lab: Lab) -> None:
         "connection": lab.connection,
         "created": lab.created,
         "oses": sorted({host.os for host in lab.hosts}),
+        "preload": lab.preload,
         "hosts": [
             {"name": h.name, "container": h.container, "os": h.os, "address": h.address}
             for h in lab.hosts
@@ -579,6 +596,7 @@ def _lab_from_meta(directory: Path, meta: dict[str, Any]) -> Lab:
         ssh_key=directory / "id_ed25519",
         connection=meta["connection"],
         created=meta.get("created", ""),
+        preload=dict(meta.get("preload") or {}),
     )
 
 

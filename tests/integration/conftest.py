@@ -2,11 +2,15 @@
 
 Fixtures:
   lab_factory   session-scoped; `lab_factory(name, hosts=1, oses=("debian13",),
-                connection="ssh") -> Lab`. The lab is called `t-<name>-<suffix>`
+                connection="ssh", preload=False) -> Lab`. The lab is called `t-<name>-<suffix>`
                 (suffix random per test session / xdist worker, so parallel and CI runs do
                 not collide); asking twice for the same name and shape in one session returns
                 the same lab. Every lab made is removed at the end of the session, also when
-                tests fail or are interrupted.
+                tests fail or are interrupted. `preload=True` starts Debian 13 hosts from
+                the lab image with the roles' packages already installed (PRELOAD): for
+                modules whose tests are not about installing packages; the package
+                installs stay under test wherever a plain image is used (test_stack,
+                test_site, test_postgresql, the drill's and rebuilt hosts, a fresh `up`).
 
 For the whole session XDG_DATA_HOME, XDG_STATE_HOME and XDG_CONFIG_HOME point into a
 temporary directory (tests never see or touch the user's labs, runs or vault passwords);
@@ -30,7 +34,31 @@ import pytest
 from dspace_deploy.lab.labs import Lab
 
 LabFactory = Callable[..., Lab]
+ROLES = Path(__file__).resolve().parents[2] / "roles"
 _MAX_NAME = 12  # "t-" + name + "-" + 6 hex characters fits the 21 characters of a lab name
+
+
+def _role_var(role: str, name: str) -> list[str]:
+    import yaml
+
+    value = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())[name]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def preload_packages() -> dict[str, list[str]]:
+    """The Debian packages the roles install on a Debian 13 host for a DSpace 9/10 instance
+    (from the roles' vars where they keep them as lists): what a preloaded image holds. A
+    package missing here is only installed by its role, as on a plain image."""
+    return {"debian13": sorted({
+        *_role_var("common", "common_base_packages"), "chrony",
+        *_role_var("postgresql", "postgresql_packages"),
+        *_role_var("proxy", "proxy_packages"), *_role_var("proxy", "proxy_acme_packages"),
+        "default-jre-headless", *_role_var("solr", "solr_base_packages"),
+        *_role_var("handle_server", "handle_server_packages"),
+        *_role_var("dspace_ui", "dspace_ui_node_package"),
+        "openjdk-21-jre-headless", "ant",  # dspace_backend: Java 21 on Debian 13, Ant
+        "restic", "rsync", "util-linux", "openssh-client",  # dspace_backup, dspace_tasks
+    })}
 
 
 def _why_no_lab_hosts() -> str | None:
@@ -82,6 +110,7 @@ def lab_factory(_isolated_user_dirs: Path) -> Iterator[LabFactory]:
         hosts: int = 1,
         oses: Sequence[str] = ("debian13",),
         connection: str = "ssh",
+        preload: bool = False,
     ) -> Lab:
         if reason is not None:
             pytest.skip(reason)
@@ -94,6 +123,7 @@ def lab_factory(_isolated_user_dirs: Path) -> Iterator[LabFactory]:
             oses=list(oses),
             connection=connection,
             progress=lambda message: sys.stderr.write(f"[lab {lab_name}] {message}\n"),
+            preload=preload_packages() if preload else None,
         )
 
     yield make

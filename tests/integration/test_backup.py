@@ -1,6 +1,8 @@
 """Backups and restores, proven on lab hosts with a real S3 server (docs/backup.md).
 
-One lab of two Debian 13 hosts, converged by one `up` from look-alike bundles:
+One lab of two Debian 13 hosts (started from the preloaded lab image: the roles' Debian
+packages are installed, their installs are tested elsewhere), converged by one `up` from
+look-alike bundles:
 
   bk-1  repo  DSpace 9   the production instance: content goes in here
   bk-2  lib   DSpace 10  another institution (newer schema), for the older-schema refusal
@@ -63,7 +65,8 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("bk", hosts=2, oses=("debian13", "debian13"), connection="ssh")
+    return lab_factory("bk", hosts=2, oses=("debian13", "debian13"), connection="ssh",
+                       preload=True)
 
 
 @pytest.fixture(scope="module")
@@ -665,8 +668,9 @@ def test_restore_to_a_rebuilt_host_converges_it_first_and_proves_everything(
         drilled: dict[str, Any], seeded: dict[str, Any], site: Path, lab: Any,
         lab_factory: Any, artifacts: Path) -> None:
     """Disaster recovery by hand: bk-1 comes back as an empty machine of the same name (a new
-    SSH host key, maybe a new address); `restore --to` converges it with `up`, then restores
-    from the SFTP target on bk-2."""
+    SSH host key, maybe a new address; from the lab's preloaded image: Debian packages, no
+    DSpace, no data); `restore --to` converges it with `up`, then restores from the SFTP
+    target on bk-2."""
     rebuilt = lab_factory("bk", hosts=2, oses=("debian13", "debian13"), connection="ssh")
     host = rebuilt.hosts[0]
     assert _exec(host, "test -d /srv/dspace/repo", check=False).returncode != 0  # empty

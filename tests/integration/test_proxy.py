@@ -159,7 +159,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any) -> Any:
-    return lab_factory("proxy", hosts=1, oses=("debian13",), connection="ssh")
+    return lab_factory("proxy", hosts=1, oses=("debian13",), connection="ssh", preload=True)
 
 
 @pytest.fixture(scope="module")
@@ -323,7 +323,7 @@ def test_renewal_reloads_nginx(converged: list[Outcome], site: Any, lab: Any, pk
     """certbot renew (as certbot.timer runs it) gets a new certificate from pebble and its
     deploy hook makes nginx serve it; the role then changes nothing."""
     before = _served_cert(lab, ACM).split("Fingerprint=")[-1]
-    renew = _exec(lab, "certbot", "renew", "--force-renewal", "--non-interactive")
+    renew = _exec(lab, *_timer_command(lab), "--force-renewal", "--non-interactive")
     assert renew.returncode == 0, renew.stdout + renew.stderr
     time.sleep(2)
     after = _served_cert(lab, ACM).split("Fingerprint=")[-1]
@@ -331,6 +331,19 @@ def test_renewal_reloads_nginx(converged: list[Outcome], site: Any, lab: Any, pk
     again = _run(site, lab, pki, proxy_test_role_only=True)
     assert again.result.summary.ok, json.dumps(again.result.summary.as_dict(), indent=1)
     assert again.result.summary.changed == 0, again.changed
+
+
+def _timer_command(lab: Any) -> list[str]:
+    """The command line certbot.timer starts (certbot.service's ExecStart). Debian's unit
+    passes --no-random-sleep-on-renew: without it, `certbot renew` run without a terminal
+    first sleeps a random 1-480 s (certbot's renewal jitter), which is what a test pays
+    when it calls plain `certbot renew`."""
+    shown = _exec(lab, "systemctl", "show", "--property=ExecStart", "--value", "certbot.service")
+    assert shown.returncode == 0, shown.stderr
+    # { path=/usr/bin/certbot ; argv[]=/usr/bin/certbot -q renew --no-random-sleep-on-renew ; ...
+    argv = shown.stdout.split("argv[]=", 1)[-1].split(" ;", 1)[0].split()
+    assert "renew" in argv, shown.stdout
+    return argv
 
 
 def _failure(outcome: Outcome) -> str:

@@ -50,7 +50,8 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, artifacts: Path) -> Any:
-    lab = lab_factory("realui", hosts=1, oses=("debian13",), connection="ssh")
+    lab = lab_factory("realui", hosts=1, oses=("debian13",), connection="ssh",
+                      preload=True)
     hosts_yml = lab.inventory / "hosts.yml"
     data = yaml.safe_load(hosts_yml.read_text())
     host = lab.hosts[0]

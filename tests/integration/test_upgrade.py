@@ -106,7 +106,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("upg", hosts=1, oses=("debian13",), connection="ssh")
+    return lab_factory("upg", hosts=1, oses=("debian13",), connection="ssh", preload=True)
 
 
 def _set_versions(lab: Any, versions: dict[str, str]) -> None:

@@ -68,7 +68,8 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    lab = lab_factory("upsvc", hosts=1, oses=("debian13",), connection="ssh")
+    lab = lab_factory("upsvc", hosts=1, oses=("debian13",), connection="ssh",
+                      preload=True)
     hosts_yml = lab.inventory / "hosts.yml"
     data = yaml.safe_load(hosts_yml.read_text())
     host = lab.hosts[0]

@@ -158,6 +158,99 @@ def test_ensure_image_ignores_the_alias_and_builds_once(
     assert results == [recipe.tag] * 3
 
 
+def test_images_of_two_oses_build_side_by_side(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two xdist workers that need Debian 12 and Debian 13 do not wait for each other."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(images, "CONTROLLER_CA_DIR", tmp_path / "no-ca")
+    monkeypatch.setattr(podman, "podman_path", lambda: "/usr/bin/podman")
+    monkeypatch.setattr(images, "_require_build_tools", lambda: None)
+    existing: set[str] = set()
+    spans: dict[str, tuple[float, float]] = {}
+
+    def fake_build(recipe: images.Recipe, images_dir: Path, say: Any) -> None:
+        started = time.monotonic()
+        time.sleep(0.5)
+        spans[recipe.os_name] = (started, time.monotonic())
+        existing.add(recipe.tag)
+
+    monkeypatch.setattr(podman, "image_exists", lambda tag: tag in existing)
+    monkeypatch.setattr(images, "build", fake_build)
+    threads = [threading.Thread(target=images.ensure_image, args=(name,))
+               for name in ("debian12", "debian13")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (start12, end12), (start13, end13) = spans["debian12"], spans["debian13"]
+    assert start12 < end13 and start13 < end12, "the builds ran one after the other"
+
+
+def test_preloaded_tag_follows_the_base_and_the_package_set() -> None:
+    base = "localhost/dspace-deploy-lab:debian13-74a0bfaae960"
+    tag = images.preloaded_tag(base, ["nginx", "postgresql"])
+    assert re.fullmatch(r"localhost/dspace-deploy-lab-preloaded:debian13-[0-9a-f]{12}", tag)
+    assert images.preloaded_tag(base, ["postgresql", "nginx", "nginx"]) == tag
+    assert images.preloaded_tag(base, ["nginx"]) != tag
+    assert images.preloaded_tag(base.replace("74a0", "74a1"), ["nginx", "postgresql"]) != tag
+
+
+def test_preloaded_image_installs_on_the_base_commits_and_builds_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The packages go in with apt in a container of the base image that never boots; the
+    commit keeps systemd as the command; a second call finds the image."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    base = "localhost/dspace-deploy-lab:debian13-74a0bfaae960"
+    monkeypatch.setattr(images, "ensure_image", lambda os_name, progress=None: base)
+    existing = {base}
+    calls: list[list[str]] = []
+
+    older = [f"{images.PRELOADED_REPOSITORY}:debian13-{n}" for n in ("aaa", "bbb")]
+    listing = json.dumps([
+        {"Names": [older[0]], "Created": 1}, {"Names": [older[1]], "Created": 2},
+        {"Names": [f"{images.PRELOADED_REPOSITORY}:debian12-ccc"], "Created": 0}]).encode()
+
+    def fake_podman(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        calls.append(list(args))
+        if args[0] == "commit":
+            existing.add(args[-1])
+        out = listing if args[0] == "images" else b""
+        return subprocess.CompletedProcess(args, 0, out, b"")
+
+    monkeypatch.setattr(podman, "podman", fake_podman)
+    monkeypatch.setattr(podman, "image_exists", lambda tag: tag in existing)
+    tag = images.ensure_preloaded_image("debian13", ["postgresql", "nginx"])
+    assert tag == images.preloaded_tag(base, ["nginx", "postgresql"])
+    (run,) = [c for c in calls if "run" in c]
+    assert run[run.index("run") + 3] == base  # --name NAME IMAGE
+    assert "--systemd=always" not in run and "/sbin/init" not in run
+    assert run[-3:] == ["preload", "nginx", "postgresql"]
+    assert "policy-rc.d" in images.PRELOAD_SCRIPT and "apt-get install" in images.PRELOAD_SCRIPT
+    (commit,) = [c for c in calls if c[0] == "commit"]
+    assert 'CMD ["/sbin/init"]' in commit and commit[-1] == tag
+    removal = ["rm", "--force", run[run.index("--name") + 1]]
+    removals = [index for index, call in enumerate(calls) if call == removal]
+    assert removals[-1] > calls.index(commit)  # the build container goes (a leftover too)
+    # about 1 GB each: the newest older build of this OS stays, the others go
+    assert [c for c in calls if c[0] == "rmi"] == [["rmi", older[0]]]
+    calls.clear()
+    assert images.ensure_preloaded_image("debian13", ["nginx", "postgresql"]) == tag
+    assert images.ensure_preloaded_image("debian13", []) == base
+    assert calls == []
+
+
+def test_a_lab_remembers_its_preloaded_packages(tmp_path: Path) -> None:
+    lab = _lab(tmp_path, "ssh")
+    lab.preload = {"debian13": ["nginx"]}
+    lab.dir.mkdir(parents=True, exist_ok=True)
+    labs._write_meta(lab)
+    meta = labs._read_meta(lab.dir)
+    assert meta is not None
+    assert labs._lab_from_meta(lab.dir, meta).preload == {"debian13": ["nginx"]}
+
+
 # --- podman arguments ---------------------------------------------------------------------
 
 
