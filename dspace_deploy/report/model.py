@@ -92,7 +92,8 @@ class OaiInfo:
     sets_present: dict[str, bool] = field(default_factory=dict)
     records_checked: int = 0
     identifiers: list[str] = field(default_factory=list)  # of the records checked
-    failures: list[dict[str, str]] = field(default_factory=list)  # identifier, rule_id, message
+    # identifier, rule_id, severity (the rule's: error or warning), message
+    failures: list[dict[str, str]] = field(default_factory=list)
     rules: list[dict[str, str]] = field(default_factory=list)  # id, title, source, severity
     error: str | None = None
 
@@ -318,10 +319,17 @@ def _judge_oai(member: Member) -> None:
     if missing:
         member.add(WARNING, "oai", _("OAI-PMH sets missing: {sets}").format(
             sets=", ".join(missing)))
-    if oai.failures:
-        rules = sorted({f["rule_id"] for f in oai.failures})
-        records = len({f["identifier"] for f in oai.failures})
-        member.add(WARNING, "oai", _("{records} of {checked} records break rules: "
-                                     "{rules}").format(records=records,
-                                                       checked=oai.records_checked,
-                                                       rules=", ".join(rules)))
+    # Mandatory rules (severity "error", what LA Referencia's validator requires of a valid
+    # record) need a look; recommended ones ("warning") are information.
+    mandatory = [f for f in oai.failures if f.get("severity", "error") == "error"]
+    recommended = [f for f in oai.failures if f.get("severity", "error") != "error"]
+    for failures, severity, text in (
+            (mandatory, WARNING, _("{records} of {checked} records break mandatory rules: "
+                                   "{rules}")),
+            (recommended, INFO, _("{records} of {checked} records miss recommendations: "
+                                  "{rules}"))):
+        if failures:
+            member.add(severity, "oai", text.format(
+                records=len({f["identifier"] for f in failures}),
+                checked=oai.records_checked,
+                rules=", ".join(sorted({f["rule_id"] for f in failures}))))

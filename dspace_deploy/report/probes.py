@@ -263,13 +263,15 @@ def probe_oai(address: str, base_url: str, sample: int) -> OaiInfo:
     records = data.get("records") or []
     info.records_checked = len(records)
     info.identifiers = [str(record.get("identifier")) for record in records]
+    info.rules = [{k: str(rule.get(k, "")) for k in ("id", "title", "source", "severity")}
+                  for rule in data.get("rules") or []]
+    severity = {rule["id"]: rule["severity"] for rule in info.rules}
     info.failures = [
         {"identifier": str(record.get("identifier")), "rule_id": str(failure.get("rule_id")),
+         "severity": severity.get(str(failure.get("rule_id")), ""),
          "message": str(failure.get("message"))}
         for record in records for failure in record.get("failures") or []
     ]
-    info.rules = [{k: str(rule.get(k, "")) for k in ("id", "title", "source", "severity")}
-                  for rule in data.get("rules") or []]
     return info
 
 

@@ -147,13 +147,19 @@ def test_oai_failures_name_records_and_rules() -> None:
     member = healthy("web1")
     member.oai.records_checked = 4
     member.oai.failures = [
-        {"identifier": "oai:x:1/2", "rule_id": "openaire-date", "message": "m"},
-        {"identifier": "oai:x:1/2", "rule_id": "lr-type-vocabulary", "message": "m"},
-        {"identifier": "oai:x:1/3", "rule_id": "openaire-date", "message": "m"},
+        {"identifier": "oai:x:1/2", "rule_id": "openaire-date", "severity": "error",
+         "message": "m"},
+        {"identifier": "oai:x:1/2", "rule_id": "lr-type-vocabulary", "severity": "error",
+         "message": "m"},
+        {"identifier": "oai:x:1/3", "rule_id": "openaire-date", "severity": "error",
+         "message": "m"},
+        {"identifier": "oai:x:1/4", "rule_id": "openaire-language", "severity": "warning",
+         "message": "m"},
     ]
     judge(member)
-    assert [f.message for f in member.findings] == [
-        "2 of 4 records break rules: lr-type-vocabulary, openaire-date"]
+    assert [(f.severity, f.message) for f in member.findings] == [
+        ("warning", "2 of 4 records break mandatory rules: lr-type-vocabulary, openaire-date"),
+        ("info", "1 of 4 records miss recommendations: openaire-language")]
 
 
 # --- attention order, JSON, history -----------------------------------------------------------
