@@ -9,7 +9,6 @@ The last restore drill comes from the controller's drill records (dspace_deploy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Any
 from dspace_deploy.i18n import _
 from dspace_deploy.report import probes
 from dspace_deploy.report.model import Member, NetworkReport, judge
-from dspace_deploy.status import HostStatus, InstanceStatus, StatusCollector
+from dspace_deploy.status import HostStatus, InstanceStatus, StatusCollector, backup_document
 
 Progress = Callable[[str], None]
 PARALLEL_PROBES = 8  # instances probed at once (each probe mostly waits on the network)
@@ -71,13 +70,8 @@ def _member(host: str, status: HostStatus, inst: InstanceStatus,
 
 def _backup_policy(member: Member, answer: Any) -> None:
     """Whether the backup program answered, and its age limit (status keeps neither)."""
-    if not isinstance(answer, dict) or answer.get("rc") != 0:
-        return
-    try:
-        document = json.loads(str(answer.get("stdout") or ""))
-    except json.JSONDecodeError:
-        return
-    if isinstance(document, dict):
+    document = backup_document(answer)
+    if document is not None:
         member.backup.answered = True
         limit = document.get("max_age_hours")
         member.backup.max_age_hours = float(limit) if isinstance(limit, int | float) else None
