@@ -110,13 +110,14 @@ def _print_summary(console: Console, document: dict[str, Any], written: list[Pat
 
     from dspace_deploy.i18n import _
 
+    states = {"critical": _("needs action"), "warning": _("needs a look"), "ok": _("fine")}
     table = Table(title=_("Network report"), title_justify="left")
     for column in (_("member"), _("state"), _("version"), _("problems")):
         table.add_column(column)
     for member in document["members"]:
         problems = [f["message"] for f in member["findings"] if f["severity"] != "info"]
         style = {"critical": "red", "warning": "yellow"}.get(member["state"])
-        table.add_row(member["key"], member["state"],
+        table.add_row(member["key"], states[member["state"]],
                       (member["version"] or {}).get("reported") or "?",
                       "; ".join(problems), style=style)
     console.print(table)

@@ -19,6 +19,7 @@ import time
 import warnings
 from datetime import UTC, datetime
 
+from dspace_deploy.i18n import _
 from dspace_deploy.report.model import HandleInfo, OaiInfo, TlsInfo
 
 TIMEOUT = 10.0
@@ -156,8 +157,9 @@ def probe_ui(address: str, hostname: str) -> tuple[bool, str | None]:
     if 'ng-server-context="ssr"' in text:
         return True, None
     if "<ds-app" in text:
-        return False, "the page is the client-side shell (server-side rendering is off or failed)"
-    return False, "the page is not the DSpace UI"
+        return False, _("the page is the client-side shell (server-side rendering is off or "
+                        "failed)")
+    return False, _("the page is not the DSpace UI")
 
 
 # --- Handle ---------------------------------------------------------------------------------
@@ -246,7 +248,7 @@ def probe_oai(address: str, base_url: str, sample: int) -> OaiInfo:
         from dspace_deploy.oai.harvest import Harvester, HarvestError, OaiError, http_fetch
         from dspace_deploy.oai.validate import check_feed
     except ImportError:
-        info.error = "the OAI-PMH validator (dspace_deploy.oai) is not installed"
+        info.error = _("the OAI-PMH validator (dspace_deploy.oai) is not installed")
         return info
     host = base_url.split("://", 1)[-1].split("/", 1)[0]
     connect_to = None if address == host else address

@@ -365,3 +365,18 @@ def test_drill_records_are_kept_and_the_newest_wins(monkeypatch: pytest.MonkeyPa
 
 def test_member_key_without_instance() -> None:
     assert Member(host="web9", instance=None).key == "web9"
+
+
+def test_terminal_summary_names_each_problem(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    from dspace_deploy.cli import report_cmd
+
+    written = [tmp_path / "report.html"]
+    monkeypatch.setattr(report_cmd, "_run", lambda *args: (network().as_dict(), written))
+    monkeypatch.setattr("dspace_deploy.cli.run_cmds.load", lambda i, v: _site(tmp_path))
+    result = CliRunner().invoke(app, ["report", "--lang", "en"], env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert "web3/repo" in result.output and "needs action" in result.output
+    assert "the certificate expired 3 days ago" in result.output
+    assert "3 need action, 0 need a look, 1 fine" in result.output
+    assert str(written[0]) in result.output
