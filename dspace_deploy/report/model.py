@@ -53,7 +53,8 @@ class TlsInfo:
     issuer: str | None = None
     subject: str | None = None
     not_after: str | None = None  # ISO 8601, UTC
-    days_left: int | None = None
+    days_left: int | None = None  # whole days, toward zero (-10 for 10 days and 3 hours ago)
+    expired: bool | None = None
     trusted: bool | None = None  # verified by the controller's trust store
     trust_error: str | None = None
     hsts: str | None = None  # the Strict-Transport-Security header, None when absent
@@ -251,9 +252,9 @@ def _judge_tls(member: Member) -> None:
     if tls.error:
         member.add(CRITICAL, "tls", _("no TLS handshake: {why}").format(why=tls.error))
         return
-    if tls.days_left is not None and tls.days_left < 0:
+    if tls.expired:
         member.add(CRITICAL, "tls", _("the certificate expired {days} days ago ({date})").format(
-            days=-tls.days_left, date=tls.not_after))
+            days=-(tls.days_left or 0), date=tls.not_after))
     elif tls.days_left is not None and tls.days_left < TLS_WARN_DAYS:
         member.add(WARNING, "tls", _("the certificate expires in {days} days").format(
             days=tls.days_left))
@@ -262,7 +263,9 @@ def _judge_tls(member: Member) -> None:
     elif tls.trusted is False:
         member.add(WARNING, "tls", _("the certificate is not trusted: {why}").format(
             why=tls.trust_error or "?"))
-    if not tls.hsts:
+    # The proxy role sends HSTS for provided and ACME certificates only: a self-signed site
+    # must stay reachable once its certificate is replaced (roles/proxy/tasks/nginx.yml).
+    if not tls.hsts and tls.mode != "selfsigned":
         member.add(WARNING, "tls", _("no HSTS header"))
     old = [p for p in tls.protocols if p in ("TLSv1", "TLSv1.1")]
     if old:

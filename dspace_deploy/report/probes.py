@@ -90,7 +90,9 @@ def _read_certificate(info: TlsInfo, der: bytes) -> None:
     info.subject = cert.subject.rfc4514_string()
     expires = cert.not_valid_after_utc
     info.not_after = expires.isoformat()
-    info.days_left = int((expires - datetime.now(UTC)).total_seconds() // 86400)
+    left = (expires - datetime.now(UTC)).total_seconds()
+    info.days_left = int(left / 86400)
+    info.expired = left < 0
 
 
 def _verify(address: str, hostname: str, port: int) -> tuple[bool, str | None]:

@@ -30,7 +30,8 @@ def healthy(host: str, instance: str = "repo", version: str = "DSpace 9.3") -> M
         health=HealthInfo(actuator="UP", rest=True, ui_ssr=True),
         services=dict(SERVICES),
         tls=TlsInfo(issuer="CN=Lab CA", subject=f"CN={instance}.{host}.example.edu",
-                    not_after="2027-12-01T00:00:00+00:00", days_left=360, trusted=True,
+                    not_after="2027-12-01T00:00:00+00:00", days_left=360, expired=False,
+                    trusted=True,
                     hsts="max-age=31536000", protocols=["TLSv1.2", "TLSv1.3"],
                     mode="provided"),
         backup=BackupInfo(last_good="2026-12-05T03:00:00Z", age_hours=5.0,
@@ -53,6 +54,7 @@ def network() -> NetworkReport:
     fine = healthy("web1")
     expired = healthy("web2")
     expired.tls.days_left, expired.tls.not_after = -3, "2026-12-02T00:00:00+00:00"
+    expired.tls.expired = True
     expired.backup = BackupInfo(answered=True, max_age_hours=26)
     handle = healthy("web3", version="DSpace 8.4")
     handle.version.line = "8"
