@@ -1,14 +1,15 @@
 """`dspace-deploy report` on a lab network of two hosts with problems planted.
 
 Both hosts run one DSpace 9 instance (look-alike release) with content in its OAI-PMH feed.
-rep-1 is healthy: good records, one backup, a self-signed certificate (tls_mode selfsigned:
-information only). On rep-2, four problems are planted after `up`: its provided certificate
-is replaced on the host by an expired one (the role refuses an expired certificate, so this
-is a certificate that expired after deployment), it has no backup, its handle server is
-stopped, and its records break two named validator rules (LA Referencia's mandatory author,
-OpenAIRE's publication type). The report must show each of them, and nothing else; the HTML
-is opened in headless Chromium and checked as rendered (and saved as a screenshot when
-REPORT_SCREENSHOT names a file: docs/img/report.png is made that way).
+The first is healthy: good records, one backup, a self-signed certificate (tls_mode
+selfsigned: information only; the proxy sends no HSTS for it, by design). On the second,
+four problems are planted after `up`: its provided certificate is replaced on the host by an
+expired one (the role refuses an expired certificate, so this is a certificate that expired
+after deployment), it has no backup, its handle server is stopped, and its records break two
+named validator rules (LA Referencia's mandatory author, OpenAIRE's publication type). The
+report must show each of them, and nothing else; the HTML is opened in headless Chromium and
+checked as rendered (and saved as a screenshot when REPORT_SCREENSHOT names a file:
+docs/img/report.png is made that way).
 """
 
 from __future__ import annotations
