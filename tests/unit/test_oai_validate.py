@@ -6,6 +6,7 @@ import json
 import urllib.parse
 import xml.etree.ElementTree as ET
 from datetime import date
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -283,3 +284,21 @@ def test_an_unreachable_feed_reports_every_verb() -> None:
     report = check_feed(Harvester(f"{ROOT}/request", fetch=down))
     assert all("Connection refused" in report.verbs[v] for v in ("Identify", "ListRecords"))
     assert report.score == 0.0 and not any(report.sets_present.values())
+
+
+def test_every_rule_is_documented_with_its_severity_and_source() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "oai-validation.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line
+        for line in doc.splitlines()
+        if line.startswith("| `")
+    }
+    for rule in feed_rules() + record_rules():
+        assert rule.id in rows, rule.id
+        row = rows[rule.id]
+        assert f"| {rule.severity} |" in row, rule.id
+        # the row cites the rule's (first) source: its file name, or the protocol's anchor
+        source = rule.source.split(";")[0]
+        file_name = source.split("#")[0].rsplit("/", 1)[-1].split(":")[0]
+        anchor = source.partition("#")[2]
+        assert file_name in row or (anchor and f"#{anchor}" in row), (rule.id, source)
