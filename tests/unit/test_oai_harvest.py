@@ -264,6 +264,8 @@ def test_http_fetch_connects_to_the_given_address_with_the_urls_host(server) -> 
         http_fetch(connect_to="127.0.0.1", timeout=5)(url + "/missing")
     with pytest.raises(HarvestError, match="cannot connect"):
         http_fetch(timeout=5)(url)  # without connect_to the name is looked up, and fails
+    with pytest.raises(HarvestError, match="unknown url type"):
+        Harvester("repo.example.edu/server/oai/request").identify()  # no scheme
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
