@@ -13,7 +13,7 @@ import pytest
 
 from dspace_deploy.oai.harvest import Harvester, HarvestError, Header, Record
 from dspace_deploy.oai.rules import Quantifier, feed_rules, record_rules
-from dspace_deploy.oai.validate import check_feed, check_record, feed_failures
+from dspace_deploy.oai.validate import check_feed, check_record, feed_failures, rule_catalogue
 
 GOOD = [
     ("title", "Efecto del fenómeno El Niño en la pesca artesanal"),
@@ -252,6 +252,7 @@ def test_check_feed_samples_records_and_scores_the_valid_share() -> None:
         ("oai:unx:1/3", ["openaire.language"]),
     ]
     assert report.score == pytest.approx(66.7)
+    assert report.rules == rule_catalogue()
     assert {r.id for r in report.rules} >= {"openaire.set", "lareferencia.title"}
     assert feed_failures(report) == []
     document = json.loads(json.dumps(report.as_dict()))
