@@ -78,6 +78,8 @@ def http_fetch(
         _HTTPHandler(connect_to),
         _HTTPSHandler(connect_to, context),
     ]
+    if connect_to:  # a given address is reached directly, never through an *_proxy variable
+        handlers.append(urllib.request.ProxyHandler({}))
     opener = urllib.request.build_opener(*handlers)
 
     def fetch(url: str) -> bytes:
