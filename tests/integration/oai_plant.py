@@ -32,7 +32,10 @@ def plant_oai_problems(
          "--search", "update", "--oai", "import", "--json"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    result = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+    try:
+        result = json.loads(done.stdout)  # one (indented) JSON document
+    except ValueError:
+        result = {}
     if done.returncode != 0 or not result.get("ok"):
         raise AssertionError(f"indexing the planted records failed: {done.stdout}{done.stderr}")
     return expected
