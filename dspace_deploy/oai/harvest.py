@@ -78,11 +78,13 @@ def http_fetch(
         _HTTPHandler(connect_to),
         _HTTPSHandler(connect_to, context),
     ]
+    if connect_to:  # a given address is reached directly, never through an *_proxy variable
+        handlers.append(urllib.request.ProxyHandler({}))
     opener = urllib.request.build_opener(*handlers)
 
     def fetch(url: str) -> bytes:
-        request = urllib.request.Request(url, headers={"User-Agent": "dspace-deploy-oai/1"})
         try:
+            request = urllib.request.Request(url, headers={"User-Agent": "dspace-deploy-oai/1"})
             with opener.open(request, timeout=timeout) as answer:
                 body: bytes = answer.read()
                 return body
@@ -93,6 +95,8 @@ def http_fetch(
                     url=url, status=e.code, reason=e.reason, body=text
                 ).strip()
             ) from None
+        except ValueError as e:  # not a URL urllib can open ("unknown url type")
+            raise HarvestError(_("{url}: {reason}").format(url=url, reason=e)) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             reason = e.reason if isinstance(e, urllib.error.URLError) else e
             raise HarvestError(

@@ -79,6 +79,11 @@ class FeedReport:
         }
 
 
+def rule_catalogue() -> list[RuleInfo]:
+    """Every rule (feed rules first), translated: for a report's legend without a harvest."""
+    return [RuleInfo(r.id, r.title, r.source, r.severity) for r in feed_rules() + record_rules()]
+
+
 def check_record(record: Record, rules: list[Rule] | None = None) -> RecordResult:
     """One record's failures against the record rules (all of them by default)."""
     fields = record.fields
@@ -121,7 +126,7 @@ def check_feed(harvester: Harvester, *, sample: int = 20) -> FeedReport:
         sets_present=sets_present,
         records=results,
         score=score,
-        rules=[RuleInfo(r.id, r.title, r.source, r.severity) for r in feed_rules() + record_set],
+        rules=rule_catalogue(),
     )
 
 

@@ -252,7 +252,11 @@ def server() -> Iterator[http.server.ThreadingHTTPServer]:
     srv.server_close()
 
 
-def test_http_fetch_connects_to_the_given_address_with_the_urls_host(server) -> None:
+def test_http_fetch_connects_to_the_given_address_with_the_urls_host(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a proxy in the environment is not used for a given address (it would refuse: port 9)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     port = server.server_address[1]
     # the name does not resolve; connect_to takes the connection to 127.0.0.1
     url = f"http://repo.lab.invalid:{port}/server/oai/request"
@@ -264,6 +268,8 @@ def test_http_fetch_connects_to_the_given_address_with_the_urls_host(server) -> 
         http_fetch(connect_to="127.0.0.1", timeout=5)(url + "/missing")
     with pytest.raises(HarvestError, match="cannot connect"):
         http_fetch(timeout=5)(url)  # without connect_to the name is looked up, and fails
+    with pytest.raises(HarvestError, match="unknown url type"):
+        Harvester("repo.example.edu/server/oai/request").identify()  # no scheme
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")

@@ -6,13 +6,14 @@ import json
 import urllib.parse
 import xml.etree.ElementTree as ET
 from datetime import date
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 
 from dspace_deploy.oai.harvest import Harvester, HarvestError, Header, Record
 from dspace_deploy.oai.rules import Quantifier, feed_rules, record_rules
-from dspace_deploy.oai.validate import check_feed, check_record, feed_failures
+from dspace_deploy.oai.validate import check_feed, check_record, feed_failures, rule_catalogue
 
 GOOD = [
     ("title", "Efecto del fenómeno El Niño en la pesca artesanal"),
@@ -251,6 +252,7 @@ def test_check_feed_samples_records_and_scores_the_valid_share() -> None:
         ("oai:unx:1/3", ["openaire.language"]),
     ]
     assert report.score == pytest.approx(66.7)
+    assert report.rules == rule_catalogue()
     assert {r.id for r in report.rules} >= {"openaire.set", "lareferencia.title"}
     assert feed_failures(report) == []
     document = json.loads(json.dumps(report.as_dict()))
@@ -283,3 +285,21 @@ def test_an_unreachable_feed_reports_every_verb() -> None:
     report = check_feed(Harvester(f"{ROOT}/request", fetch=down))
     assert all("Connection refused" in report.verbs[v] for v in ("Identify", "ListRecords"))
     assert report.score == 0.0 and not any(report.sets_present.values())
+
+
+def test_every_rule_is_documented_with_its_severity_and_source() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "oai-validation.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line
+        for line in doc.splitlines()
+        if line.startswith("| `")
+    }
+    for rule in feed_rules() + record_rules():
+        assert rule.id in rows, rule.id
+        row = rows[rule.id]
+        assert f"| {rule.severity} |" in row, rule.id
+        # the row cites the rule's (first) source: its file name, or the protocol's anchor
+        source = rule.source.split(";")[0]
+        file_name = source.split("#")[0].rsplit("/", 1)[-1].split(":")[0]
+        anchor = source.partition("#")[2]
+        assert file_name in row or (anchor and f"#{anchor}" in row), (rule.id, source)
