@@ -211,7 +211,47 @@ def run_drill(site: Site, plan: DrillPlan, artifacts: str | None, keep: bool,
             say(_("removing the lab host"))
             destroy_lab(lab_name)
         shutil.rmtree(work, ignore_errors=True)
+    record_drill(site.name, result)
     return result
+
+
+def drills_dir(site_name: str) -> Path:
+    return resources.state_home() / site_name / "drills"
+
+
+def record_drill(site_name: str, result: DrillResult) -> Path:
+    """Keep the drill's outcome on the controller (one JSON file per drill, private), where
+    `dspace-deploy report` finds each instance's last drill."""
+    import json
+    from datetime import UTC, datetime
+
+    from dspace_deploy.runner import make_private_state
+
+    make_private_state(site_name)
+    directory = drills_dir(site_name)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    now = datetime.now(UTC)
+    path = directory / f"{now:%Y%m%dT%H%M%S%fZ}-{result.plan.instance}.json"
+    document = {"time": now.isoformat(timespec="seconds"), **result.as_dict()}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def last_drills(site_name: str) -> dict[str, dict[str, Any]]:
+    """The newest recorded drill of each instance (instance -> its record)."""
+    import json
+
+    newest: dict[str, dict[str, Any]] = {}
+    directory = drills_dir(site_name)
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("instance"):
+            newest[str(record["instance"])] = record  # sorted by time: the last one wins
+    return newest
 
 
 def _converge_and_restore(inventory: Path, password_file: Path, plan: DrillPlan,

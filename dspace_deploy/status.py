@@ -200,13 +200,8 @@ def backup_status(inst: InstanceStatus, answer: Any) -> None:
     the instance's policy (dspace_backup_max_age_hours) is a problem, and so is a newest run
     that failed (an incomplete backup among them: its snapshots are not good ones). No answer
     (a host converged before backups existed) adds nothing: `verify` judges that."""
-    if not isinstance(answer, dict) or answer.get("rc") != 0:
-        return
-    try:
-        document = json.loads(str(answer.get("stdout") or ""))
-    except json.JSONDecodeError:
-        return
-    if not isinstance(document, dict):
+    document = backup_document(answer)
+    if document is None:
         return
     run = document.get("last_run")
     if isinstance(run, dict) and run.get("ok") is False:
@@ -224,6 +219,17 @@ def backup_status(inst: InstanceStatus, answer: Any) -> None:
             and inst.backup_age_hours > limit:
         inst.problems.append(_("last backup {age} h ago (policy: {limit} h)").format(
             age=f"{inst.backup_age_hours:.0f}", limit=f"{limit:g}"))
+
+
+def backup_document(answer: Any) -> dict[str, Any] | None:
+    """The JSON object of a `dspace-backup status --json` command result, None without one."""
+    if not isinstance(answer, dict) or answer.get("rc") != 0:
+        return None
+    try:
+        document = json.loads(str(answer.get("stdout") or ""))
+    except json.JSONDecodeError:
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def instance_status(plan: dict[str, Any], units: dict[str, str], root: Any,

@@ -18,6 +18,7 @@ from dspace_deploy.cli import (
     build_cmd,
     handle_cmds,
     lab_cmds,
+    report_cmd,
     run_cmds,
     site_cmds,
     status_cmd,
@@ -91,6 +92,7 @@ site_cmds.register(app)
 run_cmds.register(app)
 upgrade_cmds.register(app)
 status_cmd.register(app)
+report_cmd.register(app)
 backup_cmds.register(app)
 build_cmd.register(app)
 handle_cmds.register(app)

@@ -163,3 +163,82 @@ def content_sql(
             )
     out.append("COMMIT;")
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------- planted OAI problems
+
+# Records that break named rules of dspace_deploy/oai/rules.py (docs/oai-validation.md), for the
+# network report's lab test. Each item is a conforming record (info:eu-repo type and access
+# rights, an ISO date, a handle URL, an ISO 639-3 language) with ONE problem; "control" has none.
+# Name -> (what to change in the conforming metadata, the rule ids the record then breaks, as
+# harvested from the `request` context). The driver and openaire contexts filter records without
+# a DRIVER type or open access out (docs/lookalike.md, OAI-PMH): harvest `request` to see them.
+EU_REPO = "info:eu-repo/semantics/"
+PLANTED: dict[str, tuple[dict[str, list[str]], tuple[str, ...]]] = {
+    "control": ({}, ()),
+    "bad-date": (
+        {"dc.date.issued": ["17/05/2020"]},
+        ("lareferencia.date-year-range", "openaire.publication-date", "openaire.date-iso8601"),
+    ),
+    "no-type": ({"dc.type": []}, ("openaire.publication-type",)),
+    "local-type": ({"dc.type": ["Article"]}, ("openaire.publication-type",)),
+    "no-access-rights": ({"dc.rights": []}, ("openaire.access-rights",)),
+    "no-author": ({"dc.contributor.author": []}, ("lareferencia.creator",)),
+    "embargo-without-end": (
+        {"dc.rights": ["info:eu-repo/semantics/embargoedAccess"]},
+        ("openaire.embargo-end",),
+    ),
+    "bad-language": ({"dc.language.iso": ["en_US"]}, ("openaire.language",)),
+}
+
+
+def planted_content(
+    prefix: str, ui_url: str = "http://localhost:4000", first: int = 9000
+) -> tuple[list[Community], list[Collection], list[Item], dict[str, tuple[str, ...]]]:
+    """A community and collection (handles prefix/first, prefix/first+1) holding one item per
+    PLANTED entry (prefix/first+2 on, in PLANTED's order); returns them and, per item handle, the
+    rule ids its record breaks. `ui_url`: the site's dspace.ui.url, for dc.identifier.uri."""
+    community = Community(f"{prefix}/{first}", "Planted OAI problems")
+    collection = Collection(f"{prefix}/{first + 1}", "Planted records", [community.handle])
+    items, expected = [], {}
+    for n, (name, (changes, rules)) in enumerate(PLANTED.items(), start=first + 2):
+        handle = f"{prefix}/{n}"
+        fields = {
+            "dc.title": [f"Planted record: {name}"],
+            "dc.contributor.author": ["Quispe Mamani, Rosa"],
+            "dc.type": [f"{EU_REPO}article", f"{EU_REPO}publishedVersion"],
+            "dc.rights": ["info:eu-repo/semantics/openAccess"],
+            "dc.date.issued": ["2020-05-17"],
+            "dc.identifier.uri": [f"{ui_url.rstrip('/')}/handle/{handle}"],
+            "dc.language.iso": ["spa"],
+        } | changes
+        metadata = [(key, value) for key, values in fields.items() for value in values]
+        items.append(Item(handle, collection.handle, metadata))
+        expected[handle] = rules
+    return [community], [collection], items, expected
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.lookalike.seed planted --prefix P [--ui-url URL] [--first N]`: print the
+    SQL that plants PLANTED's records (run it with psql in the instance's database, then
+    `dspace oai import`; docs/oai-validation.md); the expected failures go to stderr as JSON."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tests.lookalike.seed")
+    parser.add_argument("what", choices=["planted"])
+    parser.add_argument("--prefix", required=True, help="the site's handle prefix")
+    parser.add_argument("--ui-url", default="http://localhost:4000", help="dspace.ui.url")
+    parser.add_argument("--first", type=int, default=9000, help="first handle number to use")
+    args = parser.parse_args(argv)
+    communities, collections, items, expected = planted_content(
+        args.prefix, args.ui_url, args.first
+    )
+    sys.stdout.write(content_sql(communities, collections, items))
+    sys.stderr.write(json.dumps(expected) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,6 +9,7 @@ reached, and structurally always.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -21,6 +22,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -303,7 +305,17 @@ def oai_pmh_schema() -> etree.XMLSchema | None:
 def site(tmp_path_factory):
     if MISSING:
         pytest.skip(f"missing: {', '.join(MISSING)}")
-    root = tmp_path_factory.mktemp("oai")
+    communities, collections, items, _ = content()
+    with running_site(tmp_path_factory.mktemp("oai"), communities, collections, items) as s:
+        yield s
+
+
+@contextlib.contextmanager
+def running_site(
+    root: Path, communities: list[Community], collections: list[Collection], items: list[Item]
+) -> Iterator[Site]:
+    """An installed line-9 look-alike with this content in its database, its backend serving
+    OAI-PMH on a free port, after one `oai import` (what was listed before it: `before_import`)."""
     procs = Procs()
     pg_base = Path(tempfile.mkdtemp(prefix="lookalike-oai-pg-"))
     pg_base.chmod(0o755)  # the cluster runs as user postgres when the tests run as root
@@ -319,7 +331,6 @@ def site(tmp_path_factory):
         home = solr_home(sroot, rel.unpack_solr(sroot), dspace / "solr")
         solr_start(procs, rel, sroot, home, solr_port, "-Dsolr.config.lib.enabled=true")
         run([str(dspace / "bin" / "dspace"), "database", "migrate"])
-        communities, collections, items, _ = content()
         sql = content_sql(communities, collections, items)
         psql = [
             str(pg.bin / "psql"),
