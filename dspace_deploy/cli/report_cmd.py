@@ -56,7 +56,8 @@ def report(
         raise InputError(i18n._("--lang {lang} is not a language of the report.").format(
             lang=lang), hint=i18n._("Choose one of: {languages}.").format(
                 languages=", ".join(i18n.LANGUAGES)))
-    language = i18n.use(lang)
+    # The root's --lang (or the locale) already chose the catalogue; this one overrides it.
+    language = i18n.use(lang) if lang is not None else i18n.current()
     if out is not None and out.exists() and not out.is_dir():
         raise InputError(i18n._("--out {path} is a file, not a directory.").format(path=out),
                          hint=i18n._("Give a directory (it is created if missing)."))
@@ -70,7 +71,8 @@ def report(
     from rich.console import Console
 
     console = Console(highlight=False)
-    with console.status(f"report · {site.name}: {i18n._('asking the hosts')}") as spinner:
+    asking = i18n._("asking the hosts")
+    with console.status(f"report · {site.name}: {asking}") as spinner:
         document, written = _run(site, job, collector, out, oai_sample, language,
                                  lambda text: spinner.update(f"report · {site.name}: {text}"))
     _print_summary(console, document, written)
