@@ -18,7 +18,9 @@ from dspace_deploy.oai.validate import check_feed, feed_failures
 from tests.integration.helpers import EXE, cli
 from tests.integration.oai_plant import plant_oai_problems
 
-pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
+# CI proves the same harvest through tests/integration/test_report.py; this one stays for
+# ./scripts/test --all (it isolates the harvester from the report).
+pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.extended]
 
 PREFIX = "123456789"
 
