@@ -338,8 +338,9 @@ def _limits(cli: dict[str, Any]) -> list[tuple[str, str]]:
     return [(j.extravars["upgrade_mode"], j.limit) for j in cli["jobs"]]
 
 
-def _invoke(cli: dict[str, Any], *args: str) -> Any:
-    return CliRunner().invoke(app, ["upgrade", "--artifacts", str(cli["artifacts"]), *args])
+def _invoke(cli: dict[str, Any], *args: str, input: str | None = None) -> Any:
+    return CliRunner().invoke(app, ["upgrade", "--artifacts", str(cli["artifacts"]), *args],
+                              input=input)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -462,3 +463,26 @@ def test_the_live_report_has_one_line_per_host(cli: dict[str, Any]) -> None:
         "h4 [wave 2/3] ROLLED_BACK" in text
     assert "snapshot s-h1" in text and "downtime 42 s" in text
     assert "Finished: every wave ran." in text
+
+
+def test_the_confirmation_names_hosts_instances_and_waves(
+        cli: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dspace_deploy.cli import upgrade_cmds
+
+    monkeypatch.setattr(upgrade_cmds, "_interactive", lambda: True)
+    result = _invoke(cli, "--waves", "2", "--canary", "h1", input="n\n")
+    assert "Upgrade 5 hosts and 6 instances in 3 waves now?" in result.stdout
+    assert result.exit_code != 0 and _limits(cli) == [("plan", "h1,h2,h3,h4,h5")]
+
+
+def test_pause_prompt_asks_before_each_later_wave(
+        cli: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dspace_deploy.cli import upgrade_cmds
+
+    monkeypatch.setattr(upgrade_cmds, "_interactive", lambda: True)
+    result = _invoke(cli, "--waves", "2", "--pause", "prompt", "--yes", input="y\nn\n")
+    assert result.exit_code == 1, result.output
+    assert _limits(cli)[1:] == [("run", "h1,h2"), ("run", "h3,h4")]
+    text = " ".join(result.stdout.split())
+    assert "Go on with wave 2 (h3, h4)?" in text and "Go on with wave 3 (h5)?" in text
+    assert "Stopped: the operator stopped before wave 3." in text
