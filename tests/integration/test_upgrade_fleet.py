@@ -53,8 +53,8 @@ from tests.integration.test_upgrade import (
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
-ROLES = ("canary", "failing", "pair", "down")
-INSTANCES = {"canary": ["repo"], "failing": ["repo"], "pair": ["repo", "other"], "down": ["repo"]}
+# role -> its instances, in inventory order
+LAYOUT = {"canary": ["repo"], "failing": ["repo"], "pair": ["repo", "other"], "down": ["repo"]}
 HAND_MADE_INDEX = "CREATE INDEX entity_type_label_upper_idx ON entity_type (UPPER(label))"
 
 
@@ -71,48 +71,50 @@ def lab(lab_factory: Any, state_home: Path) -> Any:
     return lab_factory("fleet", hosts=4, oses=("debian13",), connection="ssh")
 
 
-def hosts(lab: Any) -> dict[str, Any]:
-    return dict(zip(ROLES, lab.hosts, strict=True))
+def hosts(lab: Any, layout: dict[str, list[str]] = LAYOUT) -> dict[str, Any]:
+    return dict(zip(layout, lab.hosts, strict=True))
 
 
-def _set_versions(lab: Any, version: str) -> None:
+def _set_versions(lab: Any, version: str, layout: dict[str, list[str]] = LAYOUT) -> None:
     hosts_yml = lab.inventory / "hosts.yml"
     data = yaml.safe_load(hosts_yml.read_text())
     entries = data["all"]["children"]["dspace"]["hosts"]
-    for role, host in hosts(lab).items():
+    for role, host in hosts(lab, layout).items():
         entries[host.name]["dspace_instances"] = [
             {"name": name, "hostname": f"{name}.{host.name}.lab.test", "line": "9",
              "version": version, "admin_email": f"admin@{name}.lab.test"}
-            for name in INSTANCES[role]]
+            for name in layout[role]]
     hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def _names(lab: Any, *roles: str) -> str:
-    return ",".join(hosts(lab)[r].name for r in roles)
+def converge_and_seed(lab: Any, artifacts: Path,
+                      layout: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
+    """9.2 on every host but `down` (stopped first), content and a backup on `failing` and
+    the index its 9.3 migration trips on; then 9.3 in the inventory. What every host must
+    keep, per (role, instance)."""
+    started = time.monotonic()
+    roles = hosts(lab, layout)
+    subprocess.run(["podman", "stop", "-t", "5", roles["down"].container], check=True,
+                   capture_output=True)
+    _set_versions(lab, "9.2", layout)
+    subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)], check=True,
+                   capture_output=True)
+    up = ",".join(h.name for role, h in roles.items() if role != "down")
+    code, document, stderr = cli("up", "-i", str(lab.inventory), "--limit", up, "--artifacts",
+                                 str(artifacts))
+    assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
+    _seed_and_back_up(lab, roles["failing"], limit=up)
+    _psql(roles["failing"], "dspace_repo", HAND_MADE_INDEX)
+    _set_versions(lab, "9.3", layout)
+    states = {(role, name): _state(roles[role], name)
+              for role in layout if role != "down" for name in layout[role]}
+    sys_note(f"converged and seeded in {time.monotonic() - started:.0f} s")
+    return states
 
 
 @pytest.fixture(scope="module")
 def before(lab: Any, artifacts: Path, state_home: Path) -> dict[tuple[str, str], Any]:
-    """9.2 on three hosts, content and a backup on `failing`, `down` stopped; then 9.3 in the
-    inventory. What every host must keep."""
-    started = time.monotonic()
-    subprocess.run(["podman", "stop", "-t", "5", hosts(lab)["down"].container], check=True,
-                   capture_output=True)
-    _set_versions(lab, "9.2")
-    subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)], check=True,
-                   capture_output=True)
-    up = _names(lab, "canary", "failing", "pair")
-    code, document, stderr = cli("up", "-i", str(lab.inventory), "--limit", up, "--artifacts",
-                                 str(artifacts))
-    assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
-    failing = hosts(lab)["failing"]
-    _seed_and_back_up(lab, failing, limit=up)
-    _psql(failing, "dspace_repo", HAND_MADE_INDEX)
-    _set_versions(lab, "9.3")
-    states = {(role, name): _state(hosts(lab)[role], name)
-              for role in ("canary", "failing", "pair") for name in INSTANCES[role]}
-    sys_note(f"converged and seeded in {time.monotonic() - started:.0f} s")
-    return states
+    return converge_and_seed(lab, artifacts, LAYOUT)
 
 
 def sys_note(text: str) -> None:
@@ -165,7 +167,7 @@ def test_canary_first_then_the_failure_stops_the_rollout(
 def test_resume_after_the_controller_was_killed_finishes_the_rest(
         lab: Any, before: dict[tuple[str, str], Any], state_home: Path) -> None:
     h = hosts(lab)
-    died_in = _kill_resume_in_phase(lab, "ui")
+    died_in = _kill_resume_in_phase(lab, h["pair"], "ui")
     journal = _journal(state_home)
     assert journal["hosts"][h["pair"].name]["outcome"] == "running", journal
     assert _record(h["pair"], "repo")["status"] == "running", died_in
@@ -192,10 +194,9 @@ def test_resume_after_the_controller_was_killed_finishes_the_rest(
     assert state == before[("failing", "repo")]
 
 
-def _kill_resume_in_phase(lab: Any, phase: str) -> str:
-    """`upgrade --resume`, its process group SIGKILLed when pair's repo record shows
+def _kill_resume_in_phase(lab: Any, pair: Any, phase: str) -> str:
+    """`upgrade --resume`, its process group SIGKILLed when `pair`'s repo record shows
     `phase`."""
-    pair = hosts(lab)["pair"]
     upgrade = subprocess.Popen([EXE, "upgrade", "-i", str(lab.inventory), "--resume", "--yes",
                                 "--json"], start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
