@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_upgrade import _bundle, _diff, _state, _version
+from tests.integration import test_upgrade_fleet
+from tests.integration.test_upgrade import _diff, _state, _version
 from tests.integration.test_upgrade_fleet import (
     _journal,
     _kill_resume_in_phase,
@@ -33,12 +34,7 @@ LAYOUT = {"canary": ["repo"], "plain": ["repo"], "failing": ["repo"], "pair": ["
           "late": ["repo"], "down": ["repo"]}
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    good = tmp_path_factory.mktemp("artifacts")
-    _bundle(good, "9", "9.2")
-    _bundle(good, "9", "9.3")
-    return good
+artifacts = test_upgrade_fleet.artifacts  # the same two bundles (a module fixture)
 
 
 @pytest.fixture(scope="module")
