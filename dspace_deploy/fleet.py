@@ -556,37 +556,54 @@ def resume_plan(journal: Journal, planned: dict[str, tuple[list[InstanceUpgrade]
     """Settle, before relaunching, the hosts the journal left unfinished (`pending`, or
     `running` when the controller died), from a fresh plan of them (`planned`: host ->
     (instances, problem)):
-      - the plan finds the host on the target: a host that was running finished its upgrade
-        while the controller was away (upgraded); a pending one had nothing left (skipped);
-      - an instance the host's record says is mid-upgrade (decision resume/recover): the
-        host goes again, and upgrade.yml resumes or rolls back from its record;
-      - a running host whose upgrade had begun (the journal saw it past its prechecks) and
-        that the plan would upgrade afresh ended by itself (rolled back) while the
-        controller was away: it is not upgraded a second time (rolled back, with the
-        reason);
+      - an instance whose host record says it is mid-upgrade (decision resume or recover)
+        goes again: upgrade.yml resumes it or rolls it back from the record;
+      - an instance whose record shows an upgrade that began during this rollout (record
+        `started` not before the host's start in the journal) and ended rolled back or
+        failed while the controller was away is not upgraded a second time: the host
+        keeps that outcome;
+      - a host the plan finds on the target is upgraded if its wave had begun (it finished
+        while the controller was away), else skipped as already there;
       - everything else goes again as planned."""
     for host, entry in journal.hosts.items():
         if entry.outcome not in (PENDING, RUNNING) or host not in planned:
             continue
         items, problem = planned[host]
         outcome, reason = planned_outcome(items, problem)
-        interrupted = any(i.decision in ("resume", "recover") for i in items)
-        began = any(p != "precheck" for p in entry.phases)
-        if outcome == SKIPPED and not [i for i in items if i.refused] and entry.outcome == RUNNING:
+        ended = [i for i in items if _ended_in_rollout(i, entry)]
+        if ended and not any(i.decision in ("resume", "recover") for i in items):
+            worst = next((i for i in ended if i.previous.get("status") != ROLLED_BACK),
+                         ended[0])
+            entry.outcome = (HOST_ROLLED_BACK if worst.previous.get("status") == ROLLED_BACK
+                             else HOST_FAILED)
+            entry.finished = _now()
+            entry.error = _("{instance}: its upgrade ended {status} while the controller was "
+                            "away (see the host's upgrade record); not upgraded a second "
+                            "time").format(instance=worst.instance,
+                                           status=worst.previous.get("status"))
+            left = [i.instance for i in items if not i.nothing_to_do and i not in ended]
+            if left:
+                entry.error += _("; not upgraded either: {names}").format(names=", ".join(left))
+        elif outcome == SKIPPED and not any(i.refused for i in items) \
+                and entry.outcome == RUNNING:
             entry.outcome, entry.finished = UPGRADED, _now()
             entry.instances = [{**i, "outcome": DONE} for i in entry.instances] or \
                 [instance_summary(i) for i in items]
         elif outcome in (SKIPPED, UNREACHABLE):
             entry.outcome, entry.reason, entry.finished = outcome, reason, _now()
-        elif entry.outcome == RUNNING and began and not interrupted:
-            entry.outcome, entry.finished = HOST_ROLLED_BACK, _now()
-            entry.error = _("its upgrade ended while the controller was away and the host is "
-                            "back on its old release (see its upgrade record); not upgraded "
-                            "a second time")
         else:
             entry.outcome = PENDING
     journal.status, journal.stop_reason, journal.stop_detail = ACTIVE, "", ""
     journal.resumed += 1
+
+
+def _ended_in_rollout(item: InstanceUpgrade, entry: HostEntry) -> bool:
+    """The instance's record shows an attempt of this rollout that ended without the
+    target (rolled back or failed), which the plan would start again."""
+    previous = item.previous or {}
+    started = str(previous.get("started") or "")
+    return (item.decision == "upgrade" and bool(entry.started) and started >= entry.started
+            and previous.get("status") in (ROLLED_BACK, FAILED, ROLLBACK_FAILED))
 
 
 def resume_command(journal: Journal) -> str:

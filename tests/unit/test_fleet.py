@@ -229,25 +229,32 @@ def test_ctrl_c_leaves_the_wave_running_in_the_journal(state: Path) -> None:
 
 
 def test_resume_settles_what_the_controller_left(state: Path) -> None:
-    journal = _journal(list("abcde"), [["a", "b", "c", "d"], ["e"]])
-    for host, phases in (("a", ["precheck", "snapshot"]), ("b", ["precheck", "migrate"]),
-                         ("c", ["precheck", "install"]), ("d", [])):
-        journal.hosts[host].outcome, journal.hosts[host].phases = fleet.RUNNING, phases
+    journal = _journal(list("abcdef"), [["a", "b", "c", "d", "f"], ["e"]])
+    for host in "abcdf":
+        journal.hosts[host].outcome = fleet.RUNNING
+        journal.hosts[host].started = "2026-12-05T08:00:00Z"
+    journal.hosts["f"].outcome = fleet.PENDING
     fresh = _item  # what the plan run reports now
+    ours = {"status": "rolled_back", "started": "2026-12-05T08:03:10Z"}
+    older = {"status": "rolled_back", "started": "2026-11-01T10:00:00Z"}
     fleet.resume_plan(journal, {
-        "a": ([fresh("a", "none", from_version="9.3")], None),     # finished while away
-        "b": ([fresh("b", "planned", decision="recover")], None),  # record says running
-        "c": ([fresh("c", "planned", decision="upgrade")], None),  # ended rolled back
-        "d": ([fresh("d", "planned", decision="upgrade")], None),  # never began
+        "a": ([fresh("a", "none", from_version="9.3", decision="current")], None),
+        "b": ([fresh("b", "planned", decision="recover",
+                     previous={"status": "running", "started": "2026-12-05T08:01:00Z"})],
+              None),
+        "c": ([fresh("c", "planned", decision="upgrade", previous=ours)], None),
+        "d": ([fresh("d", "planned", decision="upgrade", previous=older)], None),
         "e": ([], "unreachable: no route to host"),
+        "f": ([fresh("f", "none", from_version="9.3", decision="current")], None),
     })
-    assert journal.hosts["a"].outcome == fleet.UPGRADED
+    assert journal.hosts["a"].outcome == fleet.UPGRADED  # finished while away
     assert journal.hosts["b"].outcome == fleet.PENDING  # upgrade.yml rolls back or resumes
     assert journal.hosts["c"].outcome == fleet.HOST_ROLLED_BACK  # not upgraded twice
     assert "not upgraded a second time" in journal.hosts["c"].error
-    assert journal.hosts["d"].outcome == fleet.PENDING
+    assert journal.hosts["d"].outcome == fleet.PENDING  # an older failure: a new attempt
     assert journal.hosts["e"].outcome == fleet.UNREACHABLE
-    assert journal.resumed == 1
+    assert journal.hosts["f"].outcome == fleet.SKIPPED  # never launched, already there
+    assert journal.status == fleet.ACTIVE and journal.resumed == 1
 
 
 def test_resume_command(state: Path) -> None:
