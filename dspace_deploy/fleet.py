@@ -623,6 +623,8 @@ def host_line(entry: HostEntry, waves: int) -> str:
             _("wave {n}/{total}").format(n=(entry.wave or 0) + 1, total=waves)
             if entry.wave is not None else _("no wave"))
     versions = ", ".join(f"{i.get('instance')} {i.get('from') or '?'}->{i.get('to') or '?'}"
+                         + (f" ({i.get('outcome')})" if i.get("outcome") not in
+                            (DONE, NONE, "planned", None) else "")
                          for i in entry.instances) or "-"
     text = f"{entry.host} [{wave}] {shown_outcome(entry).upper()}: {versions}"
     if entry.failed_phase or entry.error:
