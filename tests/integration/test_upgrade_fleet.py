@@ -51,7 +51,9 @@ from tests.integration.test_upgrade import (
     _version,
 )
 
-pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
+# Meant for CI; behind upgrade_matrix until it has passed once (its first run was cut off
+# by a timeout while converging the three hosts: over 55 min at load average ~20).
+pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
 
 # role -> its instances, in inventory order
 LAYOUT = {"canary": ["repo"], "failing": ["repo"], "pair": ["repo", "other"], "down": ["repo"]}
