@@ -613,12 +613,14 @@ def artifacts_source(site: Site, artifacts: str | None) -> str | None:
 
 
 def resolve_bundles(site: Site, artifacts: str | None,
-                    releases: dict[Release, list[str]] | None = None) -> dict[str, Bundle]:
+                    releases: dict[Release, list[str]] | None = None,
+                    verified: dict[str, Bundle] | None = None) -> dict[str, Bundle]:
     """The verified bundle of every release the site's instances use, plus `releases` (other
     releases a run needs, e.g. the installed ones an upgrade may roll back to, each with who
     needs it), keyed `<line>-<flavor>-<release>`; {} when no artifacts location is set.
-    Raises one InputError listing every bundle that is missing, damaged or unfit, before any
-    host is contacted."""
+    Bundles in `verified` (an earlier call's result) are taken as they are, neither fetched
+    nor checked again. Raises one InputError listing every bundle that is missing, damaged or
+    unfit, before any host is contacted."""
     source = artifacts_source(site, artifacts)
     if source is None:
         return {}
@@ -642,6 +644,9 @@ def resolve_bundles(site: Site, artifacts: str | None,
         problems.append(str(exc))
         needed = {}
     for release, users in sorted(needed.items(), key=lambda item: item[0].key):
+        if release.key in (verified or {}):
+            bundles[release.key] = (verified or {})[release.key]
+            continue
         used_by = ", ".join(_("{instance} on {host}").format(instance=plan["name"], host=host)
                             if plan else host for host, plan in users)
         bundle = single

@@ -76,6 +76,12 @@ class InstanceUpgrade:
     downtime: dict[str, Any] = field(default_factory=dict)
     lost_since: Any = None
     notes: list[str] = field(default_factory=list)
+    # upgrade (a new one), current, resume or recover (the host's record says an upgrade
+    # was interrupted: the run resumes or rolls it back), as the host decided
+    decision: str = ""
+    # the host's record of this instance before the run: {status, started} (both null
+    # without one); a resumed rollout tells its own ended attempt from an older one
+    previous: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed_prechecks(self) -> list[Precheck]:
@@ -224,6 +230,8 @@ def _instance(host: str, raw: dict[str, Any]) -> InstanceUpgrade:
         downtime=dict(raw.get("downtime") or {}),
         lost_since=raw.get("lost_since"),
         notes=[_text(n) for n in raw.get("notes") or []],
+        decision=_text(raw.get("decision")),
+        previous=dict(raw.get("previous") or {}),
     )
 
 

@@ -46,6 +46,23 @@ def upgrade(
         "--plan", help="Show the plan (steps, disk, downtime, every precheck) and change "
         "nothing.")] = False,
     artifacts: options.Artifacts = None,
+    waves: Annotated[str | None, typer.Option(
+        "--waves", help="Upgrade the hosts in waves, e.g. 1,5,20% (Ansible's serial list: "
+        "the last size repeats; a percentage is of the rollout's hosts, at least 1).",
+        show_default=False)] = None,
+    canary: Annotated[list[str] | None, typer.Option(
+        "--canary", help="Upgrade this host first, alone with the other canaries; the "
+        "rollout stops if it does not end on the target (repeatable).",
+        show_default=False)] = None,
+    max_fail: Annotated[str | None, typer.Option(
+        "--max-fail", help="Failed hosts tolerated (N, or a percentage of the rollout's "
+        "hosts) before no new wave is launched (default 0).", show_default=False)] = None,
+    pause: Annotated[str | None, typer.Option(
+        "--pause", help="Between waves: wait SECONDS, or `prompt` to ask before each wave.",
+        show_default=False)] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the site's last unfinished rollout (stopped by max-fail, "
+        "Ctrl-C or the controller's death) from its journal.")] = False,
     yes: Yes = False,
     verbose: options.Verbose = 0,
     json_output: options.Json = False,
@@ -53,12 +70,20 @@ def upgrade(
 ) -> None:
     """Upgrade instances to the version the inventory names: maintenance page, pre-upgrade
     snapshot, the new release beside the old one, explicit migration, Solr, reindex, UI,
-    health gates; any failure rolls back automatically."""
+    health gates; any failure rolls back automatically. With --waves, --canary, --max-fail,
+    --pause or --resume: a rollout across the hosts, wave by wave, with a journal."""
     from dspace_deploy.bundles import bundle_vars, resolve_bundles
     from dspace_deploy.cli.run_cmds import load
     from dspace_deploy.selection import checked_limit
 
     artifacts = options.checked_artifacts(artifacts)
+    if waves is not None or canary or max_fail is not None or pause is not None or resume:
+        from dspace_deploy.cli.fleet_cmd import rollout
+
+        rollout(inventory=inventory, limit=limit, instance=instance, plan_only=plan_only,
+                artifacts=artifacts, waves=waves, canary=canary or [], max_fail=max_fail,
+                pause=pause, resume=resume, yes=yes, verbose=verbose, json_output=json_output,
+                vault_password_file=vault_password_file)
     site = load(inventory, vault_password_file)
     limit = checked_limit(site, limit)
     names = checked_instances(site, limit, instance)

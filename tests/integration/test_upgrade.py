@@ -139,9 +139,10 @@ def converged(site: Path, artifacts: dict[str, Path]) -> dict[str, Any]:
     return document
 
 
-def _seed_and_back_up(lab: Any) -> None:
-    """Content in repo (test_backup.py's seed), indexed, and one backup of the site."""
-    host = lab.hosts[0]
+def _seed_and_back_up(lab: Any, host: Any = None, limit: str | None = None) -> None:
+    """Content in repo (test_backup.py's seed) of `host` (the lab's first), indexed, and one
+    backup of the site (of the hosts of `limit`)."""
+    host = host or lab.hosts[0]
     done = subprocess.run(
         ["podman", "exec", "-i", "-e", f"SIZES={json.dumps(FILE_SIZES)}",
          "-e", f"STATS={STATISTICS_DOCS}", "-e", f"AUTH={AUTHORITY_DOCS}",
@@ -152,7 +153,8 @@ def _seed_and_back_up(lab: Any) -> None:
     # The seed wrote rows behind DSpace's back: index them as DSpace would, so that the
     # search and OAI counts are those of a live repository.
     _exec(host, "/usr/local/sbin/dspace-backup reindex repo --json >/dev/null")
-    code, document, stderr = cli("backup", "-i", str(lab.inventory))
+    code, document, stderr = cli("backup", "-i", str(lab.inventory),
+                                 *(["--limit", limit] if limit else []))
     assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
 
 

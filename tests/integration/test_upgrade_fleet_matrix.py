@@ -1,0 +1,82 @@
+"""The issue's fleet scenario on six lab hosts (docs/operations.md, "Fleet rollouts"); marker
+`upgrade_matrix` (./scripts/test --all): the CI module test_upgrade_fleet.py proves the same
+mechanisms on four hosts.
+
+In inventory order: canary (repo), plain (repo), failing (repo, with content; its 9.3
+migration fails on a hand-made index, as in test_upgrade_fleet.py), pair (repo, other), late
+(repo), down (stopped: unreachable). `--canary canary --waves 1,2,50% --max-fail 0`: the waves
+are [canary], [plain], [failing, pair], [late] (50% of the four other hosts is two, the last
+size repeating); failing rolls back in wave 3, max-fail is exceeded, late is not started;
+`--resume` is killed while late is in phase ui; `--resume` again finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration import test_upgrade_fleet
+from tests.integration.test_upgrade import _diff, _state, _version
+from tests.integration.test_upgrade_fleet import (
+    _journal,
+    _kill_resume_in_phase,
+    _rollout,
+    converge_and_seed,
+    hosts,
+)
+
+pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
+
+LAYOUT = {"canary": ["repo"], "plain": ["repo"], "failing": ["repo"], "pair": ["repo", "other"],
+          "late": ["repo"], "down": ["repo"]}
+
+
+artifacts = test_upgrade_fleet.artifacts  # the same two bundles (a module fixture)
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory: Any, state_home: Path) -> Any:
+    return lab_factory("fleetx", hosts=6, oses=("debian13",), connection="ssh")
+
+
+@pytest.fixture(scope="module")
+def before(lab: Any, artifacts: Path, state_home: Path) -> dict[tuple[str, str], Any]:
+    return converge_and_seed(lab, artifacts, LAYOUT)
+
+
+def test_the_fleet_scenario(lab: Any, artifacts: Path, before: dict[tuple[str, str], Any],
+                            state_home: Path) -> None:
+    h = hosts(lab, LAYOUT)
+    name = {role: host.name for role, host in h.items()}
+    code, document, stderr = _rollout(lab, "--artifacts", str(artifacts), "--canary",
+                                      name["canary"], "--waves", "1,2,50%", "--max-fail", "0")
+    report = json.dumps(document, indent=1) + stderr[-3000:]
+    assert code == 1, report
+    assert document["waves"] == [[name["canary"]], [name["plain"]],
+                                 [name["failing"], name["pair"]], [name["late"]]]
+    outcomes = {host: entry["outcome"] for host, entry in document["hosts"].items()}
+    assert outcomes == {name["canary"]: "upgraded", name["plain"]: "upgraded",
+                        name["failing"]: "rolled_back", name["pair"]: "upgraded",
+                        name["late"]: "not_started", name["down"]: "unreachable"}, report
+    assert document["stop_reason"] == "max_fail_exceeded"
+    assert document["hosts"][name["failing"]]["failed_phase"] == "migrate"
+
+    _kill_resume_in_phase(lab, h["late"], "ui")
+    assert _journal(state_home)["hosts"][name["late"]]["outcome"] == "running"
+    code, document, stderr = _rollout(lab, "--resume")
+    report = json.dumps(document, indent=1) + stderr[-3000:]
+    assert code == 1 and document["status"] == "finished", report
+    assert document["hosts"][name["late"]]["outcome"] == "upgraded", report
+    assert document["release"]["prepared"] == {"9-dspace-9.2": 1, "9-dspace-9.3": 1}
+    for role in ("canary", "plain", "pair", "late"):
+        for instance in LAYOUT[role]:
+            assert _version(h[role], instance) == "DSpace 9.3", (role, instance)
+            state = _state(h[role], instance)
+            assert state["database"] == before[(role, instance)]["database"], (role, instance)
+    assert _version(h["failing"], "repo") == "DSpace 9.2"
+    state = _state(h["failing"], "repo")
+    expected = before[("failing", "repo")]
+    assert state == expected, _diff(h["failing"], "repo", state, expected)
