@@ -16,6 +16,7 @@ from dspace_deploy import __version__
 from dspace_deploy.cli import (
     backup_cmds,
     build_cmd,
+    collection_cmd,
     handle_cmds,
     lab_cmds,
     run_cmds,
@@ -57,6 +58,7 @@ upgrade_cmds.register(app)
 status_cmd.register(app)
 backup_cmds.register(app)
 build_cmd.register(app)
+collection_cmd.register(app)
 handle_cmds.register(app)
 lab_cmds.register(app)
 
