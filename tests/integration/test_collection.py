@@ -2,11 +2,12 @@
 
 The collection tarball (`dspace-deploy collection build`) is installed offline into a clean
 collections path; an AWX-like job directory holds a project (one playbook importing
-dspace.deploy.site, no ansible.cfg), the lab's inventory and the extra variables (the
-look-alike bundle), and ansible-runner runs it with the vault password file, with no
-ANSIBLE_* variable of the toolkit and no repository configuration. One lab host with one
-DSpace 9 instance (the cheapest host that exercises every role): the first run converges it,
-`verify` proves every role's checks on it, and a second run reports changed=0.
+dspace.deploy.site, and an ansible.cfg with SSH pipelining only, as docs/collection.md
+recommends), the lab's inventory and the extra variables (the look-alike bundle), and
+ansible-runner runs it with the vault password file, with no ANSIBLE_* variable of the
+toolkit and not the repository's ansible.cfg (no roles path, no collections path). One lab
+host with one DSpace 9 instance (the cheapest host that exercises every role): the first run
+converges it, `verify` proves every role's checks on it, and a second run reports changed=0.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ PROJECT_PLAYBOOK = """\
 # An AWX project's playbook: the site playbook of the installed collection.
 - name: Converge the DSpace site
   ansible.builtin.import_playbook: dspace.deploy.site
+"""
+# The project's own ansible.cfg (docs/collection.md, "Project"): SSH pipelining only.
+PROJECT_CONFIG = """\
+[ssh_connection]
+pipelining = True
 """
 
 
@@ -70,6 +76,7 @@ def job(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     project = root / "project"
     project.mkdir()
     (project / "site.yml").write_text(PROJECT_PLAYBOOK)
+    (project / "ansible.cfg").write_text(PROJECT_CONFIG)
     artifacts = root / "artifacts"
     build_release("9", artifacts / "9-dspace")
     site = load_site(lab.inventory, lab.vault_password_file)

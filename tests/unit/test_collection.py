@@ -232,3 +232,21 @@ def test_roles_hash_the_same_in_the_collection(built: collection.Built, tmp_path
                   else collection.local_collection_dir() / "roles" / role)
         assert module.content_hash(str(source)) == module.content_hash(
             str(tmp_path / "roles" / role)), role
+
+
+def test_cli_verb_prints_one_json_document(tmp_path: Path) -> None:
+    done = subprocess.run([str(BIN / "dspace-deploy"), "collection", "build", "--out",
+                           str(tmp_path), "--json"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    assert document["ok"] and document["collection"] == "dspace.deploy"
+    assert Path(document["tarball"]) == tmp_path / f"dspace-deploy-{__version__}.tar.gz"
+    assert Path(document["tarball"]).is_file() and "site" in document["playbooks"]
+
+
+def test_a_missing_ansible_galaxy_is_one_clear_error(tmp_path: Path) -> None:
+    from dspace_deploy.errors import EnvironmentProblem
+
+    with pytest.raises(EnvironmentProblem, match="ansible-galaxy is not installed"):
+        collection.build(tmp_path, galaxy=str(tmp_path / "no-such-ansible-galaxy"))
+    assert not list(tmp_path.glob("*.tar.gz"))
