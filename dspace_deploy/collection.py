@@ -39,6 +39,10 @@ _IGNORED = ("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.swp", "*.orig", "*.r
             "*.retry", "*.key", "*.pem", "vault*.yml", "*vault-pass*")
 
 
+# A playbook's summary in the README: its first sentence, cut at about this length.
+_SUMMARY_CHARS = 200
+
+
 @dataclass(frozen=True)
 class Built:
     tarball: Path
@@ -149,7 +153,9 @@ def _playbook_summary(playbook: Path) -> str:
             break
         comment.append(line.lstrip("#").strip())
     text = " ".join(part for part in comment if part)
-    first = re.split(r"(?<=[.:])\s", text, maxsplit=1)[0]
+    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+    if len(first) > _SUMMARY_CHARS:
+        first = first[:_SUMMARY_CHARS].rsplit(" ", 1)[0] + " ..."
     return first.replace("|", "\\|")
 
 
