@@ -148,45 +148,44 @@ def test_readme_lists_every_role_and_playbook(built: collection.Built) -> None:
     assert {"site", "upgrade", "backup"} <= set(built.playbooks)
 
 
-def test_installs_offline_and_its_playbooks_load_without_the_repository(
-        built: collection.Built, tmp_path: Path) -> None:
-    target = tmp_path / "collections"
-    env = _clean_environment(tmp_path)
+@pytest.fixture(scope="module")
+def installed(built: collection.Built, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The tarball installed offline into a clean collections path, outside the repository."""
+    home = tmp_path_factory.mktemp("installed")
+    target = home / "collections"
     done = subprocess.run(
         [str(BIN / "ansible-galaxy"), "collection", "install", "--offline",
          str(built.tarball), "-p", str(target)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+        cwd=home, env=_clean_environment(home), capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    installed = target / "ansible_collections" / "dspace" / "deploy"
-    assert (installed / "playbooks" / "site.yml").is_file()
+    inventory = home / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    dspace:\n      hosts:\n        h1:\n")
+    return {"home": home, "target": target, "output": done.stdout, "inventory": inventory,
+            "dir": target / "ansible_collections" / "dspace" / "deploy"}
+
+
+def test_installs_offline_with_the_dependencies_of_the_ansible_package(
+        installed: dict[str, Any]) -> None:
+    assert (installed["dir"] / "playbooks" / "site.yml").is_file()
     # The declared dependencies came from the `ansible` package's bundle, not from Galaxy.
     for dependency in ("community.crypto", "community.general", "community.postgresql"):
-        assert f"'{dependency}:" in done.stdout and "already installed" in done.stdout
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text("all:\n  children:\n    dspace:\n      hosts:\n        h1:\n")
-    env = _clean_environment(tmp_path, target)
-    for playbook in built.playbooks:
-        listed = subprocess.run(
-            [str(BIN / "ansible-playbook"), "-i", str(inventory), f"dspace.deploy.{playbook}",
-             "--list-tasks"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
-        assert listed.returncode == 0, playbook + listed.stdout + listed.stderr
-        assert "[WARNING]" not in listed.stderr, listed.stderr
-        assert str(installed / "playbooks") in listed.stdout
+        assert re.search(rf"'{dependency}:[0-9.]+' is already installed", installed["output"])
 
 
-def test_site_playbook_resolves_roles_inside_the_collection(built: collection.Built,
-                                                          tmp_path: Path) -> None:
-    target = tmp_path / "collections"
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline",
-                    str(built.tarball), "-p", str(target)], cwd=tmp_path,
-                   env=_clean_environment(tmp_path), capture_output=True, check=True)
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text("all:\n  children:\n    dspace:\n      hosts:\n        h1:\n")
+def test_every_playbook_loads_from_the_installed_collection(
+        built: collection.Built, installed: dict[str, Any]) -> None:
+    """No repository ansible.cfg, roles path or adjacent collection: unqualified role names
+    resolve inside dspace.deploy."""
+    home = installed["home"]
     listed = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(inventory), "dspace.deploy.site",
-         "--list-tasks"], cwd=tmp_path, env=_clean_environment(tmp_path, target),
-        capture_output=True, text=True, check=True)
+        [str(BIN / "ansible-playbook"), "-i", str(installed["inventory"]),
+         *(f"dspace.deploy.{name}" for name in built.playbooks), "--list-tasks"],
+        cwd=home, env=_clean_environment(home, installed["target"]), capture_output=True,
+        text=True, check=False)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "[WARNING]" not in listed.stderr, listed.stderr
+    for name in built.playbooks:
+        assert f"playbook: {installed['dir'] / 'playbooks' / name}.yml" in listed.stdout, name
     for role in ("common", "postgresql", "solr", "proxy", "action"):
         assert f"dspace.deploy.{role} : " in listed.stdout, role
 
