@@ -249,3 +249,29 @@ def test_a_missing_ansible_galaxy_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentProblem, match="ansible-galaxy is not installed"):
         collection.build(tmp_path, galaxy=str(tmp_path / "no-such-ansible-galaxy"))
     assert not list(tmp_path.glob("*.tar.gz"))
+
+
+
+def test_playbook_dir_is_the_collections_under_a_wrapper_playbook(tmp_path: Path) -> None:
+    """In AWX a project's playbook imports dspace.deploy.upgrade, whose precheck runs
+    `{{ playbook_dir }}/files/upgrade_host_facts.py`: ansible-core 2.19 gives each imported
+    play the directory of its own playbook, so the file is found in the collection."""
+    playbooks = tmp_path / "collections" / "ansible_collections" / "t" / "c" / "playbooks"
+    (playbooks / "files").mkdir(parents=True)
+    (playbooks.parent / "galaxy.yml").write_text(
+        "namespace: t\nname: c\nversion: 1.0.0\nreadme: README.md\nauthors: [t]\n")
+    (playbooks / "files" / "probe.sh").write_text("#!/bin/sh\necho probed-from-collection\n")
+    (playbooks / "p.yml").write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.script:\n        cmd: '{{ playbook_dir }}/files/probe.sh'\n"
+        "        executable: sh\n      register: probe\n"
+        "    - ansible.builtin.debug:\n        msg: '{{ probe.stdout | trim }}'\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "site.yml").write_text("- ansible.builtin.import_playbook: t.c.p\n")
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "site.yml"],
+        cwd=project, env=_clean_environment(tmp_path, tmp_path / "collections"),
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"msg": "probed-from-collection"' in done.stdout, done.stdout
