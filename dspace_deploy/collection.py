@@ -32,9 +32,9 @@ NAMESPACE = "dspace"
 NAME = "deploy"
 
 # Never shipped, wherever they sit in the sources: caches, editor and VCS files, and files
-# that could hold secrets (vault password files, keys, a vault). ansible-galaxy's own
-# build_ignore (galaxy.yml) repeats the list, so a build from the staging tree by hand
-# leaves them out too.
+# that could hold secrets (vault password files, keys, a vault). galaxy.yml's build_ignore
+# names the caches and the secret-bearing ones too, so that a build of a staging tree by hand
+# leaves them out as well.
 _IGNORED = ("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.swp", "*.orig", "*.rej",
             "*.retry", "*.key", "*.pem", "vault*.yml", "*vault-pass*")
 
