@@ -275,3 +275,26 @@ def test_playbook_dir_is_the_collections_under_a_wrapper_playbook(tmp_path: Path
         capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"msg": "probed-from-collection"' in done.stdout, done.stdout
+
+
+def test_postgresql_loops_carry_no_password(tmp_path: Path) -> None:
+    """Job events keep each loop item whole (AWX stores them unredacted): the postgresql role's
+    loops that need no password iterate over the databases without it."""
+    playbook = tmp_path / "p.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n"
+        f"  vars_files: [{resources.roles_dir() / 'postgresql' / 'vars' / 'main.yml'}]\n"
+        "  vars:\n    postgresql_databases:\n"
+        "      - {name: repo, owner: repo, password: s3cret-value, extensions: [pgcrypto]}\n"
+        "  tasks:\n    - ansible.builtin.debug:\n        var: _postgresql_databases_public\n")
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           str(playbook)], cwd=tmp_path, env=_clean_environment(tmp_path),
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"owner": "repo"' in done.stdout and '"pgcrypto"' in done.stdout
+    assert "s3cret-value" not in done.stdout
+    server = (resources.roles_dir() / "postgresql" / "tasks" / "server.yml").read_text()
+    tasks = server.split("\n- name: ")
+    for task in tasks:
+        if "loop: \"{{ postgresql_databases" in task:
+            assert "no_log: true" in task, task
