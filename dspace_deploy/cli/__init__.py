@@ -16,6 +16,7 @@ from dspace_deploy import __version__
 from dspace_deploy.cli import (
     backup_cmds,
     build_cmd,
+    collection_cmd,
     handle_cmds,
     lab_cmds,
     report_cmd,
@@ -95,6 +96,7 @@ status_cmd.register(app)
 report_cmd.register(app)
 backup_cmds.register(app)
 build_cmd.register(app)
+collection_cmd.register(app)
 handle_cmds.register(app)
 lab_cmds.register(app)
 

@@ -72,3 +72,21 @@ def without_instances(lab: Any) -> Any:
         host_vars["dspace_instances"] = []
     hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
     return lab
+
+
+def with_instances(lab: Any, instances: dict[str, list[dict[str, Any]]]) -> Any:
+    """Give lab hosts their `dspace_instances` (by host name) and generate the secrets they
+    need in the lab's vault (`secrets sync`)."""
+    import subprocess
+
+    import yaml
+
+    hosts_yml = lab.inventory / "hosts.yml"
+    data = yaml.safe_load(hosts_yml.read_text())
+    for name, host_instances in instances.items():
+        data["all"]["children"]["dspace"]["hosts"][name]["dspace_instances"] = host_instances
+    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
+    done = subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return lab

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from dspace_deploy.runner import Job, RunResult, run
-from tests.integration.helpers import EXE, cli
+from tests.integration.helpers import cli, with_instances
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
@@ -70,17 +69,10 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def lab(lab_factory: Any, state_home: Path) -> Any:
     lab = lab_factory("upsvc", hosts=1, oses=("debian13",), connection="ssh",
                       preload=True)
-    hosts_yml = lab.inventory / "hosts.yml"
-    data = yaml.safe_load(hosts_yml.read_text())
-    host = lab.hosts[0]
-    data["all"]["children"]["dspace"]["hosts"][host.name]["dspace_instances"] = [{
-        "name": NAME, "hostname": f"{NAME}.{host.name}.lab.test", "line": "9",
-        "version": "9.2", "admin_email": f"admin@{host.name}.lab.test"}]
-    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
-    done = subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)],
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return lab
+    host = lab.hosts[0].name
+    return with_instances(lab, {host: [{
+        "name": NAME, "hostname": f"{NAME}.{host}.lab.test", "line": "9",
+        "version": "9.2", "admin_email": f"admin@{host}.lab.test"}]})
 
 
 @pytest.fixture(scope="module")
