@@ -4,10 +4,15 @@ host, and the projection to a fleet of --project hosts. Prints figures, never as
 
 Usage: .venv/bin/python benchmarks/fleet.py [--hosts 4] [--os debian13] [--runs 3]
        [--connection ssh|podman] [--project 160]
+       [--state DIR --lab NAME --artifacts DIR [--no-converge] [--keep]] [--tree DIR]
 Creates a throw-away lab of --hosts hosts (XDG dirs in a temp directory), each with one
 full-stack instance from the look-alike bundles (tests/lookalike), converges it once, then
 alternates `runs` times: a one-task playbook on 1 host (the floor: one module call), `up`
-on 1 host, `up` on all N hosts; and removes the lab.
+on 1 host, `up` on all N hosts; and removes the lab. Each run is timed in a child process
+(labbench.py) with the code of --tree (default: this checkout). To compare two versions on
+the same hosts: keep the lab (--keep, with --state DIR for the XDG dirs), measure the
+version it was converged with (--no-converge --tree OTHER), then the other one with
+--warm-up (its first `up` converges again: the roles' code is part of every stamp).
 
 The controller's cost of a run is that of the ansible-playbook process and every process it
 starts (forks, ssh, podman exec): CPU time from getrusage(RUSAGE_CHILDREN) around the run,
@@ -27,16 +32,18 @@ import configparser
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from labbench import (
     Figures,
+    child_run,
     converged_lab,
     load,
     median,
     one_task_playbook,
     private_state,
-    timed_run,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,23 +71,53 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connection", default="ssh", choices=["ssh", "podman"])
     parser.add_argument("--project", type=int, default=160)
+    parser.add_argument("--state", type=Path, help="XDG dirs of an existing lab (kept)")
+    parser.add_argument("--lab", default="", help="name of the lab (an existing one is reused)")
+    parser.add_argument("--artifacts", type=Path, help="look-alike bundles of that lab")
+    parser.add_argument("--no-converge", dest="converge", action="store_false")
+    parser.add_argument("--keep", action="store_true", help="keep the lab")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="one untimed `up` on every host first (the lab was converged "
+                             "with other code)")
+    parser.add_argument("--tree", type=Path, default=REPO, help="checkout whose code runs")
     args = parser.parse_args()
     forks, cores = _forks(), os.cpu_count() or 1
-    print(f"start: {load()}", flush=True)
-    with private_state(), converged_lab(args.hosts, args.os, args.connection) as lab:
+    print(f"start: {load()}; code of {args.tree}", flush=True)
+    with _state(args.state), converged_lab(args.hosts, args.os, args.connection, args.lab,
+                                           args.artifacts, args.converge, args.keep) as lab:
         floor = one_task_playbook(Path(tempfile.mkdtemp(prefix="dspace-bench-")))
         one_task: list[Figures] = []
         one: list[Figures] = []
         many: list[Figures] = []
+
+        def measure(count: int, playbook: str = "site.yml") -> Figures:
+            figures = child_run(args.tree, lab, count, playbook, args.os, args.connection)
+            print(f"  {Path(playbook).name} on {count} host(s): {figures}; {load()}", flush=True)
+            return figures
+
+        if args.warm_up:
+            print(_line(f"warm-up up on {args.hosts} hosts", [measure(args.hosts)]), flush=True)
         for _ in range(args.runs):
-            one_task.append(timed_run(lab, 1, floor))
-            one.append(timed_run(lab, 1))
-            many.append(timed_run(lab, args.hosts))
+            one_task.append(measure(1, floor))
+            one.append(measure(1))
+            many.append(measure(args.hosts))
         print(f"after the runs: {load()}; {args.runs} runs each, {args.connection}, {args.os}")
         print(_line("one-task playbook on 1 host", one_task))
         print(_line("up on 1 host", one))
         print(_line(f"up on {args.hosts} hosts", many))
         _report(args, one_task, one, many, forks, cores)
+
+
+@contextmanager
+def _state(directory: Path | None) -> Iterator[None]:
+    """The XDG dirs: those of an existing lab (`directory`), or new temporary ones."""
+    if directory is None:
+        with private_state():
+            yield
+        return
+    for kind in ("DATA", "STATE", "CONFIG"):
+        os.environ[f"XDG_{kind}_HOME"] = f"{directory}/{kind.lower()}"
+    yield
 
 
 def _report(args: argparse.Namespace, one_task: list[Figures], one: list[Figures],

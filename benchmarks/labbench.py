@@ -3,20 +3,28 @@ from the look-alike bundles, and timed runs of a playbook with the controller's 
 (CPU time and peak memory of the ansible-playbook process tree).
 
 Not a test: the benchmarks print figures and never assert.
+
+Run as a program, it times one run in a lab that exists already, with the code of another
+checkout (`--tree`), and prints the figures as one JSON line: fleet.py --tree compares two
+versions of the roles on the same converged hosts.
+  python benchmarks/labbench.py --tree DIR --lab NAME --hosts N --count C --artifacts DIR
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +45,12 @@ ONE_TASK_PLAYBOOK = """---
 
 @dataclass
 class Lab:
-    """A converged lab: the lab itself, its loaded site and the `up` extravars (bundles)."""
+    """A converged lab: the lab itself, its loaded site, the `up` extravars (bundles) and the
+    directory of the look-alike bundles."""
     lab: Any
     site: Any
     extravars: dict[str, Any]
+    artifacts: Path
 
     def limit(self, count: int) -> str:
         return ",".join(h.name for h in self.lab.hosts[:count])
@@ -78,30 +88,55 @@ def private_state() -> Iterator[Path]:
 
 
 @contextmanager
-def converged_lab(hosts: int, os_name: str, connection: str) -> Iterator[Lab]:
+def converged_lab(hosts: int, os_name: str, connection: str, name: str = "",
+                  artifacts: Path | None = None, converge: bool = True,
+                  keep: bool = False) -> Iterator[Lab]:
     """A lab of `hosts` hosts, each with one full-stack instance from the look-alike bundles,
-    converged once by `up` (timed, printed); removed on exit."""
-    from dspace_deploy import bundles, runner
-    from dspace_deploy.inventory.validate import load_site
-    from dspace_deploy.lab.labs import LINE_FOR_OS, create_lab, destroy_lab
-    from tests.lookalike import build_release
-
-    name = f"bench{os.getpid() % 10000}"
-    lab = create_lab(name, hosts=hosts, oses=[os_name], connection=connection)
+    converged once by `up` (timed, printed); removed on exit unless `keep`. An existing lab
+    of the same `name` and shape is reused (with its `artifacts`, and `converge=False` when
+    it is converged already)."""
+    lab = open_lab(name or f"bench{os.getpid() % 10000}", hosts, os_name, connection)
     try:
-        site = load_site(lab.inventory, lab.vault_password_file)
-        artifacts = Path(tempfile.mkdtemp(prefix="dspace-bench-artifacts-"))
-        line = LINE_FOR_OS[os_name]
-        build_release(line, artifacts / f"{line}-dspace")
-        extravars = bundles.bundle_vars(bundles.resolve_bundles(site, str(artifacts)))
-        start = time.perf_counter()
-        first = runner.run(runner.Job("up", "site.yml", site, extravars=extravars))
-        print(f"converge {len(lab.hosts)} host(s): {time.perf_counter() - start:.1f} s "
-              f"(ok={first.summary.ok}, changed={first.summary.changed}, "
-              f"failed={first.summary.failed})", flush=True)
-        yield Lab(lab, site, extravars)
+        if artifacts is None:
+            from dspace_deploy.lab.labs import LINE_FOR_OS
+            from tests.lookalike import build_release
+
+            artifacts = Path(tempfile.mkdtemp(prefix="dspace-bench-artifacts-"))
+            line = LINE_FOR_OS[os_name]
+            build_release(line, artifacts / f"{line}-dspace")
+        converged = site_of(lab, artifacts)
+        print(f"lab {lab.name}: {hosts} host(s), artifacts {artifacts}", flush=True)
+        if converge:
+            from dspace_deploy import runner
+
+            start = time.perf_counter()
+            first = runner.run(runner.Job("up", "site.yml", converged.site,
+                                          extravars=converged.extravars))
+            print(f"converge {len(lab.hosts)} host(s): {time.perf_counter() - start:.1f} s "
+                  f"(ok={first.summary.ok}, changed={first.summary.changed}, "
+                  f"failed={first.summary.failed})", flush=True)
+        yield converged
     finally:
-        destroy_lab(name)
+        if not keep:
+            from dspace_deploy.lab.labs import destroy_lab
+
+            destroy_lab(lab.name)
+
+
+def open_lab(name: str, hosts: int, os_name: str, connection: str) -> Any:
+    """Lab `name`: created, or the existing one of that shape brought back up."""
+    from dspace_deploy.lab.labs import create_lab
+
+    return create_lab(name, hosts=hosts, oses=[os_name], connection=connection)
+
+
+def site_of(lab: Any, artifacts: Path) -> Lab:
+    from dspace_deploy import bundles
+    from dspace_deploy.inventory.validate import load_site
+
+    site = load_site(lab.inventory, lab.vault_password_file)
+    extravars = bundles.bundle_vars(bundles.resolve_bundles(site, str(artifacts)))
+    return Lab(lab, site, extravars, artifacts)
 
 
 def _tree_pss_kib(root: int) -> int:
@@ -202,3 +237,37 @@ def load() -> str:
     """The machine's load averages (1, 5, 15 min) and its cores: shared machines vary."""
     one, five, fifteen = os.getloadavg()
     return f"load {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
+def child_run(tree: Path, lab: Lab, count: int, playbook: str, os_name: str,
+              connection: str) -> Figures:
+    """One timed run with the code of checkout `tree`, in a child process (this program)."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--tree", str(tree), "--lab", lab.lab.name,
+         "--hosts", str(len(lab.lab.hosts)), "--count", str(count), "--playbook", playbook,
+         "--artifacts", str(lab.artifacts), "--os", os_name, "--connection", connection],
+        capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the timed run failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    return Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _child() -> None:
+    parser = argparse.ArgumentParser(description="one timed run with the code of --tree")
+    parser.add_argument("--tree", type=Path, required=True)
+    parser.add_argument("--lab", required=True)
+    parser.add_argument("--hosts", type=int, required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--playbook", default="site.yml")
+    parser.add_argument("--artifacts", type=Path, required=True)
+    parser.add_argument("--os", default="debian13")
+    parser.add_argument("--connection", default="ssh")
+    args = parser.parse_args()
+    sys.path.insert(0, str(args.tree.resolve()))  # its dspace_deploy, roles and playbooks
+    lab = site_of(open_lab(args.lab, args.hosts, args.os, args.connection), args.artifacts)
+    figures = timed_run(lab, args.count, args.playbook)
+    print(json.dumps(asdict(figures)))
+
+
+if __name__ == "__main__":
+    _child()
