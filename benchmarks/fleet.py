@@ -33,7 +33,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from labbench import (
@@ -83,9 +83,12 @@ def main() -> None:
     args = parser.parse_args()
     forks, cores = _forks(), os.cpu_count() or 1
     print(f"start: {load()}; code of {args.tree}", flush=True)
-    with _state(args.state), converged_lab(args.hosts, args.os, args.connection, args.lab,
-                                           args.artifacts, args.converge, args.keep) as lab:
-        floor = one_task_playbook(Path(tempfile.mkdtemp(prefix="dspace-bench-")))
+    with ExitStack() as stack:
+        stack.enter_context(_state(args.state))
+        lab = stack.enter_context(converged_lab(args.hosts, args.os, args.connection, args.lab,
+                                                args.artifacts, args.converge, args.keep))
+        floor = one_task_playbook(Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="dspace-bench-"))))
         one_task: list[Figures] = []
         one: list[Figures] = []
         many: list[Figures] = []

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,7 @@ def converged_lab(hosts: int, os_name: str, connection: str, name: str = "",
     of the same `name` and shape is reused (with its `artifacts`, and `converge=False` when
     it is converged already)."""
     lab = open_lab(name or f"bench{os.getpid() % 10000}", hosts, os_name, connection)
+    built = artifacts is None
     try:
         if artifacts is None:
             from dspace_deploy.lab.labs import LINE_FOR_OS
@@ -121,6 +123,8 @@ def converged_lab(hosts: int, os_name: str, connection: str, name: str = "",
             from dspace_deploy.lab.labs import destroy_lab
 
             destroy_lab(lab.name)
+            if built and artifacts is not None:
+                shutil.rmtree(artifacts, ignore_errors=True)
 
 
 def open_lab(name: str, hosts: int, os_name: str, connection: str) -> Any:
