@@ -94,7 +94,9 @@ _{role}_stamp:
 """
 
 
-def _site(tmp_path: Path) -> Path:
+def _site(tmp_path: Path, with_survey: bool = True) -> Path:
+    """The toy site; its precheck play takes the survey first, as playbooks/precheck.yml
+    does, unless `with_survey` is false (a playbook of the user's own)."""
     for role in ROLES:
         base = tmp_path / "roles" / role
         for folder in ("tasks", "vars", "defaults", "handlers", "templates"):
@@ -108,9 +110,14 @@ def _site(tmp_path: Path) -> Path:
         (base / "vars" / "main.yml").write_text(VARS.format(**fill))
         (base / "defaults" / "main.yml").write_text(f"---\n{role}_value: one\n")
         (base / "templates" / "managed.j2").write_text(f"{role} {{{{ {role}_value }}}}\n")
-    prechecks = [{"name": f"Run the prechecks of {role}",
-                  "ansible.builtin.include_role": {"name": role, "tasks_from": "precheck"}}
-                 for role in ROLES]
+    survey = [{"name": "Survey the stamps",
+               "ansible.builtin.import_role": {"name": "dspace.deploy.action",
+                                               "tasks_from": "survey"},
+               "vars": {"action_stamp_dir": f"{tmp_path}/stamps"}}]
+    prechecks = (survey if with_survey else []) + [
+        {"name": f"Run the prechecks of {role}",
+         "ansible.builtin.include_role": {"name": role, "tasks_from": "precheck"}}
+        for role in ROLES]
     plays = [
         {"name": "Prechecks", "hosts": "localhost", "gather_facts": False,
          "connection": "local", "vars": {"dspace_precheck_fast": True}, "tasks": prechecks},
@@ -189,15 +196,44 @@ def test_first_run_converges_in_the_callers_context(runs: dict[str, Any]) -> Non
     assert [r["msg"] for r in _results(runs["first"], "Deploy", "Say why")] == ["no stamp"] * 2
 
 
-def test_rerun_of_a_converged_site_skips_prechecks_steps_and_probes(runs: dict[str, Any]) -> None:
+def _ran(document: dict[str, Any]) -> list[str]:
+    """The names of the tasks that ran on localhost (not skipped), in order, leaving out the
+    includes of the play (the controller's)."""
+    return [task["task"]["name"].split(" : ")[-1] for play in document["plays"]
+            for task in play["tasks"] if "localhost" in task["hosts"]
+            and not task["hosts"]["localhost"].get("skipped")
+            and not {"include", "include_args"} & set(task["hosts"]["localhost"])]
+
+
+def test_rerun_of_a_converged_site_calls_the_host_once(runs: dict[str, Any]) -> None:
+    """The survey is the only task that runs: each role's gate decides on the controller,
+    so a converged role costs no task on the host (no probe, no prechecks, no steps)."""
     again = runs["again"]
     assert again["log"] == [], "a converged role runs neither its prechecks nor its steps"
     assert _changed(again) == 0
+    assert _ran(again) == [
+        "Survey the converged-state stamps of the host (one call for every role)"]
+    assert not _results(again, "Deploy", "Probe the converged state")
+    assert all(p.get("censored") for p in _results(again, "Prechecks", "Survey")), \
+        "the survey returns the stamps' salted hashes of inputs with secrets: no_log"
+
+
+@pytest.fixture(scope="module")
+def unsurveyed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A site whose playbook takes no survey (roles used from a playbook of the user's own):
+    first run, then a re-run."""
+    site = _site(tmp_path_factory.mktemp("gate-nosurvey"), with_survey=False)
+    return {"site": site, "first": _up(site), "again": _up(site)}
+
+
+def test_without_a_survey_the_gate_probes_each_role(unsurveyed: dict[str, Any]) -> None:
+    again = unsurveyed["again"]
+    assert again["log"] == ["checks toy_a", "checks toy_b"], \
+        "without a survey the prechecks run, the steps do not"
+    assert _changed(again) == 0
     probes = _results(again, "Deploy", "Probe the converged state")
-    assert len(probes) == 2 and all(p.get("skipped") for p in probes), \
-        "the deploy play reuses the prechecks' answer instead of probing again"
-    assert all(p.get("censored") for p in _results(again, "Prechecks", "Probe")), \
-        "the probe passes every role parameter as inputs: no_log"
+    assert len(probes) == 2 and not any(p.get("skipped") for p in probes)
+    assert all(p.get("censored") for p in probes)
 
 
 def test_a_role_that_converges_makes_the_later_ones_probe_again(runs: dict[str, Any]) -> None:

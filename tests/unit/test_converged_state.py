@@ -108,8 +108,11 @@ def test_stamp_file_is_private_and_holds_no_input_value(managed: dict[str, Any],
     assert SECRET not in raw
     assert "8080" not in raw and "app_password" not in raw and "app_port" not in raw
     stored = json.loads(raw)
-    assert set(stored) == {"format", "salt", "inputs", "paths"}
+    assert set(stored) == {"format", "salt", "inputs", "paths", "spec"}
     assert len(stored["inputs"]) == 64
+    assert stored["spec"] == {"paths": managed["paths"], "trees": [], "exclude": [],
+                              "units_active": ["app.service"],
+                              "units_enabled": ["app.service", "app-task.timer"]}
 
 
 def test_changed_inputs_are_not_converged(managed: dict[str, Any],
@@ -333,3 +336,97 @@ def test_runner_and_ansible_cfg_find_the_collection(tmp_path: Path) -> None:
     cfg.read(resources.ansible_cfg())
     first = cfg["defaults"]["collections_path"].split(":")[0]
     assert (resources.ansible_cfg().parent / first).resolve() == resources.collections_dir()
+
+
+# --- The survey (state=survey, one call for every stamp of a host) and the controller's
+# verdict (filter stamp_verdict) -------------------------------------------------------------
+
+def _spec(args: dict[str, Any]) -> dict[str, Any]:
+    return {key: args.get(key, []) for key in cs.SPEC_KEYS}
+
+
+def _verdict(args: dict[str, Any], run: FakeSystemctl, **changes: Any) -> str:
+    """The controller's verdict for `args` (with `changes`) from a survey of the host now."""
+    wanted = {**args, **changes}
+    return cs.verdict(cs.survey(args["stamp_dir"], run=run), wanted["name"], wanted["inputs"],
+                      cs.make_spec(*(wanted.get(key, []) for key in cs.SPEC_KEYS)))
+
+
+def test_survey_agrees_with_check_on_every_difference(managed: dict[str, Any],
+                                                       systemctl: FakeSystemctl) -> None:
+    """The survey plus the verdict find what a probe (state=check) finds, with its reason."""
+    assert _verdict(managed, systemctl) == "no stamp"
+    _stamp(managed, systemctl)
+    assert _verdict(managed, systemctl) == "" == _check(managed, systemctl)["reason"]
+    assert _verdict(managed, systemctl, inputs={**managed["inputs"], "app_port": 8081}) \
+        == "inputs changed"
+    assert _verdict(managed, systemctl, paths=managed["paths"][:2]) == "managed paths changed"
+    assert _verdict(managed, systemctl, units_active=[]) == "managed units changed"
+    conf = Path(managed["paths"][0])
+    conf.write_text("port = 9090\n")
+    assert _verdict(managed, systemctl) == f"{conf} changed" == _check(managed, systemctl)["reason"]
+    conf.write_text("port = 8080\n")
+    systemctl.states["app-task.timer"] = ("active", "disabled")
+    assert _verdict(managed, systemctl) == "app-task.timer is disabled" \
+        == _check(managed, systemctl)["reason"]
+
+
+def test_survey_covers_every_stamp_in_one_systemctl_call(managed: dict[str, Any],
+                                                         systemctl: FakeSystemctl) -> None:
+    _stamp(managed, systemctl)
+    _stamp({**managed, "name": "other", "units_active": ["other.service"],
+            "units_enabled": []}, systemctl)
+    systemctl.calls.clear()
+    surveyed = cs.survey(managed["stamp_dir"], run=systemctl)
+    assert len(systemctl.calls) == 1, systemctl.calls
+    assert set(systemctl.calls[0]) >= {"app.service", "app-task.timer", "other.service"}
+    assert surveyed["changed"] is False
+    assert surveyed["stamps"]["app"]["problem"] == ""
+    assert surveyed["stamps"]["other"]["problem"] == "other.service is inactive"
+    raw = json.dumps(surveyed)
+    assert SECRET not in raw and "8080" not in raw, "only salted hashes leave the host"
+
+
+def test_survey_of_no_stamps_and_of_old_or_damaged_ones(managed: dict[str, Any],
+                                                        systemctl: FakeSystemctl) -> None:
+    assert cs.survey(managed["stamp_dir"], run=systemctl) == {"stamps": {}, "changed": False}
+    _stamp(managed, systemctl)
+    location = Path(managed["stamp_dir"]) / "app.json"
+    old = json.loads(location.read_text())
+    old["format"] = 1
+    del old["spec"]
+    location.write_text(json.dumps(old))
+    assert _verdict(managed, systemctl) == "stamp of an older dspace-deploy"
+    assert _check(managed, systemctl)["reason"] == "stamp of an older dspace-deploy"
+    location.write_text("{not json")
+    assert _verdict(managed, systemctl) == "stamp unreadable"
+    (Path(managed["stamp_dir"]) / ".stamp-x1y2").write_text("partial")
+    assert set(cs.survey(managed["stamp_dir"], run=systemctl)["stamps"]) == {"app"}
+
+
+def test_verdict_hashes_what_the_module_receives(managed: dict[str, Any],
+                                                 systemctl: FakeSystemctl) -> None:
+    """The controller holds tuples, str subclasses and non-str keys where the module gets
+    JSON; the hash is the same."""
+    class Tagged(str):
+        pass
+
+    _stamp({**managed, "inputs": {"a": [1, 2], "b": "x", "c": {"1": True}}}, systemctl)
+    controller = {"a": (1, 2), "b": Tagged("x"), "c": {1: True}}
+    assert _verdict(managed, systemctl, inputs=controller) == ""
+    assert _verdict(managed, systemctl, inputs={**controller, "c": {1: False}}) == "inputs changed"
+
+
+def test_stamp_verdict_filter_uses_the_modules_comparison(managed: dict[str, Any],
+                                                         systemctl: FakeSystemctl) -> None:
+    import sys
+    sys.path.insert(0, str(COLLECTION.parents[2]))
+    try:
+        sv = _load("plugins/filter/stamp_verdict.py", "stamp_verdict_filter")
+    finally:
+        sys.path.remove(str(COLLECTION.parents[2]))
+    _stamp(managed, systemctl)
+    surveyed = cs.survey(managed["stamp_dir"], run=systemctl)
+    assert sv.stamp_verdict(surveyed, "app", managed["inputs"], _spec(managed)) == ""
+    assert sv.stamp_verdict(surveyed, "app", {}, _spec(managed)) == "inputs changed"
+    assert sv.stamp_verdict({}, "app", managed["inputs"], _spec(managed)) == "no stamp"

@@ -15,35 +15,42 @@ description:
     the role wrote at the end of its last successful run, in
     C(/var/lib/dspace-deploy/stamps/<name>.json).
   - Units are checked live on every probe (one C(systemctl show) call for all of them).
-  - The stamp stores hashes only (the inputs with a random salt), as inputs may hold secrets.
+  - The stamp stores hashes only (the inputs with a random salt), as inputs may hold secrets,
+    and the lists of paths and units it covers.
+  - C(state=survey) looks at every stamp of the host in one call (the start of a run): for
+    each, the live state of its paths and units, and the salted hash of its inputs, which
+    the controller compares with the role's inputs (filter C(dspace.deploy.stamp_verdict)),
+    so that a converged role costs no further call to the host.
 version_added: "1.0.0"
 author: dspace-deploy maintainers
 options:
   name:
-    description: Stamp name, e.g. C(common) or C(dspace_ui-demo) (letters, digits, C(._-)).
+    description:
+      - Stamp name, e.g. C(common) or C(dspace_ui-demo) (letters, digits, C(._-)).
+      - Required unless I(state=survey).
     type: str
-    required: true
   state:
     description:
       - C(check) compares (never changes anything), C(stamp) writes the stamp when the stored
-        one differs, C(absent) removes it.
+        one differs, C(absent) removes it, C(survey) reports every stamp of I(stamp_dir)
+        (never changes anything).
     type: str
-    choices: [check, stamp, absent]
+    choices: [check, stamp, absent, survey]
     default: check
   inputs:
     description: Any JSON data; only its salted hash is stored.
     type: raw
   paths:
     description:
-      - Managed files and directories. A file counts with its content, a directory with its
-        own mode and owner only. A missing path is recorded as missing.
+      - Managed files and directories (absolute names). A file counts with its content, a
+        directory with its own mode and owner only. A missing path is recorded as missing.
     type: list
-    elements: path
+    elements: str
     default: []
   trees:
     description: Directories whose whole content (recursively) counts, like I(paths).
     type: list
-    elements: path
+    elements: str
     default: []
   exclude:
     description: Names (shell patterns) left out of I(trees), e.g. markers another program writes.
@@ -103,7 +110,15 @@ reason:
 stamp:
   description: Path of the stamp file.
   type: str
-  returned: always
+  returned: state is not survey
+stamps:
+  description:
+    - With I(state=survey), per stamp name, C(salt) and C(inputs) (the stored salted hash),
+      C(spec) (the paths, trees, excluded names and units the stamp covers) and C(problem)
+      (what differs on the host now, e.g. C(/etc/x changed) or C(solr is inactive); empty
+      when nothing does).
+  type: dict
+  returned: state is survey
 """
 
 import fnmatch
@@ -120,12 +135,14 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-STAMP_FORMAT = 1
+# 2: the stamp holds its spec (paths and units covered), so that a survey can re-check it.
+STAMP_FORMAT = 2
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _ACTIVE = {"active", "reloading"}
 _ENABLED = {"enabled", "enabled-runtime", "alias"}
 
 Runner = Callable[[list[str]], str]
+SPEC_KEYS = ("paths", "trees", "exclude", "units_active", "units_enabled")
 
 
 def _sha256_file(path: str) -> str:
@@ -233,11 +250,13 @@ def unit_states(units: list[str], run: Runner = systemctl) -> dict[str, list[dic
 
 
 def units_problem(units_active: list[str], units_enabled: list[str],
-                  run: Runner = systemctl) -> str:
+                  run: Runner = systemctl,
+                  states: dict[str, list[dict[str, str]]] | None = None) -> str:
     """The first unit not in its wanted state, as a reason; '' when all are. A pattern must
-    match at least one loaded unit, and every unit it matches must be in the state."""
-    wanted = list(dict.fromkeys(units_active + units_enabled))
-    states = unit_states(wanted, run)
+    match at least one loaded unit, and every unit it matches must be in the state. `states`
+    (from unit_states) saves the call to systemctl."""
+    if states is None:
+        states = unit_states(list(dict.fromkeys(units_active + units_enabled)), run)
     for unit in units_active:
         if not states[unit]:
             return f"no unit {unit} is loaded"
@@ -270,15 +289,76 @@ def read_stamp(path: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else {}
 
 
-def compare(stored: dict[str, Any] | None, inputs: Any, paths: dict[str, str]) -> str:
-    """Why the host differs from the stamp ('' when it does not): stamp, inputs, then paths."""
+def plain(data: Any) -> Any:
+    """`data` as plain JSON types (mappings, sequences, strings of any subclass), so that the
+    controller (filter stamp_verdict) hashes the inputs exactly as this module receives them."""
+    if isinstance(data, dict) or hasattr(data, "items"):
+        return {str(key): plain(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [plain(item) for item in data]
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, int):
+        return int(data)
+    if isinstance(data, float):
+        return float(data)
+    return str(data)
+
+
+def inputs_hash(inputs: Any, salt: str) -> str:
+    """The salted hash of a role's inputs, as the stamp stores it."""
+    return _hash(plain(inputs), salt)
+
+
+def make_spec(paths: list[str], trees: list[str], exclude: list[str] | tuple[str, ...],
+              units_active: list[str], units_enabled: list[str]) -> dict[str, list[str]]:
+    """What a stamp covers, as stored in it (names only)."""
+    return {"paths": [str(p) for p in paths], "trees": [str(t) for t in trees],
+            "exclude": [str(e) for e in exclude],
+            "units_active": [str(u) for u in units_active],
+            "units_enabled": [str(u) for u in units_enabled]}
+
+
+def spec_difference(stored: Any, spec: dict[str, list[str]]) -> str:
+    """Why a stamp's stored spec differs from `spec` ('' when it does not)."""
+    if not isinstance(stored, dict):
+        return "managed paths changed"
+    for key in ("paths", "trees", "exclude"):
+        if stored.get(key) != spec[key]:
+            return "managed paths changed"
+    for key in ("units_active", "units_enabled"):
+        if stored.get(key) != spec[key]:
+            return "managed units changed"
+    return ""
+
+
+def stamp_problem(stored: dict[str, Any] | None) -> str:
+    """Why a stamp cannot be compared at all ('' when it can)."""
     if stored is None:
         return "no stamp"
     if stored.get("format") != STAMP_FORMAT or not isinstance(stored.get("paths"), dict):
+        if isinstance(stored.get("format"), int) and stored["format"] < STAMP_FORMAT:
+            return "stamp of an older dspace-deploy"
         return "stamp unreadable"
-    if _hash(inputs, stored.get("salt", "")) != stored.get("inputs"):
+    return ""
+
+
+def compare(stored: dict[str, Any] | None, inputs: Any, paths: dict[str, str],
+            spec: dict[str, list[str]]) -> str:
+    """Why the host differs from the stamp ('' when it does not): stamp, inputs, what it
+    covers, then paths."""
+    problem = stamp_problem(stored)
+    if problem or stored is None:
+        return problem or "no stamp"
+    if inputs_hash(inputs, stored.get("salt", "")) != stored.get("inputs"):
         return "inputs changed"
-    old = stored["paths"]
+    covered = spec_difference(stored.get("spec"), spec)
+    if covered:
+        return covered
+    return paths_difference(stored["paths"], paths)
+
+
+def paths_difference(old: dict[str, str], paths: dict[str, str]) -> str:
     if set(old) != set(paths):
         return "managed paths changed"
     for path, digest in paths.items():
@@ -292,8 +372,9 @@ def check(name: str, inputs: Any, paths: list[str], trees: list[str], units_acti
           run: Runner = systemctl) -> dict[str, Any]:
     """state=check: {converged, reason, stamp}."""
     location = stamp_path(stamp_dir, name)
-    reason = compare(read_stamp(location), inputs,
-                     paths_digest(paths, trees, tuple(exclude or ())))
+    excluded = tuple(exclude or ())
+    reason = compare(read_stamp(location), inputs, paths_digest(paths, trees, excluded),
+                     make_spec(paths, trees, excluded, units_active, units_enabled))
     if not reason:
         reason = units_problem(units_active, units_enabled, run)
     return {"converged": not reason, "reason": reason, "stamp": location, "changed": False}
@@ -305,19 +386,74 @@ def stamp(name: str, inputs: Any, paths: list[str], trees: list[str], units_acti
     """state=stamp: write the stamp unless the stored one already matches."""
     location = stamp_path(stamp_dir, name)
     stored = read_stamp(location)
-    digests = paths_digest(paths, trees, tuple(exclude or ()))
-    reason = compare(stored, inputs, digests)
+    excluded = tuple(exclude or ())
+    digests = paths_digest(paths, trees, excluded)
+    spec = make_spec(paths, trees, excluded, units_active, units_enabled)
+    reason = compare(stored, inputs, digests, spec)
     result: dict[str, Any] = {"stamp": location, "changed": bool(reason), "reason": reason}
     if reason and not check_mode:
         salt = (stored or {}).get("salt") or secrets.token_hex(16)
         write_stamp(location, {"format": STAMP_FORMAT, "salt": salt,
-                               "inputs": _hash(inputs, salt), "paths": digests})
+                               "inputs": inputs_hash(inputs, salt), "paths": digests,
+                               "spec": spec})
     # Units are checked live on every probe; a unit not yet in its state is reported only.
     problem = units_problem(units_active, units_enabled, run)
     result["converged"] = not problem
     if problem:
         result["warnings"] = [f"stamp {name} written, but {problem}: the next run converges again"]
     return result
+
+
+def survey(stamp_dir: str, run: Runner = systemctl) -> dict[str, Any]:
+    """state=survey: every stamp of `stamp_dir` with what differs on the host now (its paths,
+    then its units: one systemctl call for the units of all stamps), and its salted inputs
+    hash and spec for the controller to compare with the role's (filter stamp_verdict)."""
+    stored: dict[str, dict[str, Any]] = {}
+    try:
+        names = sorted(os.listdir(stamp_dir))
+    except FileNotFoundError:
+        names = []
+    for entry in names:
+        name, suffix = os.path.splitext(entry)
+        if suffix == ".json" and _NAME.match(name):
+            stored[name] = read_stamp(os.path.join(stamp_dir, entry)) or {}
+    specs = {name: data["spec"] for name, data in stored.items()
+             if not stamp_problem(data) and isinstance(data.get("spec"), dict)}
+    units = [unit for spec in specs.values()
+             for unit in list(spec.get("units_active", [])) + list(spec.get("units_enabled", []))]
+    states = unit_states(list(dict.fromkeys(units)), run) if units else {}
+    stamps = {}
+    for name, data in stored.items():
+        problem = stamp_problem(data)
+        spec = specs.get(name)
+        if not problem and spec is None:
+            problem = "stamp unreadable"
+        if not problem and spec is not None:
+            problem = paths_difference(data["paths"], paths_digest(
+                list(spec.get("paths", [])), list(spec.get("trees", [])),
+                tuple(spec.get("exclude", []))))
+            problem = problem or units_problem(list(spec.get("units_active", [])),
+                                               list(spec.get("units_enabled", [])),
+                                               states=states)
+        stamps[name] = {"salt": data.get("salt", ""), "inputs": data.get("inputs", ""),
+                        "spec": spec, "problem": problem}
+    return {"stamps": stamps, "changed": False}
+
+
+def verdict(survey_result: Any, name: str, inputs: Any,
+            spec: dict[str, list[str]]) -> str:
+    """Why a role differs from its stamp as surveyed at the start of the run ('' when it
+    does not): the same reasons as check, in the same order, decided on the controller."""
+    stamps = (survey_result or {}).get("stamps") or {}
+    found = stamps.get(name)
+    if found is None:
+        return "no stamp"
+    problem = str(found.get("problem") or "")
+    if problem in ("no stamp", "stamp unreadable", "stamp of an older dspace-deploy"):
+        return problem
+    if inputs_hash(inputs, str(found.get("salt") or "")) != found.get("inputs"):
+        return "inputs changed"
+    return spec_difference(found.get("spec"), spec) or problem
 
 
 def write_stamp(location: str, data: dict[str, Any]) -> None:
@@ -347,16 +483,21 @@ def absent(name: str, stamp_dir: str, check_mode: bool = False) -> dict[str, Any
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "default": "check", "choices": ["check", "stamp", "absent"]},
+            "name": {"type": "str"},
+            "state": {"type": "str", "default": "check",
+                      "choices": ["check", "stamp", "absent", "survey"]},
             "inputs": {"type": "raw"},
-            "paths": {"type": "list", "elements": "path", "default": []},
-            "trees": {"type": "list", "elements": "path", "default": []},
+            # str, not path: the stamp holds the names as the role gives them, which the
+            # controller compares with the role's own (stamp_verdict) without expanding them.
+            "paths": {"type": "list", "elements": "str", "default": []},
+            "trees": {"type": "list", "elements": "str", "default": []},
             "exclude": {"type": "list", "elements": "str", "default": []},
             "units_active": {"type": "list", "elements": "str", "default": []},
             "units_enabled": {"type": "list", "elements": "str", "default": []},
             "stamp_dir": {"type": "path", "default": "/var/lib/dspace-deploy/stamps"},
         },
+        required_if=[("state", "check", ["name"]), ("state", "stamp", ["name"]),
+                     ("state", "absent", ["name"])],
         supports_check_mode=True,
     )
     p = module.params
@@ -369,10 +510,12 @@ def main() -> None:
             result = check(**common)
         elif p["state"] == "stamp":
             result = stamp(**common, check_mode=module.check_mode)
+        elif p["state"] == "survey":
+            result = survey(p["stamp_dir"])
         else:
             result = absent(p["name"], p["stamp_dir"], check_mode=module.check_mode)
     except (OSError, ValueError) as problem:
-        module.fail_json(msg=f"converged_state {p['state']} {p['name']}: {problem}")
+        module.fail_json(msg=f"converged_state {p['state']} {p['name'] or p['stamp_dir']}: {problem}")
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
