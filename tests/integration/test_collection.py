@@ -46,7 +46,8 @@ pipelining = True
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    lab = lab_factory("collection", hosts=1, oses=("debian13",), connection="ssh")
+    lab = lab_factory("collection", hosts=1, oses=("debian13",), connection="ssh",
+                      preload=True)
     host = lab.hosts[0].name
     return with_instances(lab, {host: [
         {"name": "repo", "hostname": f"repo.{host}.lab.test", "line": "9", "flavor": "dspace",

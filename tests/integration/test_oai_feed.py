@@ -36,7 +36,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("oai", hosts=1, oses=("debian13",), connection="ssh")
+    return lab_factory("oai", hosts=1, oses=("debian13",), connection="ssh", preload=True)
 
 
 def _hostname(lab: Any) -> str:

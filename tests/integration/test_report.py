@@ -125,7 +125,8 @@ def _seed(host: Any, metadata: list[tuple[str, str]], count: int) -> None:
 def network(lab_factory: Any, state_home: Path, artifacts: Path,
             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     started = time.monotonic()
-    lab = lab_factory("report", hosts=2, oses=("debian13", "debian13"), connection="ssh")
+    lab = lab_factory("report", hosts=2, oses=("debian13", "debian13"), connection="ssh",
+                      preload=True)
     healthy, planted = lab.hosts
     names = {h.name: f"repo.{h.name}.lab.test" for h in lab.hosts}
     pki = _certificates(tmp_path_factory.mktemp("pki"), names[planted.name])

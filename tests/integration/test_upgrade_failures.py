@@ -64,7 +64,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("upfail", hosts=1, oses=("debian13",), connection="ssh")
+    return lab_factory("upfail", hosts=1, oses=("debian13",), connection="ssh", preload=True)
 
 
 @pytest.fixture(scope="module")

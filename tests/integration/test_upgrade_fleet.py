@@ -70,7 +70,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("fleet", hosts=4, oses=("debian13",), connection="ssh")
+    return lab_factory("fleet", hosts=4, oses=("debian13",), connection="ssh", preload=True)
 
 
 def hosts(lab: Any, layout: dict[str, list[str]] = LAYOUT) -> dict[str, Any]:

@@ -39,7 +39,7 @@ artifacts = test_upgrade_fleet.artifacts  # the same two bundles (a module fixtu
 
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("fleetx", hosts=6, oses=("debian13",), connection="ssh")
+    return lab_factory("fleetx", hosts=6, oses=("debian13",), connection="ssh", preload=True)
 
 
 @pytest.fixture(scope="module")
