@@ -873,7 +873,7 @@ def test_further_parts_are_read_per_instance(tmp_path: Path) -> None:
     {"name": "Bad Name", "paths": ["/a"]}])
 def test_a_malformed_part_declaration_fails_the_backup(tmp_path: Path, body: Any) -> None:
     _declare(tmp_path, "repo", "bad.json", body)
-    with pytest.raises(prog.BackupError, match="bad.json"):
+    with pytest.raises(prog.BackupError, match=r"bad\.json"):
         prog.further_parts({"instance": "repo"}, tmp_path)
 
 
