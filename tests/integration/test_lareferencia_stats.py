@@ -98,8 +98,8 @@ def site(lab: Any) -> Path:
         {"name": "repo", "hostname": name, "line": "9", "admin_email": f"admin@{name}"}]
     hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
     # The COUNTER Robots list's format (a JSON list of {"pattern", "last_changed"}).
-    (lab.inventory / "files").mkdir(exist_ok=True)
-    (lab.inventory / "files/COUNTER_Robots_list.json").write_text(json.dumps([
+    robots = lab.inventory.parent / "COUNTER_Robots_list.json"  # outside the inventory
+    robots.write_text(json.dumps([
         {"pattern": "Googlebot", "last_changed": "2024-01-01"},
         {"pattern": "^curl/", "last_changed": "2024-01-01"}]))
     (lab.inventory / "group_vars/all/lareferencia.yml").write_text(yaml.safe_dump({
@@ -108,7 +108,7 @@ def site(lab: Any) -> Path:
         "lareferencia_stats_tracker_url": f"http://127.0.0.1:{RECEIVER_PORT}/matomo.php",
         "lareferencia_stats_schedule": "*:*:0/20",
         "lareferencia_stats_randomized_delay": 0,
-        "lareferencia_stats_robots_file": "files/COUNTER_Robots_list.json",
+        "lareferencia_stats_robots_file": str(robots),
     }))
     done = subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)],
                           capture_output=True, text=True, check=False)
