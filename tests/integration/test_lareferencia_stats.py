@@ -150,8 +150,9 @@ def converged(site: Path, artifacts: Path, receiver: Any) -> dict[str, Any]:
     return document
 
 
-def test_a_second_up_changes_nothing(converged: dict[str, Any], site: Path) -> None:
-    code, document, _ = cli("up", "-i", str(site))
+def test_a_second_up_changes_nothing(converged: dict[str, Any], site: Path,
+                                     artifacts: Path) -> None:
+    code, document, _ = cli("up", "-i", str(site), "--artifacts", str(artifacts))
     assert code == 0
     assert all(s["changed"] == 0 and s["failed"] == 0 for s in document["hosts"].values()), \
         document["hosts"]
