@@ -10,6 +10,7 @@ the hosts named.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,9 +59,11 @@ def check_site(inv: InventoryData, effective: dict[str, dict[str, VarEntry]], ca
         findings.extend(_backup_targets(host, entries.get("dspace_backup_targets")))
         findings.extend(_scheduled_targets(host, entries, catalog))
         findings.extend(_task_names(host, entries, catalog, tasks))
+        findings.extend(_lareferencia_stats(host, entries))
     if vault_checked:
         findings.extend(_secrets(effective, instances_by_host, inv, secrets_command))
         findings.extend(_backup_secrets(effective, instances_by_host, inv, secrets_command))
+        findings.extend(_lareferencia_tokens(effective, instances_by_host, inv))
     return _merge_hosts(findings)
 
 
@@ -188,6 +191,65 @@ def _task_names(host: str, entries: dict[str, VarEntry], catalog: Catalog,
                 _("{name} is not a task of the dspace_tasks role").format(name=repr(key)),
                 suggest(str(key), tasks, listing=_("remove it; known tasks: {names}")),
                 host))
+    return found
+
+
+# What LA Referencia's national node gives each repository (roles/lareferencia_stats).
+LAREFERENCIA_FIELDS = {
+    "site_id": (re.compile(r"[1-9][0-9]*"), "the Matomo idSite number the national node gave"),
+    "repository_id": (re.compile(r"\S+"), "the repository's OpenDOAR id"),
+    "country": (re.compile(r"[A-Z]{2}"), "an ISO 3166 code of two capital letters, such as PE"),
+}
+
+
+def _lareferencia_on(entries: dict[str, VarEntry]) -> dict[str, Any] | None:
+    """lareferencia_stats_instances of a host when the site switch is on, else None."""
+    switch = entries.get("lareferencia_stats_enabled")
+    if switch is None or switch.value is not True:
+        return None
+    table = entries.get("lareferencia_stats_instances")
+    return table.value if table is not None and isinstance(table.value, dict) else {}
+
+
+def _lareferencia_stats(host: str, entries: dict[str, VarEntry]) -> list[HostFinding]:
+    """Each instance that sends usage statistics has the three settings, well formed."""
+    table = _lareferencia_on(entries)
+    if not table:
+        return []
+    entry = entries["lareferencia_stats_instances"]
+    found = []
+    for name, settings in table.items():
+        values = settings if isinstance(settings, dict) else {}
+        for field, (pattern, meaning) in LAREFERENCIA_FIELDS.items():
+            if not pattern.fullmatch(str(values.get(field, ""))):
+                found.append(HostFinding(
+                    _entry_location(entry, 0), f"lareferencia_stats_instances.{name}.{field}",
+                    f"is {values.get(field)!r}" if field in values else "is missing",
+                    f"set it to {meaning}", host))
+    return found
+
+
+def _lareferencia_tokens(effective: dict[str, dict[str, VarEntry]],
+                         instances_by_host: dict[str, list[Instance]],
+                         inv: InventoryData) -> list[HostFinding]:
+    """Each instance of a host that sends usage statistics has its Matomo token in the vault."""
+    from dspace_deploy.inventory.loader import VAULT_REL, display_path
+
+    vault_location = display_path(inv.root / VAULT_REL)
+    found = []
+    for host, instances in instances_by_host.items():
+        table = _lareferencia_on(effective[host]) or {}
+        entry = effective[host].get("vault_lareferencia_stats_secrets")
+        tokens = entry.value if entry is not None and isinstance(entry.value, dict) else {}
+        for inst in instances:
+            name = inst.values.get("name")
+            secret = tokens.get(name)
+            if name in table and not (isinstance(secret, dict) and secret.get("token_auth")):
+                found.append(HostFinding(
+                    vault_location, f"vault_lareferencia_stats_secrets.{name}.token_auth",
+                    f"instance {name} sends usage statistics to LA Referencia but has no token",
+                    "add the token the national node gave the repository with `ansible-vault "
+                    "edit` (nothing generates it)", host))
     return found
 
 

@@ -154,6 +154,47 @@ def test_stats_and_monthly_range_facets_use_date_math(instance: Instance) -> Non
         _post(f"{stats}/update?commit=true", {"delete": {"query": "*:*"}})
 
 
+def test_answers_the_queries_of_la_referencias_collector(instance: Instance) -> None:
+    """dspace-stats-collector 0.7.8 (solrinput.py) asks, through pysolr, GET <core>/select/?...
+    with a required time range whose bounds are quoted and carry date math, a grouped OR and
+    `sort=time asc` (it continues from the last document's time). Real Solr answers it; so
+    must the look-alike (docs/lookalike.md, "Solr")."""
+    stats = f"{instance.solr}/statistics"
+    # as DSpace records hits (SolrLoggerServiceImpl: id, type, owningItem, isBot, time in ms)
+    docs = [
+        {"id": "i-2", "type": 2, "isBot": False, "ip": "192.0.2.7", "owningItem": "o",
+         "time": "2024-05-02T10:00:00.250Z", "userAgent": "Mozilla/5.0", "referrer": "r"},
+        {"id": "b-1", "type": 0, "isBot": False, "ip": "192.0.2.8",
+         "time": "2024-05-02T09:00:00.125Z"},
+        {"id": "bot", "type": 2, "isBot": True, "time": "2024-05-02T09:30:00.500Z"},
+        {"id": "coll", "type": 3, "isBot": False, "time": "2024-05-02T09:40:00.500Z"},
+        {"id": "search", "type": 2, "isBot": False, "statistics_type": "search",
+         "time": "2024-05-02T09:45:00.500Z"},
+        {"id": "next-week", "type": 2, "isBot": False, "time": "2024-05-09T09:00:00.500Z"},
+    ]
+    code, answer = _post(f"{stats}/update?commit=true", docs)
+    assert code == 200, answer
+
+    def collector_select(start: str) -> list[dict[str, Any]]:
+        query = urllib.parse.urlencode({
+            "q": f'* +time:{{"{start}" TO "{start}+1DAYS"]', "sort": "time asc", "start": 0,
+            "wt": "json", "fq": '+statistics_type:"view" +type:(0 OR 2) +isBot:false',
+            "fl": "id,ip,owningItem,referrer,time,type,userAgent", "rows": 500})
+        return list(_get(f"{stats}/select/?{query}")["response"]["docs"])
+
+    try:
+        status, body = http(f"{stats}/admin/ping?wt=json", timeout=30)
+        assert status == 200 and json.loads(body)["status"] == "OK"
+        found = collector_select("2024-05-02T00:00:00.000000Z")
+        assert [d["id"] for d in found] == ["b-1", "i-2"]  # views of items and bitstreams, by time
+        assert set(found[1]) == {"id", "ip", "owningItem", "referrer", "time", "type",
+                                 "userAgent"}  # fl
+        assert collector_select(found[-1]["time"]) == []  # the lower bound is exclusive
+        assert [d["id"] for d in collector_select("2024-05-08T12:00:00.000000Z")] == ["next-week"]
+    finally:
+        _clear(stats)
+
+
 # --- solr-export-statistics / solr-import-statistics ---------------------------------------------
 
 def test_export_writes_monthly_batches_and_import_restores_them(instance: Instance,

@@ -848,3 +848,61 @@ def test_retention_never_removes_a_kept_snapshot(tmp_path: Path) -> None:
     for tag in (prog.TAG_COMPLETE, prog.TAG_INCOMPLETE):
         argv = prog.forget_argv(target, "repo", {"daily": 7}, tag)
         assert argv[argv.index("--keep-tag") + 1] == "dspace-deploy-keep"
+
+
+# --- further parts (docs/backup.md, "Further parts") ------------------------------------------
+
+def _declare(parts_dir: Path, instance: str, file: str, body: Any) -> None:
+    (parts_dir / instance).mkdir(parents=True, exist_ok=True)
+    (parts_dir / instance / file).write_text(body if isinstance(body, str) else json.dumps(body))
+
+
+def test_further_parts_are_read_per_instance(tmp_path: Path) -> None:
+    parts = tmp_path / "parts"
+    _declare(parts, "repo", "lareferencia-stats.json",
+             {"name": "lareferencia-stats", "paths": ["/var/lib/x/repo"], "owner": "dspace"})
+    _declare(parts, "lib", "lareferencia-stats.json",
+             {"name": "lareferencia-stats", "paths": ["/var/lib/x/lib"], "owner": "dspace"})
+    found = prog.further_parts({"instance": "repo"}, parts)
+    assert found == {"lareferencia-stats": {"paths": ["/var/lib/x/repo"], "owner": "dspace"}}
+    assert prog.further_parts({"instance": "none"}, parts) == {}
+
+
+@pytest.mark.parametrize("body", [
+    "{not json", {"paths": ["/a"]}, {"name": "x", "paths": []}, {"name": "x", "paths": ["rel"]},
+    {"name": "Bad Name", "paths": ["/a"]}])
+def test_a_malformed_part_declaration_fails_the_backup(tmp_path: Path, body: Any) -> None:
+    _declare(tmp_path, "repo", "bad.json", body)
+    with pytest.raises(prog.BackupError, match=r"bad\.json"):
+        prog.further_parts({"instance": "repo"}, tmp_path)
+
+
+def test_backup_paths_include_the_existing_directories_of_further_parts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "stats"
+    state.mkdir()
+    _declare(tmp_path / "parts", "repo", "s.json",
+             {"name": "s", "paths": [str(state), str(tmp_path / "missing")], "owner": "dspace"})
+    monkeypatch.setattr(prog, "PARTS_DIR", tmp_path / "parts")
+    config = {"instance": "repo", "assetstore_dir": str(tmp_path / "a"),
+              "config_dir": str(tmp_path / "c"), "handle_dir": str(tmp_path / "h")}
+    assert prog.backup_paths(config, tmp_path / "staging") == [str(tmp_path / "staging"),
+                                                               str(state)]
+
+
+def test_restore_puts_further_parts_back_where_this_host_declares_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "old/place").mkdir(parents=True)
+    (scratch / "old/place/repo.dat").write_text("lastTrackedEventTimestamp=x\n")
+    _declare(tmp_path / "parts", "repo", "s.json",
+             {"name": "s", "paths": [str(tmp_path / "new")], "owner": "dspace"})
+    monkeypatch.setattr(prog, "PARTS_DIR", tmp_path / "parts")
+    synced: list[tuple[Path, Path, str | None]] = []
+    monkeypatch.setattr(prog, "sync_tree", lambda s, d, o: synced.append((s, d, o)))
+    manifest = {"parts": {"s": {"paths": ["/old/place"], "owner": "dspace"},
+                          "gone": {"paths": ["/nowhere"], "owner": ""}}}
+    restored = prog.restore_further_parts(manifest, {"instance": "repo"},
+                                          lambda p: scratch / p.lstrip("/"))
+    assert restored == [str(tmp_path / "new")]
+    assert synced == [(scratch / "old/place", tmp_path / "new", "dspace")]

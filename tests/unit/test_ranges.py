@@ -192,7 +192,7 @@ def test_every_numeric_variable_has_a_range() -> None:
 def test_every_schedule_is_checked_as_a_calendar_expression() -> None:
     schedules = [path for path, o in _every_option() if o.format == "calendar"]
     assert sorted(schedules) == ["dspace_backup_schedule", "dspace_tasks_schedule_overrides.*",
-                                 "dspace_tasks_schedules.*"]
+                                 "dspace_tasks_schedules.*", "lareferencia_stats_schedule"]
 
 
 def test_the_spec_defaults_are_within_their_ranges(tmp_path: Path) -> None:

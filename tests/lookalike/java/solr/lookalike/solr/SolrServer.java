@@ -389,7 +389,9 @@ public final class SolrServer {
     }
 
     /** Very small query language: *:*, field:value, field:"value", field:*, field:[a TO b] (also
-     *  {a TO b}, [a TO b}, dates with date math), -field:..., AND between terms. */
+     *  {a TO b}, [a TO b}, bounds quoted or not, dates with date math), field:(a OR b),
+     *  -field:..., +field:... (required), AND between terms; a bare term beside field terms (the
+     *  `*` of `* +time:[...]`) is an optional clause, which Lucene only scores. */
     static boolean matches(Map<String, Object> d, String q) {
         if (q == null || q.isBlank() || q.trim().equals("*:*") || q.trim().equals("*")) {
             return true;
@@ -402,7 +404,7 @@ public final class SolrServer {
             }
         }
         List<String> terms = new ArrayList<>();
-        Matcher m = Pattern.compile("([^\\s:]+):(\"[^\"]*\"|[\\[{][^\\]}]*[\\]}]|\\S+)").matcher(s);
+        Matcher m = Pattern.compile("([^\\s:]+):(\"[^\"]*\"|\\([^)]*\\)|[\\[{][^\\]}]*[\\]}]|\\S+)").matcher(s);
         while (m.find()) {
             terms.add(m.group(0));
         }
@@ -419,7 +421,7 @@ public final class SolrServer {
             String field = t.substring(0, c);
             String val = t.substring(c + 1);
             boolean neg = field.startsWith("-");
-            if (neg) {
+            if (neg || field.startsWith("+")) {
                 field = field.substring(1);
             }
             boolean ok = termMatches(d.get(field), val);
@@ -445,12 +447,20 @@ public final class SolrServer {
         if (val.equals("*")) {
             return true;
         }
+        if (val.startsWith("(") && val.endsWith(")")) {
+            for (String alternative : val.substring(1, val.length() - 1).trim().split("\\s+OR\\s+")) {
+                if (termMatches(fieldValue, alternative.trim())) {
+                    return true;
+                }
+            }
+            return false;
+        }
         if ((val.startsWith("[") || val.startsWith("{")) && (val.endsWith("]") || val.endsWith("}"))) {
             boolean loIncl = val.startsWith("[");
             boolean hiIncl = val.endsWith("]");
             String[] r = val.substring(1, val.length() - 1).trim().split("\\s+TO\\s+");
-            String lo = r[0];
-            String hi = r.length < 2 ? "*" : r[1];
+            String lo = unquote(r[0]);
+            String hi = r.length < 2 ? "*" : unquote(r[1]);
             Instant now = Instant.now();
             Instant loDate = lo.equals("*") ? null : DateMath.parse(lo, now);
             Instant hiDate = hi.equals("*") ? null : DateMath.parse(hi, now);
@@ -481,6 +491,71 @@ public final class SolrServer {
             }
         }
         return false;
+    }
+
+    static String unquote(String v) {
+        return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v;
+    }
+
+    /** sort=field asc|desc[, ...]: dates by instant, numbers by value, else text; documents
+     *  without the field last (Solr's sortMissingLast of DSpace's schemas). */
+    static void sortDocs(List<Map<String, Object>> docs, String sort) {
+        if (sort == null || sort.isBlank()) {
+            return;
+        }
+        java.util.Comparator<Map<String, Object>> order = null;
+        for (String clause : sort.split(",")) {
+            String[] parts = clause.trim().split("\\s+");
+            if (parts.length != 2 || !(parts[1].equals("asc") || parts[1].equals("desc"))) {
+                throw new BadRequest("Can't determine a Sort Order (asc or desc) in sort spec '" + clause.trim() + "'");
+            }
+            String field = parts[0];
+            boolean desc = parts[1].equals("desc");
+            java.util.Comparator<Map<String, Object>> c = (a, b) -> {
+                Object x = a.get(field);
+                Object y = b.get(field);
+                if (x == null || y == null) {
+                    return x == null ? (y == null ? 0 : 1) : -1;
+                }
+                int cmp = compareValues(String.valueOf(x), String.valueOf(y));
+                return desc ? -cmp : cmp;
+            };
+            order = order == null ? c : order.thenComparing(c);
+        }
+        docs.sort(order);
+    }
+
+    static int compareValues(String x, String y) {
+        Instant now = Instant.now();
+        Instant dx = DateMath.parse(x, now);
+        Instant dy = DateMath.parse(y, now);
+        if (dx != null && dy != null) {
+            return dx.compareTo(dy);
+        }
+        try {
+            return Double.compare(Double.parseDouble(x), Double.parseDouble(y));
+        } catch (NumberFormatException e) {
+            return x.compareTo(y);
+        }
+    }
+
+    /** fl: the listed fields of a document (score, which the look-alike does not compute,
+     *  and * keep everything). */
+    static Map<String, Object> project(Map<String, Object> doc, String fl) {
+        if (fl == null || fl.isBlank()) {
+            return doc;
+        }
+        List<String> fields = new ArrayList<>(List.of(fl.trim().split("[,\\s]+")));
+        if (fields.contains("*")) {
+            return doc;
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (String f : fields) {
+            if (doc.containsKey(f)) {
+                out.put(f, doc.get(f));
+            }
+        }
+        return out;
     }
 
     void discover() throws IOException {
@@ -576,6 +651,10 @@ public final class SolrServer {
             int slash = rest.indexOf('/');
             String coreName = slash < 0 ? rest : rest.substring(0, slash);
             String handler = slash < 0 ? "" : rest.substring(slash + 1);
+            // Solr serves /select/ as /select (pysolr, hence LA Referencia's collector, asks so).
+            while (handler.endsWith("/")) {
+                handler = handler.substring(0, handler.length() - 1);
+            }
             Core core = cores.get(coreName);
             if (core == null) {
                 String failure = initFailures.get(coreName);
@@ -1029,9 +1108,11 @@ public final class SolrServer {
         int start = Integer.parseInt(first(params, "start", "0"));
         int rows = Integer.parseInt(first(params, "rows", "10"));
         List<Map<String, Object>> found = core.query(q, fqs);
+        sortDocs(found, first(params, "sort", ""));
+        String fl = first(params, "fl", "");
         List<Map<String, Object>> page = new ArrayList<>();
         for (int i = start; i < Math.min(found.size(), (long) start + rows); i++) {
-            page.add(found.get(i));
+            page.add(project(found.get(i), fl));
         }
         String wt = first(params, "wt", "json");
         String mvSeparator = first(params, "csv.mv.separator", ",");
