@@ -92,8 +92,10 @@ def test_a_call_inside_an_f_string_is_reported(tmp_path: Path,
 
 def test_translation_memory_fills_messages_of_other_branches(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A message translated ahead in scripts/i18n-memory/ (e.g. one of the fleet rollout's)
-    is filled in by ./scripts/i18n as soon as the sources mark it, not left to the lead."""
+    """A message translated ahead in scripts/i18n-memory/ (e.g. one of another branch's) is
+    filled in by ./scripts/i18n as soon as the sources mark it, not left to the lead; each
+    language from its own memory (Babel adds a new message to every catalogue as the same
+    object: filled in place, Spanish had landed in the Portuguese catalogue)."""
     import shutil
 
     tool = _tool()
@@ -102,16 +104,25 @@ def test_translation_memory_fills_messages_of_other_branches(
                     ignore=shutil.ignore_patterns("__pycache__", "_content"))
     (package / "extra.py").write_text(
         'from dspace_deploy.i18n import _\n\n\ndef f() -> str:\n'
-        '    return _("Finished: every wave ran.")\n')
+        '    return _("A message translated on another branch.")\n')
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    for language, text in (("es", "Un mensaje traducido en otra rama."),
+                           ("pt", "Uma mensagem traduzida em outro branch.")):
+        (memory / f"{language}.po").write_text(
+            'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+            f'msgid "A message translated on another branch."\nmsgstr "{text}"\n')
     for name, value in (("PACKAGE", package), ("LOCALE", package / "locale"),
                         ("TEMPLATE", package / "locale" / "dspace-deploy.pot"),
-                        ("ROOT", tmp_path), ("_hidden_calls", list)):
+                        ("ROOT", tmp_path), ("MEMORY", memory), ("_hidden_calls", list)):
         monkeypatch.setattr(tool, name, value)
     tool.update_catalogues(tool.update_template())
     tool.compile_catalogues()
     assert tool.problems() == []
     es = (package / "locale" / "es" / "LC_MESSAGES" / "dspace-deploy.po").read_text()
-    assert 'msgstr "Terminado: se ejecutaron todas las olas."' in es
+    assert 'msgstr "Un mensaje traducido en otra rama."' in es
+    pt = (package / "locale" / "pt" / "LC_MESSAGES" / "dspace-deploy.po").read_text()
+    assert 'msgstr "Uma mensagem traduzida em outro branch."' in pt
 
 
 @pytest.mark.parametrize(("env", "language"), [
