@@ -515,7 +515,8 @@ def main() -> None:
         else:
             result = absent(p["name"], p["stamp_dir"], check_mode=module.check_mode)
     except (OSError, ValueError) as problem:
-        module.fail_json(msg=f"converged_state {p['state']} {p['name'] or p['stamp_dir']}: {problem}")
+        what = p["name"] or p["stamp_dir"]
+        module.fail_json(msg=f"converged_state {p['state']} {what}: {problem}")
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
