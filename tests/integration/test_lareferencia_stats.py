@@ -295,6 +295,10 @@ def test_a_failed_send_fails_the_unit_and_loses_nothing(first_hits: dict[str, st
     try:
         state = _next_run(host)
         assert state["Result"] != "success", state  # the collector itself exits 0
+        # The test's timer fires every 20 s, and a run in progress shows Result=success
+        # (systemd resets it at start): hold the timer so verify sees the failed run.
+        _exec(host, f"systemctl stop {UNIT}.timer && "
+                    f"while systemctl is-active -q {UNIT}.service; do sleep 1; done")
         log = _log(host)
         # eventpipeline.py catches the sender's MatomoOfflineException and logs it
         assert " ERROR: A fatal exception ocurred processing events" in log, log
@@ -305,6 +309,7 @@ def test_a_failed_send_fails_the_unit_and_loses_nothing(first_hits: dict[str, st
         assert any("lareferencia" in c and "last_run" in c for c in failed), failed
     finally:
         _start_receiver(host)
+        _exec(host, f"systemctl start {UNIT}.timer")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(_requests(host)) == sent:
         _next_run(host)
