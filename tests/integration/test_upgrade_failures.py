@@ -93,18 +93,17 @@ def _only(document: dict[str, Any]) -> dict[str, Any]:
     return dict(item)
 
 
-def _kill_in_phase(lab: Any, artifacts: Path, phase: str) -> str:
-    """Start an upgrade, SIGKILL its whole process group as soon as the host record shows
-    `phase`; the phase the record showed when it died."""
-    host = lab.hosts[0]
-    upgrade = subprocess.Popen([EXE, "upgrade", "-i", str(lab.inventory), "--artifacts",
-                                str(artifacts), "--yes", "--json"], start_new_session=True,
+def kill_when_record_shows(command: list[str], container: str, phase: str) -> None:
+    """Run `command` (a dspace-deploy upgrade) and SIGKILL its whole process group as soon as
+    the record of instance repo in `container` shows `phase` running; then give what was in
+    flight on the host time to end there (the controller died, the host did not)."""
+    upgrade = subprocess.Popen(command, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 1800
     seen = ""
     try:
         while time.monotonic() < deadline and upgrade.poll() is None:
-            probe = subprocess.run(["podman", "exec", host.container, "cat",
+            probe = subprocess.run(["podman", "exec", container, "cat",
                                     f"{RECORDS}/repo.json"], capture_output=True, text=True,
                                    check=False).stdout
             record = json.loads(probe) if probe.strip() else {}
@@ -116,9 +115,16 @@ def _kill_in_phase(lab: Any, artifacts: Path, phase: str) -> str:
         if upgrade.poll() is None:
             os.killpg(upgrade.pid, signal.SIGKILL)
         upgrade.wait()
-    assert seen == phase, f"the upgrade never showed phase {phase} (exit {upgrade.returncode})"
-    # What was in flight on the host when the controller died may still finish there.
+    assert seen == phase, f"{container} never showed phase {phase} (exit {upgrade.returncode})"
     time.sleep(5)
+
+
+def _kill_in_phase(lab: Any, artifacts: Path, phase: str) -> str:
+    """Start an upgrade, SIGKILL it as soon as the host record shows `phase`; the phase the
+    record showed when it died."""
+    host = lab.hosts[0]
+    kill_when_record_shows([EXE, "upgrade", "-i", str(lab.inventory), "--artifacts",
+                            str(artifacts), "--yes", "--json"], host.container, phase)
     return str(_record(host, "repo")["phase"])
 
 

@@ -29,8 +29,6 @@ The full scenario of the issue (six hosts, waves 1,2,50%) is test_upgrade_fleet_
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -50,6 +48,7 @@ from tests.integration.test_upgrade import (
     _state,
     _version,
 )
+from tests.integration.test_upgrade_failures import kill_when_record_shows
 
 # Behind ./scripts/test --all (marker upgrade_matrix) for CI's time: four hosts converged,
 # then a whole rollout, 32 min here (load average 6-11, passed 2/2); with it CI would end
@@ -198,27 +197,7 @@ def test_resume_after_the_controller_was_killed_finishes_the_rest(
 
 
 def _kill_resume_in_phase(lab: Any, pair: Any, phase: str) -> str:
-    """`upgrade --resume`, its process group SIGKILLed when `pair`'s repo record shows
-    `phase`."""
-    upgrade = subprocess.Popen([EXE, "upgrade", "-i", str(lab.inventory), "--resume", "--yes",
-                                "--json"], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 1800
-    seen = ""
-    try:
-        while time.monotonic() < deadline and upgrade.poll() is None:
-            probe = subprocess.run(["podman", "exec", pair.container, "cat",
-                                    f"{RECORDS}/repo.json"], capture_output=True, text=True,
-                                   check=False).stdout
-            record = json.loads(probe) if probe.strip() else {}
-            if record.get("status") == "running" and record.get("phase") == phase:
-                seen = phase
-                break
-            time.sleep(0.2)
-    finally:
-        if upgrade.poll() is None:
-            os.killpg(upgrade.pid, signal.SIGKILL)
-        upgrade.wait()
-    assert seen == phase, f"pair never showed phase {phase} (exit {upgrade.returncode})"
-    time.sleep(5)  # what was in flight on the host may still finish there
+    """`upgrade --resume`, SIGKILLed when `pair`'s repo record shows `phase`."""
+    kill_when_record_shows([EXE, "upgrade", "-i", str(lab.inventory), "--resume", "--yes",
+                            "--json"], pair.container, phase)
     return str(_record(pair, "repo")["phase"])
