@@ -130,7 +130,7 @@ def list_(inventory: options.Inventory = None, region: Region = None,
     """List what dspace-deploy created in AWS for the site (found by its tags)."""
     from dspace_deploy.cloud import aws
 
-    path, name, chosen_region = _site_and_region(inventory, region)
+    _path, name, chosen_region = _site_and_region(inventory, region)
     found = aws.list_resources(name, chosen_region)
     if as_json:
         _emit({"ok": True, **found.as_dict()})

@@ -102,8 +102,8 @@ def clients_for(region: str | None) -> Clients:
     if not session.region_name:
         raise InputError(
             _("No AWS region is set for dspace-deploy cloud."),
-            hint=_("Give --region (e.g. --region sa-east-1), or set AWS_DEFAULT_REGION, or a region "
-                   "in the AWS profile in use (`aws configure set region sa-east-1`)."))
+            hint=_("Give --region (e.g. --region sa-east-1), or set AWS_DEFAULT_REGION, or a "
+                   "region in the AWS profile in use (`aws configure set region sa-east-1`)."))
     if session.get_credentials() is None:
         raise EnvironmentProblem(
             _("No AWS credentials found: boto3 looked in the environment "
@@ -250,7 +250,7 @@ def ingress_rules(admin_cidr: str) -> list[IngressRule]:
 
 def rules_of(group: dict[str, Any]) -> list[IngressRule]:
     """The inbound rules of a described security group, one per protocol/port/network."""
-    found = []
+    found: list[IngressRule] = []
     for permission in group.get("IpPermissions", []):
         protocol = str(permission.get("IpProtocol"))
         low, high = permission.get("FromPort"), permission.get("ToPort")

@@ -255,7 +255,8 @@ def remove(inventory: Path, site: str) -> list[Path]:
         text = hosts_file.read_text(encoding="utf-8")
         added = set(state.added_to_hosts_file)
         kept = [line for line in text.splitlines(keepends=True)
-                if not (m := re.fullmatch(r"\s*(\S+): \{\}\s*\n?", line)) or m.group(1) not in added]
+                if not (m := re.fullmatch(r"\s*(\S+): \{\}\s*\n?", line))
+                or m.group(1) not in added]
         if len(kept) != len(text.splitlines()):
             hosts_file.write_text("".join(kept), encoding="utf-8")
             changed.append(hosts_file)

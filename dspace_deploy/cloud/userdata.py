@@ -74,5 +74,14 @@ def user_data(data_volume_gb: int) -> str:
     """The #cloud-config document given to each instance."""
     import yaml
 
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def literal(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+        style = "|" if "\n" in text else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+    Dumper.add_representer(str, literal)
     document = {"bootcmd": [mount_script(data_volume_gb)]}
-    return "#cloud-config\n" + yaml.safe_dump(document, default_flow_style=False, width=1000)
+    return "#cloud-config\n" + yaml.dump(document, Dumper=Dumper, default_flow_style=False,
+                                          width=1000)
