@@ -118,7 +118,7 @@ def test_a_single_host_vars_file_is_refused_before_anything_is_created(tmp_path:
     site = _site(tmp_path)
     (site / "host_vars").mkdir()
     (site / "host_vars" / "repo.yml").write_text("---\nansible_port: 2222\n")
-    with pytest.raises(InputError, match="host_vars/repo/cloud.yml"):
+    with pytest.raises(InputError, match=r"host_vars/repo/cloud\.yml"):
         cloud_inventory.check(site, ["repo"])
 
 
