@@ -376,11 +376,13 @@ def list_resources(site: str, region: str | None, *,
     for item in paginate(aws.ec2, "describe_volumes", "Volumes",
                          _("listing the site's volumes"), Filters=filters):
         tags = tag_dict(item.get("Tags"))
-        attached = [a.get("InstanceId", "") for a in item.get("Attachments", [])]
+        attachments = item.get("Attachments", [])
         found.volumes.append(Resource(
             "volume", item["VolumeId"], tags.get("Name", ""), item.get("State", ""), tags,
             {"size_gb": item.get("Size"), "encrypted": item.get("Encrypted"),
-             "type": item.get("VolumeType"), "attached_to": attached}))
+             "type": item.get("VolumeType"),
+             "attached_to": [a.get("InstanceId", "") for a in attachments],
+             "ends_with_instance": any(a.get("DeleteOnTermination") for a in attachments)}))
     for item in paginate(aws.ec2, "describe_security_groups", "SecurityGroups",
                          _("listing the site's security groups"), Filters=filters):
         tags = tag_dict(item.get("Tags"))
@@ -792,9 +794,8 @@ def _rolled_back(aws: Clients, plan: CloudPlan, created: list[Resource],
     report = DestroyReport(site=plan.site, region=plan.region)
     instances = [r for r in created if r.kind == "instance"]
     if instances:
-        _terminate(aws, instances, report)
-        _delete_volumes(aws, plan.site, {r.id for r in instances}, report,
-                        only_creation=created[0].creation_id)
+        ended = {r.id for r in instances} if _terminate(aws, instances, report) else set()
+        _delete_volumes(aws, plan.site, ended, report, only_creation=created[0].creation_id)
     for resource in reversed([r for r in created if r.kind != "instance"]):
         _delete_one(aws, resource, report)
     if isinstance(error, KeyboardInterrupt):
@@ -876,10 +877,12 @@ def destroy(site: str, region: str | None, progress: Progress | None = None, *,
                                                "this site")))
     _report_untagged_namesakes(aws, site, found, report)
     instances = [r for r in found.instances if owned(r.tags, site)]
+    ended: set[str] = set()
     if instances:
         say(_("terminating {count} VM(s)").format(count=len(instances)))
-        _terminate(aws, instances, report)
-    _delete_volumes(aws, site, {r.id for r in instances}, report)
+        if _terminate(aws, instances, report):
+            ended = {r.id for r in instances}
+    _delete_volumes(aws, site, ended, report)
     for resource in [*found.security_groups, *found.key_pairs]:
         if owned(resource.tags, site):
             say(_("deleting {kind} {id}").format(kind=resource.kind, id=resource.id))
@@ -908,7 +911,8 @@ def _report_untagged_namesakes(aws: Clients, site: str, found: CloudInventory,
                                    _("named like the site's, but not tagged by dspace-deploy")))
 
 
-def _terminate(aws: Clients, instances: list[Resource], report: DestroyReport) -> None:
+def _terminate(aws: Clients, instances: list[Resource], report: DestroyReport) -> bool:
+    """Terminate and wait until they ended; False (and reported) if that failed."""
     ids = [r.id for r in instances]
     try:
         call(_("terminating the VMs"), aws.ec2.terminate_instances, InstanceIds=ids)
@@ -917,8 +921,11 @@ def _terminate(aws: Clients, instances: list[Resource], report: DestroyReport) -
              WaiterConfig={"Delay": 5, "MaxAttempts": RUNNING_TIMEOUT // 5})
     except DeployError as error:
         report.failed.extend((r, str(error)) for r in instances)
-        return
+        return False
+    for resource in instances:
+        resource.state = "terminated"
     report.deleted.extend(instances)
+    return True
 
 
 def _delete_volumes(aws: Clients, site: str, ended: set[str], report: DestroyReport,
@@ -937,7 +944,11 @@ def _delete_volumes(aws: Clients, site: str, ended: set[str], report: DestroyRep
             report.refused.append((volume, _("not tagged as created by dspace-deploy for "
                                              "this site")))
             continue
+        if volume.state in ("deleting", "deleted"):
+            continue  # a root volume going with its instance
         attached = [i for i in volume.detail.get("attached_to", []) if i]
+        if attached and volume.detail.get("ends_with_instance") and set(attached) <= ended:
+            continue  # deleted by EC2 with the instance (DeleteOnTermination)
         foreign = [i for i in attached if i not in ended]
         if foreign and volume.state == "in-use":
             report.refused.append((volume, _("attached to {ids}, not one of the site's VMs").format(

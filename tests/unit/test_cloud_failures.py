@@ -248,3 +248,34 @@ def test_the_command_line_says_the_same_and_exits_3(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: No AWS credentials")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_destroy_as_aws_answers_root_volumes_going_away_by_themselves(
+        stubbed: tuple[aws.Clients, Any]) -> None:
+    """Unlike moto, AWS still lists a root volume after its instance ended (`deleting`), or
+    in use with DeleteOnTermination while the instance shuts down: neither is deleted by
+    hand nor waited for; the data volume (kept by the instance) is deleted."""
+    clients, stub = stubbed
+    instance = {"InstanceId": "i-1", "State": {"Name": "running", "Code": 16},
+                "Tags": _tags(Name="demo-1")}
+    stub.add_response("describe_instances", {"Reservations": [{"Instances": [instance]}]})
+    stub.add_response("describe_volumes", {"Volumes": []})
+    stub.add_response("describe_security_groups", {"SecurityGroups": []})
+    stub.add_response("describe_key_pairs", {"KeyPairs": []})
+    stub.add_response("describe_security_groups", {"SecurityGroups": []})  # namesakes
+    stub.add_response("describe_key_pairs", {"KeyPairs": []})
+    stub.add_response("terminate_instances", {}, {"InstanceIds": ["i-1"]})
+    stub.add_response("describe_instances", {"Reservations": [{"Instances": [
+        {**instance, "State": {"Name": "terminated", "Code": 48}}]}]})
+    stub.add_response("describe_instances", {"Reservations": []})  # volumes left
+    stub.add_response("describe_volumes", {"Volumes": [
+        {"VolumeId": "vol-root", "State": "deleting", "Size": 20, "Tags": _tags()},
+        {"VolumeId": "vol-root2", "State": "in-use", "Size": 20, "Tags": _tags(),
+         "Attachments": [{"InstanceId": "i-1", "DeleteOnTermination": True}]},
+        {"VolumeId": "vol-data", "State": "available", "Size": 50, "Tags": _tags()}]})
+    stub.add_response("describe_security_groups", {"SecurityGroups": []})
+    stub.add_response("describe_key_pairs", {"KeyPairs": []})
+    stub.add_response("delete_volume", {}, {"VolumeId": "vol-data"})
+    report = aws.destroy("demo", "us-east-1", clients=clients)
+    assert report.ok
+    assert [r.id for r in report.deleted] == ["i-1", "vol-data"]
