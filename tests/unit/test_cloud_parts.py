@@ -235,3 +235,134 @@ def test_cloud_help_is_fast_and_imports_no_boto3() -> None:
     assert "--admin-cidr" in result.stdout and "--data-volume-gb" in result.stdout
     assert "boto3" not in result.stderr and "botocore" not in result.stderr
     assert time.monotonic() - started < 5  # generous: the machine is shared (budget 0.3 s)
+
+
+def test_the_ssh_wait_gives_up_with_what_to_check(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing answers SSH with the site's key on this address: after the timeout, one
+    paragraph naming the admin network (the usual cause), and the VMs are left for a rerun
+    or `cloud down`."""
+    from dspace_deploy.cloud.model import CloudFailure
+
+    monkeypatch.setattr(aws.time, "sleep", lambda _seconds: None)
+    plan = _fake_plan(tmp_path)
+    host = CloudHost("demo-1", "i-1", "127.0.0.1", "172.31.0.1")
+    with pytest.raises(CloudFailure) as failure:
+        aws.wait_until_ready(host, plan, timeout=0.5)
+    message = str(failure.value)
+    assert "did not answer over SSH" in message and "--admin-cidr 203.0.113.7/32" in message
+    assert "cloud down" in message
+
+
+# --- the user-data script, run: a mount namespace and fake disk tools ------------------------
+
+_FAKE_TOOLS = {
+    # disks: $FAKE/disks/NAME holds "SIZE FSTYPE LABEL PARTITIONS" (fstype/label "-": none)
+    "lsblk": r'''
+case "$*" in
+  "-rno PKNAME /dev/nvme0n1p1") echo nvme0n1 ;;
+  "-drnpo NAME,TYPE") for d in $(ls "$FAKE/disks"); do echo "/dev/$d disk"; done ;;
+  -bdrno\ SIZE\ *) set -- $(cat "$FAKE/disks/${3##*/}"); echo "$1" ;;
+  -rno\ NAME\ *) name=${3##*/}; set -- $(cat "$FAKE/disks/$name"); echo "$name"
+                 i=0; while [ "$i" -lt "$4" ]; do i=$((i + 1)); echo "${name}p$i"; done ;;
+  *) echo "lsblk: unexpected $*" >&2; exit 9 ;;
+esac''',
+    "blkid": r'''
+case "$*" in
+  "-L dspace-data") for d in $(ls "$FAKE/disks"); do set -- $(cat "$FAKE/disks/$d")
+                      [ "$3" = dspace-data ] && { echo "/dev/$d"; exit 0; }; done; exit 2 ;;
+  -o\ value\ -s\ TYPE\ *) set -- $(cat "$FAKE/disks/${5##*/}"); [ "$2" != - ] && echo "$2"
+                          exit 0 ;;
+  *) echo "blkid: unexpected $*" >&2; exit 9 ;;
+esac''',
+    "findmnt": r'''
+case "$*" in
+  "-rno SOURCE /") echo /dev/nvme0n1p1 ;;
+  -rn\ *) grep -qxF "$2" "$FAKE/mounted" 2>/dev/null ;;
+  *) echo "findmnt: unexpected $*" >&2; exit 9 ;;
+esac''',
+    "mkfs.ext4": r'''
+echo "mkfs.ext4 $*" >> "$FAKE/log"
+disk=${4##*/}; set -- $(cat "$FAKE/disks/$disk")
+echo "$1 ext4 dspace-data $4" > "$FAKE/disks/$disk"''',
+    "mount": r'''
+echo "mount $*" >> "$FAKE/log"; echo "$1" >> "$FAKE/mounted"''',
+}
+
+
+def _boot(tmp_path: Path, disks: dict[str, str]) -> tuple[int, str, str]:
+    """Run the user-data script as cloud-init would on a boot of a host with `disks`, in a
+    mount namespace where /etc/fstab, /srv and /var are scratch copies."""
+    import shutil
+
+    if shutil.which("unshare") is None or shutil.which("dash") is None:
+        pytest.fail("the test needs unshare and dash (util-linux, dash)")
+    fake = tmp_path / "fake"
+    for name, body in _FAKE_TOOLS.items():
+        tool = fake / "bin" / name
+        tool.parent.mkdir(parents=True, exist_ok=True)
+        tool.write_text("#!/bin/sh\nset -u\n" + body.lstrip("\n") + "\n")
+        tool.chmod(0o755)
+    (fake / "disks").mkdir(exist_ok=True)
+    for old in (fake / "disks").iterdir():
+        old.unlink()
+    for name, spec in disks.items():
+        (fake / "disks" / name).write_text(spec + "\n")
+    (fake / "mounted").write_text("")
+    (tmp_path / "root" / "srv").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "root" / "var").mkdir(parents=True, exist_ok=True)
+    fstab = tmp_path / "root" / "fstab"
+    if not fstab.exists():
+        fstab.write_text("# the image's own\n")
+    script = tmp_path / "bootcmd.sh"
+    script.write_text(userdata.mount_script(50))
+    root = tmp_path / "root"
+    setup = (f"/bin/mount --bind {fstab} /etc/fstab && /bin/mount --bind {root}/srv /srv && "
+             f"/bin/mount --bind {root}/var /var && "
+             f"FAKE={fake} PATH={fake}/bin:$PATH dash {script}")
+    result = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", setup],
+                            capture_output=True, text=True, check=False, timeout=60)
+    if "Operation not permitted" in result.stderr and "/bin/mount" not in result.stderr:
+        pytest.fail(f"no mount namespace here: {result.stderr}")
+    log = (fake / "log").read_text() if (fake / "log").exists() else ""
+    (fake / "log").unlink(missing_ok=True)
+    return result.returncode, log, result.stderr
+
+
+GIB50 = str(50 * 1024 ** 3)
+
+
+def test_the_script_formats_only_the_empty_data_disk_and_mounts_it(tmp_path: Path) -> None:
+    disks = {
+        "nvme0n1": f"{GIB50} - - 1",  # the root disk, same size, partitioned
+        "nvme1n1": f"{GIB50} xfs - 0",  # same size but has a filesystem: not ours
+        "nvme2n1": f"{2 * int(GIB50)} - - 0",  # an instance-store disk: another size
+        "nvme3n1": f"{GIB50} - - 0",  # the data volume
+    }
+    code, log, stderr = _boot(tmp_path, disks)
+    assert code == 0, stderr
+    assert log.splitlines() == ["mkfs.ext4 -q -L dspace-data /dev/nvme3n1", "mount /srv",
+                                "mount /var/lib/postgresql", "mount /var/solr"]
+    fstab = (tmp_path / "root" / "fstab").read_text().splitlines()
+    assert fstab == [
+        "# the image's own",
+        "LABEL=dspace-data /srv ext4 defaults,nofail 0 2",
+        "/srv/postgresql /var/lib/postgresql none bind,nofail,"
+        "x-systemd.requires-mounts-for=/srv 0 0",
+        "/srv/solr /var/solr none bind,nofail,x-systemd.requires-mounts-for=/srv 0 0"]
+    assert (tmp_path / "root" / "srv" / "postgresql").is_dir()
+    assert (tmp_path / "root" / "var" / "solr").is_dir()
+    # the next boot: the volume has its label; nothing is formatted or written twice
+    disks["nvme3n1"] = f"{GIB50} ext4 dspace-data 0"
+    code, log, stderr = _boot(tmp_path, disks)
+    assert code == 0, stderr
+    assert "mkfs" not in log and "mount /srv" in log
+    assert (tmp_path / "root" / "fstab").read_text().splitlines() == fstab
+
+
+def test_the_script_formats_nothing_without_a_volume_of_the_size(tmp_path: Path) -> None:
+    code, log, stderr = _boot(tmp_path, {"nvme0n1": f"{GIB50} - - 1",
+                                         "nvme1n1": f"{2 * int(GIB50)} - - 0"})
+    assert code != 0
+    assert "no data volume" in stderr
+    assert log == ""
