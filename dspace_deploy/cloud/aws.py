@@ -53,7 +53,7 @@ from dspace_deploy.cloud.model import (
     Resource,
 )
 from dspace_deploy.errors import DeployError, EnvironmentProblem, InputError
-from dspace_deploy.i18n import _
+from dspace_deploy.i18n import _, ngettext
 
 Progress = Callable[[str], None]
 ReadyCheck = Callable[[CloudHost, CloudPlan], None]
@@ -621,7 +621,8 @@ def apply(plan: CloudPlan, progress: Progress | None = None, *,
         raise _rolled_back(aws, plan, created, error, say) from None
     check = ready_check or (wait_until_ready if wait_for_ssh else None)
     if check is not None:
-        say(_("waiting for SSH on {count} VM(s)").format(count=len(hosts)))
+        say(ngettext("waiting for SSH on {count} VM", "waiting for SSH on {count} VMs",
+                     len(hosts)).format(count=len(hosts)))
         with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
             list(pool.map(lambda host: check(host, plan), hosts))
     return hosts
@@ -687,7 +688,9 @@ def _reconcile_rules(aws: Clients, group: str, wanted: list[IngressRule],
     extra = [rule for rule in present if rule.key() not in keys]
     missing = [rule for rule in wanted if rule.key() not in have]
     if extra:
-        say(_("removing {count} inbound rule(s) not in the plan").format(count=len(extra)))
+        say(ngettext("removing {count} inbound rule not in the plan",
+                     "removing {count} inbound rules not in the plan", len(extra)).format(
+                         count=len(extra)))
         _revoke(aws, group, described, extra)
     if missing:
         call(_("opening the ports of security group {id}").format(id=group),
@@ -731,7 +734,12 @@ def _ensure_instances(aws: Clients, plan: CloudPlan, group: str, tags: dict[str,
     to_start = [host.instance_id for host in plan.hosts
                 if host.action == "start" and host.instance_id]
     if to_start:
-        say(_("starting {count} stopped VM(s)").format(count=len(to_start)))
+        say(ngettext("starting {count} stopped VM", "starting {count} stopped VMs",
+                     len(to_start)).format(count=len(to_start)))
+        # one still stopping cannot be started yet (IncorrectInstanceState)
+        call(_("waiting for the site's stopping VMs to stop"),
+             aws.ec2.get_waiter("instance_stopped").wait, InstanceIds=to_start,
+             WaiterConfig={"Delay": 5, "MaxAttempts": RUNNING_TIMEOUT // 5})
         call(_("starting the site's stopped VMs"), aws.ec2.start_instances,
              InstanceIds=to_start)
     for host in plan.hosts:
@@ -763,7 +771,8 @@ def _ensure_instances(aws: Clients, plan: CloudPlan, group: str, tags: dict[str,
 
 def _running_hosts(aws: Clients, plan: CloudPlan, ids: list[str],
                    say: Progress) -> list[CloudHost]:
-    say(_("waiting for {count} VM(s) to run").format(count=len(ids)))
+    say(ngettext("waiting for {count} VM to run", "waiting for {count} VMs to run",
+                 len(ids)).format(count=len(ids)))
     waiter = aws.ec2.get_waiter("instance_running")
     call(_("waiting for the VMs to run"), waiter.wait, InstanceIds=ids,
          WaiterConfig={"Delay": 5, "MaxAttempts": RUNNING_TIMEOUT // 5})
@@ -789,8 +798,9 @@ def _running_hosts(aws: Clients, plan: CloudPlan, ids: list[str],
 def _rolled_back(aws: Clients, plan: CloudPlan, created: list[Resource],
                  error: BaseException, say: Progress) -> BaseException:
     """Remove what this run created (newest first); return the error to raise."""
-    say(_("cloud up failed; removing the {count} resource(s) this run created").format(
-        count=len(created)))
+    say(ngettext("cloud up failed; removing the {count} resource this run created",
+                 "cloud up failed; removing the {count} resources this run created",
+                 len(created)).format(count=len(created)))
     report = DestroyReport(site=plan.site, region=plan.region)
     instances = [r for r in created if r.kind == "instance"]
     if instances:
@@ -879,7 +889,8 @@ def destroy(site: str, region: str | None, progress: Progress | None = None, *,
     instances = [r for r in found.instances if owned(r.tags, site)]
     ended: set[str] = set()
     if instances:
-        say(_("terminating {count} VM(s)").format(count=len(instances)))
+        say(ngettext("terminating {count} VM", "terminating {count} VMs",
+                     len(instances)).format(count=len(instances)))
         if _terminate(aws, instances, report):
             ended = {r.id for r in instances}
     _delete_volumes(aws, site, ended, report)

@@ -446,3 +446,16 @@ def test_a_given_public_key_is_imported(tmp_path: Path, aws_env: dict[str, str])
     aws.apply(planned, wait_for_ssh=False)
     assert _ec2().describe_key_pairs()["KeyPairs"][0]["KeyName"] == "dspace-deploy-demo"
     assert _plan(tmp_path, key_path=key).key_action == "exists"
+
+
+def test_a_stopped_vm_is_started_again_not_replaced(tmp_path: Path,
+                                                    aws_env: dict[str, str]) -> None:
+    [host] = aws.apply(_plan(tmp_path), wait_for_ssh=False)
+    ec2 = _ec2()
+    ec2.stop_instances(InstanceIds=[host.instance_id])
+    planned = _plan(tmp_path)
+    assert [(h.action, h.instance_id) for h in planned.hosts] == [("start", host.instance_id)]
+    assert not planned.creates_anything
+    [again] = aws.apply(planned, wait_for_ssh=False)
+    assert again.instance_id == host.instance_id
+    assert [i["State"]["Name"] for i in _live_instances(ec2)] == ["running"]
