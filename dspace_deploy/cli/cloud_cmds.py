@@ -29,6 +29,11 @@ Region = Annotated[
                  "used for this site, else AWS_REGION or the profile's).", show_default=False),
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+SiteName = Annotated[
+    str | None,
+    typer.Option("--site", help="The site's name, instead of its inventory (e.g. when the "
+                 "inventory is gone); give --region too.", show_default=False),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -126,11 +131,11 @@ def up(
 
 
 def list_(inventory: options.Inventory = None, region: Region = None,
-          as_json: options.Json = False) -> None:
+          site_name: SiteName = None, as_json: options.Json = False) -> None:
     """List what dspace-deploy created in AWS for the site (found by its tags)."""
     from dspace_deploy.cloud import aws
 
-    _path, name, chosen_region = _site_and_region(inventory, region)
+    _path, name, chosen_region = _site_and_region(inventory, region, site_name)
     found = aws.list_resources(name, chosen_region)
     if as_json:
         _emit({"ok": True, **found.as_dict()})
@@ -138,15 +143,15 @@ def list_(inventory: options.Inventory = None, region: Region = None,
     _print_inventory(found)
 
 
-def down(inventory: options.Inventory = None, region: Region = None, yes: Yes = False,
-         as_json: options.Json = False) -> None:
+def down(inventory: options.Inventory = None, region: Region = None,
+         site_name: SiteName = None, yes: Yes = False, as_json: options.Json = False) -> None:
     """Delete what dspace-deploy created in AWS for the site: VMs, their data volumes, the
     security group, the key pair; take the VMs out of the inventory."""
     from dspace_deploy.cloud import aws
     from dspace_deploy.cloud import inventory as cloud_inventory
     from dspace_deploy.cloud.model import CloudFailure
 
-    path, name, chosen_region = _site_and_region(inventory, region)
+    path, name, chosen_region = _site_and_region(inventory, region, site_name)
     found = aws.list_resources(name, chosen_region)
     if not as_json:
         _print_inventory(found)
@@ -154,7 +159,7 @@ def down(inventory: options.Inventory = None, region: Region = None, yes: Yes = 
         _confirm(_("Delete these resources, the data volumes (the repository's assetstore, "
                    "database and Solr) included?"), as_json)
     report = aws.destroy(name, found.region, progress=None if as_json else _progress)
-    changed = cloud_inventory.remove(path, name) if report.ok else []
+    changed = cloud_inventory.remove(path, name) if report.ok and path else []
     if as_json:
         _emit({"ok": report.ok, **report.as_dict(), "inventory_changed": [str(p) for p in changed]})
     else:
@@ -163,17 +168,28 @@ def down(inventory: options.Inventory = None, region: Region = None, yes: Yes = 
         raise CloudFailure(
             _("Some resources of site {site} could not be deleted (listed above).").format(
                 site=name),
-            hint=_("Run `dspace-deploy cloud down -i {path}` again; the inventory keeps the "
-                   "VMs until everything is gone.").format(path=path))
+            hint=_("Run `dspace-deploy cloud down` again; the inventory keeps the VMs until "
+                   "everything is gone."))
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _site_and_region(inventory: Path | None, region: str | None) -> tuple[Path, str, str | None]:
+def _site_and_region(inventory: Path | None, region: str | None,
+                     site_name: str | None) -> tuple[Path | None, str, str | None]:
+    """The inventory (None with --site), the site's name and the region to look in."""
+    from dspace_deploy.cloud import aws
     from dspace_deploy.cloud import inventory as cloud_inventory
+    from dspace_deploy.errors import InputError
     from dspace_deploy.inventory.validate import load_site
 
+    if site_name is not None:
+        if inventory is not None:
+            raise InputError(_("Give either -i INVENTORY or --site NAME, not both."))
+        if not aws.SITE_PATTERN.fullmatch(site_name):
+            raise InputError(_("--site {name} is not a site name.").format(name=repr(site_name)),
+                             hint=_("Site names are lowercase letters, digits and hyphens."))
+        return None, site_name, region
     path = options.resolve_inventory(inventory)
     site = load_site(path, require_vault=False)
     state = cloud_inventory.read_state(path)

@@ -125,7 +125,8 @@ def check(inventory: Path, names: list[str]) -> None:
                                                          file=HOST_VARS_FILE),
                     hint=_("Make host_vars/{name}/ a directory and move the file into it "
                            "(e.g. host_vars/{name}/main.yml).").format(name=name))
-    files = {path.relative_to(inventory).as_posix(): path.read_text(encoding="utf-8")
+    files = {path.relative_to(inventory).as_posix():
+             path.read_text(encoding="utf-8", errors="replace")
              for path in sorted(inventory.rglob("*")) if path.is_file()
              and not any(part.startswith(".") for part in path.relative_to(inventory).parts)}
     rel = find_hosts_file(DiskTree(inventory)) or "hosts.yml"

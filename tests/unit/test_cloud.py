@@ -459,3 +459,18 @@ def test_a_stopped_vm_is_started_again_not_replaced(tmp_path: Path,
     [again] = aws.apply(planned, wait_for_ssh=False)
     assert again.instance_id == host.instance_id
     assert [i["State"]["Name"] for i in _live_instances(ec2)] == ["running"]
+
+
+def test_down_by_site_name_without_an_inventory(tmp_path: Path,
+                                                aws_env: dict[str, str]) -> None:
+    """What `lab up --cloud aws` (or a lost inventory) left behind is removed by name."""
+    aws.apply(_plan(tmp_path), wait_for_ssh=False)
+    listed = _json(_cli("cloud", "list", "--site", "demo", "--region", "us-east-1", "--json",
+                        env=aws_env))
+    assert "instance" in [r["kind"] for r in listed["resources"]]
+    down = _json(_cli("cloud", "down", "--site", "demo", "--yes", "--json", env=aws_env))
+    assert [r["kind"] for r in down["deleted"]] == ["instance", "volume", "security-group",
+                                                    "key-pair"]
+    assert _live_instances(_ec2()) == []
+    both = _cli("cloud", "down", "--site", "demo", "-i", str(tmp_path), env=aws_env)
+    assert both.returncode == 2 and "not both" in both.stderr
