@@ -265,9 +265,11 @@ def _print_inventory(found: CloudInventory) -> None:
     typer.echo(_("Resources of site {site} in {region}:").format(site=found.site,
                                                                 region=found.region))
     for resource in found.all():
+        extra = resource.detail.get("public_address") or ""
+        if resource.kind == "volume":
+            extra = _("{size} GB").format(size=resource.detail.get("size_gb"))
         typer.echo(f"  {resource.kind:<15} {resource.id:<24} {resource.name:<22} "
-                   f"{resource.state or ''} {resource.detail.get('public_address') or ''}"
-                   .rstrip())
+                   f"{resource.state or ''} {extra}".rstrip())
 
 
 def _print_report(report: DestroyReport) -> None:
