@@ -279,3 +279,51 @@ def test_destroy_as_aws_answers_root_volumes_going_away_by_themselves(
     report = aws.destroy("demo", "us-east-1", clients=clients)
     assert report.ok
     assert [r.id for r in report.deleted] == ["i-1", "vol-data"]
+
+
+def test_a_throttled_request_is_retried_and_then_answered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real HTTP endpoint that throttles the first two requests (as EC2 does: HTTP 503,
+    RequestLimitExceeded): the toolkit's clients retry and get the answer."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+    throttled = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error>'
+                 b"<Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
+                 b"</Message></Error></Errors><RequestID>r1</RequestID></Response>")
+    answer = (b'<?xml version="1.0" encoding="UTF-8"?><DescribeKeyPairsResponse '
+              b'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r2</requestId>'
+              b"<keySet/></DescribeKeyPairsResponse>")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(self.headers.get("Authorization", ""))
+            body, status = (throttled, 503) if len(seen) <= 2 else (answer, 200)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                monkeypatch.delenv(name)
+        for name, value in _without_aws(tmp_path).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_port}")
+        clients = aws.clients_for("us-east-1")
+        keys = aws.call("listing key pairs", clients.ec2.describe_key_pairs)
+    finally:
+        server.shutdown()
+    assert keys["KeyPairs"] == []
+    assert len(seen) == 3
+    assert all(auth.startswith("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/") for auth in seen)
