@@ -21,7 +21,7 @@ from dspace_deploy.cli import options
 from dspace_deploy.i18n import _
 
 if TYPE_CHECKING:
-    from dspace_deploy.cloud.model import CloudInventory, CloudPlan, DestroyReport
+    from dspace_deploy.cloud.model import CloudHost, CloudInventory, CloudPlan, DestroyReport
 
 Region = Annotated[
     str | None,
@@ -110,17 +110,23 @@ def up(
     written = cloud_inventory.write(path, the_plan, hosts)
     others = [name for name in cloud_inventory.listed_hosts(path)
               if name not in {host.name for host in hosts}]
+    dns = _dns_records(path, hosts)
     if as_json:
         _emit({"ok": True, "plan": the_plan.as_dict(),
                "hosts": [host.as_dict() for host in hosts],
                "inventory": str(path), "written": [str(p) for p in written],
-               "other_hosts": others})
+               "dns": dns, "other_hosts": others})
         return
     typer.echo("")
     for host in hosts:
         typer.echo(f"  {host.name:<20} {host.instance_id:<20} {host.public_address or '-'}")
     typer.echo("")
     typer.echo(_("Inventory: {path}").format(path=path))
+    if dns:
+        typer.echo(_("DNS records the repositories need (A records; `up` with tls_mode acme "
+                     "needs them first):"))
+        for record in dns:
+            typer.echo(f"  {record['hostname']}  A  {record['address']}")
     if others:
         typer.echo(_("Note: the inventory also lists {hosts}, which are not cloud VMs of this "
                      "site; `dspace-deploy up` deploys to them too. Remove them from hosts.yml "
@@ -173,6 +179,20 @@ def down(inventory: options.Inventory = None, region: Region = None,
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _dns_records(path: Path, hosts: list[CloudHost]) -> list[dict[str, str]]:
+    """The repositories' public names and the address of the VM each runs on."""
+    from dspace_deploy.inventory.validate import load_site
+
+    hostvars = load_site(path, require_vault=False).hostvars
+    records = []
+    for host in hosts:
+        for instance in hostvars.get(host.name, {}).get("dspace_instances") or []:
+            if isinstance(instance, dict) and instance.get("hostname") and host.public_address:
+                records.append({"hostname": str(instance["hostname"]),
+                                "address": host.public_address, "host": host.name})
+    return records
 
 
 def _site_and_region(inventory: Path | None, region: str | None,

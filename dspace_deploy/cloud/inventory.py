@@ -78,6 +78,7 @@ def host_vars_text(plan: CloudPlan, host: CloudHost) -> str:
 
     settings = {
         "ansible_host": host.public_address,
+        "ansible_port": 22,
         "ansible_user": host.user,
         "ansible_become": True,
         "ansible_ssh_private_key_file": str(plan.key_path),
@@ -135,7 +136,8 @@ def check(inventory: Path, names: list[str]) -> None:
         files[rel] = _with_hosts(files[rel], missing, inventory / rel)
     for name in names:
         files[f"host_vars/{name}/{HOST_VARS_FILE}"] = (
-            "ansible_host: 192.0.2.1\nansible_user: admin\nansible_become: true\n")
+            "ansible_host: 192.0.2.1\nansible_port: 22\nansible_user: admin\n"
+            "ansible_become: true\n")
     checked = check_tree(MemoryTree(inventory, files), require_vault=False)
     if checked.problems:
         raise ValidationFailed(checked.problems)

@@ -268,6 +268,8 @@ def test_init_then_cloud_up_gives_inits_host_a_vm(init_site: Path,
                     "--yes", "--json", env=aws_env))
     [host] = up["hosts"]
     assert host["name"] == "repo"
+    assert up["dns"] == [{"hostname": "repo.example.edu", "address": host["public_address"],
+                          "host": "repo"}]
     loaded = load_site(init_site, require_vault=False)
     assert loaded.hosts == ["repo"]
     # host_vars/repo/cloud.yml wins over the address `init` wrote into hosts.yml

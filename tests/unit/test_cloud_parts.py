@@ -101,7 +101,8 @@ def test_written_and_removed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "demo-1: {}" in (site / "hosts.yml").read_text()
     written = yaml.safe_load((site / "host_vars" / "demo-1" / "cloud.yml").read_text())
     assert written == {
-        "ansible_host": "198.51.100.2", "ansible_user": "admin", "ansible_become": True,
+        "ansible_host": "198.51.100.2", "ansible_port": 22, "ansible_user": "admin",
+        "ansible_become": True,
         "ansible_ssh_private_key_file": str(plan.key_path),
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={plan.known_hosts} "
                                    "-o StrictHostKeyChecking=accept-new"}
