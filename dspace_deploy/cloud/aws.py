@@ -405,6 +405,7 @@ def _instance_resource(item: dict[str, Any]) -> Resource:
         item.get("State", {}).get("Name", ""), tags,
         {"type": item.get("InstanceType"), "public_address": item.get("PublicIpAddress"),
          "private_address": item.get("PrivateIpAddress"), "image_id": item.get("ImageId"),
+         "subnet_id": item.get("SubnetId"),
          "availability_zone": item.get("Placement", {}).get("AvailabilityZone")})
 
 
@@ -515,6 +516,9 @@ def plan(site: str, *, count: int = 1, size: str = DEFAULT_SIZE, region: str | N
     existing = list_resources(site, aws.region, clients=aws)
     architecture = instance_architecture(aws, size)
     image = newest_debian_image(aws, debian, architecture)
+    if subnet is None:  # a rerun stays where the site's VMs are
+        subnet = next((str(r.detail["subnet_id"]) for r in existing.instances
+                       if r.detail.get("subnet_id")), None)
     chosen = choose_subnet(aws, subnet, size)
     name = resource_name(site)
     group = _check_group(aws, existing, name, chosen["VpcId"])

@@ -476,3 +476,17 @@ def test_down_by_site_name_without_an_inventory(tmp_path: Path,
     assert _live_instances(_ec2()) == []
     both = _cli("cloud", "down", "--site", "demo", "-i", str(tmp_path), env=aws_env)
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_a_rerun_without_subnet_stays_in_the_subnet_of_the_sites_vms(
+        tmp_path: Path, aws_env: dict[str, str]) -> None:
+    ec2 = _ec2()
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24",
+                               AvailabilityZone="us-east-1b")["Subnet"]["SubnetId"]
+    first = aws.apply(_plan(tmp_path, subnet=subnet), wait_for_ssh=False)
+    again = _plan(tmp_path, count=2)  # no --subnet: not the default VPC
+    assert (again.subnet_id, again.vpc_id) == (subnet, vpc)
+    hosts = aws.apply(again, wait_for_ssh=False)
+    assert hosts[0].instance_id == first[0].instance_id
+    assert {i["SubnetId"] for i in _live_instances(ec2)} == {subnet}
