@@ -101,6 +101,14 @@ def up(
     the_plan = aws.plan(site.name, count=count, size=size, region=chosen_region,
                         subnet=subnet, admin_cidr=admin_cidr, data_volume_gb=data_volume_gb,
                         key_path=key, debian=debian, names=names)
+    if (the_plan.key_action == "exists" and state and state.key_path
+            and Path(state.key_path).expanduser() != the_plan.key_path):
+        raise InputError(
+            _("The site's key pair {name} holds the public key of {old}, not of {new}.").format(
+                name=the_plan.key_name, old=state.key_path, new=the_plan.key_path),
+            hint=_("Leave out --ssh-key to keep the old key, or delete the key pair (`aws ec2 "
+                   "delete-key-pair --key-name {name}`) so that cloud up imports the new one "
+                   "(the running VMs keep the old key).").format(name=the_plan.key_name))
     if not as_json:
         _print_plan(the_plan)
     if the_plan.creates_anything and not yes:

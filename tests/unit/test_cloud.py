@@ -490,3 +490,15 @@ def test_a_rerun_without_subnet_stays_in_the_subnet_of_the_sites_vms(
     hosts = aws.apply(again, wait_for_ssh=False)
     assert hosts[0].instance_id == first[0].instance_id
     assert {i["SubnetId"] for i in _live_instances(ec2)} == {subnet}
+
+
+def test_another_ssh_key_while_the_key_pair_exists_is_refused(
+        init_site: Path, tmp_path: Path, aws_env: dict[str, str]) -> None:
+    up = ["cloud", "up", "-i", str(init_site), "--admin-cidr", ADMIN, "--no-wait", "--yes"]
+    assert _cli(*up, env=aws_env).returncode == 0
+    other = tmp_path / "other-key"
+    aws.generate_key(other, "demo")
+    result = _cli(*up, "--ssh-key", str(other), env=aws_env)
+    assert result.returncode == 2
+    assert "holds the public key of" in result.stderr and "delete-key-pair" in result.stderr
+    assert len(_live_instances(_ec2())) == 1
