@@ -815,8 +815,8 @@ def _rolled_back(aws: Clients, plan: CloudPlan, created: list[Resource],
     if isinstance(error, KeyboardInterrupt):
         return error
     reason = str(error) if isinstance(error, DeployError) else f"{type(error).__name__}: {error}"
-    if report.failed:
-        left = ", ".join(f"{r.kind} {r.id}" for r, _why in report.failed)
+    if report.failed or report.refused:
+        left = ", ".join(f"{r.kind} {r.id}" for r, _why in [*report.failed, *report.refused])
         return CloudFailure(
             _("cloud up failed: {reason} Removing what it had created failed for: {left}.").format(
                 reason=reason, left=left),
@@ -966,8 +966,9 @@ def _delete_volumes(aws: Clients, site: str, ended: set[str], report: DestroyRep
             continue  # deleted by EC2 with the instance (DeleteOnTermination)
         foreign = [i for i in attached if i not in ended]
         if foreign and volume.state == "in-use":
-            report.refused.append((volume, _("attached to {ids}, not one of the site's VMs").format(
-                ids=", ".join(foreign))))
+            report.refused.append((volume, _("still attached to {ids}, which is not a VM of "
+                                             "the site that ended").format(
+                                                 ids=", ".join(foreign))))
             continue
         if volume.state != "available":
             try:
