@@ -12,6 +12,7 @@ a deletion that failed; the message says what is left); 2 bad input (nothing cre
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -76,6 +77,8 @@ def up(
     wait: Annotated[bool, typer.Option(
         "--wait/--no-wait", help="Wait until each VM answers over SSH with /srv mounted "
         "(--no-wait: for endpoints without real VMs behind them, e.g. moto).")] = True,
+    wait_timeout: Annotated[int, typer.Option(
+        "--wait-timeout", min=1, help="Seconds to wait for SSH on each VM.")] = 600,
     yes: Yes = False,
     as_json: options.Json = False,
 ) -> None:
@@ -114,8 +117,13 @@ def up(
     if the_plan.creates_anything and not yes:
         _confirm(_("Create these resources in AWS account {account}?").format(
             account=the_plan.account), as_json)
-    hosts = aws.apply(the_plan, progress=None if as_json else _progress, wait_for_ssh=wait)
+    progress = None if as_json else _progress
+    hosts = aws.apply(the_plan, progress=progress, wait_for_ssh=False)
+    # written before the wait, so that a VM SSH does not reach is in the inventory anyway
     written = cloud_inventory.write(path, the_plan, hosts)
+    if wait:
+        aws.wait_for_all(the_plan, hosts, partial(aws.wait_until_ready, timeout=wait_timeout),
+                         progress=progress)
     others = [name for name in cloud_inventory.listed_hosts(path)
               if name not in {host.name for host in hosts}]
     dns = _dns_records(path, hosts)

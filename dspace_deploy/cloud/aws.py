@@ -625,11 +625,19 @@ def apply(plan: CloudPlan, progress: Progress | None = None, *,
         raise _rolled_back(aws, plan, created, error, say) from None
     check = ready_check or (wait_until_ready if wait_for_ssh else None)
     if check is not None:
-        say(ngettext("waiting for SSH on {count} VM", "waiting for SSH on {count} VMs",
-                     len(hosts)).format(count=len(hosts)))
-        with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
-            list(pool.map(lambda host: check(host, plan), hosts))
+        wait_for_all(plan, hosts, check, say)
     return hosts
+
+
+def wait_for_all(plan: CloudPlan, hosts: list[CloudHost], check: ReadyCheck | None = None,
+                 progress: Progress | None = None) -> None:
+    """Run the readiness check (default: `wait_until_ready`) on every host at once."""
+    say = progress or (lambda _message: None)
+    ready = check or wait_until_ready
+    say(ngettext("waiting for SSH on {count} VM", "waiting for SSH on {count} VMs",
+                 len(hosts)).format(count=len(hosts)))
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts)))) as pool:
+        list(pool.map(lambda host: ready(host, plan), hosts))
 
 
 def _ensure_key(aws: Clients, plan: CloudPlan, tags: dict[str, str],
@@ -848,14 +856,18 @@ def wait_until_ready(host: CloudHost, plan: CloudPlan, timeout: float = SSH_TIME
                "cloud-init status --wait >/dev/null 2>&1; findmnt -rn /srv >/dev/null"]
     deadline = time.monotonic() + timeout
     last = ""
-    while time.monotonic() < deadline:
-        if _port_open(address, 22):
+    while True:
+        left = deadline - time.monotonic()
+        if _port_open(address, 22, max(0.5, min(5.0, left))):
             result = subprocess.run(command, capture_output=True, text=True, timeout=900,
                                     check=False)
             if result.returncode == 0:
                 return
             last = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
-        time.sleep(5)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(5.0, left))
     raise CloudFailure(
         _("{host} ({address}) did not answer over SSH with /srv mounted within {seconds} s "
           "({last}).").format(host=host.name, address=address, seconds=int(timeout),
@@ -865,9 +877,9 @@ def wait_until_ready(host: CloudHost, plan: CloudPlan, timeout: float = SSH_TIME
                "them.").format(cidr=plan.admin_cidr))
 
 
-def _port_open(address: str, port: int) -> bool:
+def _port_open(address: str, port: int, timeout: float) -> bool:
     try:
-        with socket.create_connection((address, port), timeout=5):
+        with socket.create_connection((address, port), timeout=timeout):
             return True
     except OSError:
         return False

@@ -502,3 +502,16 @@ def test_another_ssh_key_while_the_key_pair_exists_is_refused(
     assert result.returncode == 2
     assert "holds the public key of" in result.stderr and "delete-key-pair" in result.stderr
     assert len(_live_instances(_ec2())) == 1
+
+
+def test_vms_ssh_does_not_reach_stay_in_the_inventory_for_a_rerun_or_down(
+        init_site: Path, aws_env: dict[str, str]) -> None:
+    """moto's addresses lead nowhere: the SSH wait gives up, says what to check, and the VM
+    is neither rolled back nor missing from the inventory."""
+    result = _cli("cloud", "up", "-i", str(init_site), "--admin-cidr", ADMIN, "--yes",
+                  "--wait-timeout", "1", env=aws_env)
+    assert result.returncode == 1, result.stderr
+    assert "did not answer over SSH" in result.stderr and "--admin-cidr" in result.stderr
+    [instance] = _live_instances(_ec2())
+    written = load_site(init_site, require_vault=False).hostvars["repo"]["ansible_host"]
+    assert written == instance["PublicIpAddress"]
