@@ -20,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.lookalike
 
@@ -44,6 +46,36 @@ def _exec(container: str, script: str) -> str:
 
 def _packages(container: str) -> set[str]:
     return set(_exec(container, "dpkg-query -W -f='${Package}\\n'").split())
+
+
+class TaskProfile:
+    """Per-task wall time from the runner's events (`duration` of each `runner_on_*`)."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, float] = defaultdict(float)
+        self.roles: dict[str, float] = defaultdict(float)
+        self.count = 0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event.get("event") not in ("runner_on_ok", "runner_on_failed", "runner_on_skipped",
+                                      "runner_on_unreachable"):
+            return
+        data = event.get("event_data") or {}
+        seconds = float(data.get("duration") or 0.0)
+        role = str(data.get("role") or "-")
+        self.tasks[f"{role} : {data.get('task', '?')}"] += seconds
+        self.roles[role] += seconds
+        self.count += 1
+
+    def print(self, top: int = 25) -> None:
+        total = sum(self.tasks.values())
+        print(f"task results: {self.count}, {total:.1f} s in tasks")
+        print("by role:")
+        for role, seconds in sorted(self.roles.items(), key=lambda item: -item[1]):
+            print(f"  {seconds:7.1f} s  {role}")
+        print(f"slowest {top} tasks:")
+        for task, seconds in sorted(self.tasks.items(), key=lambda item: -item[1])[:top]:
+            print(f"  {seconds:7.1f} s  {task}")
 
 
 def _timed(what: str, job: Callable[[], object]) -> float:
@@ -69,12 +101,14 @@ def _bench(os_name: str, tmp: Path) -> None:
         release = build_release(line, tmp / "artifacts" / f"{line}-dspace")
         extravars = bundles.bundle_vars(bundles.resolve_bundles(site, str(tmp / "artifacts")))
         before = _packages(first.container)
+        profile = TaskProfile()
         start = time.perf_counter()
         result = runner.run(runner.Job("up", "site.yml", site, limit=first.name,
-                                       extravars=extravars))
+                                       extravars=extravars), observer=profile)
         up_seconds = time.perf_counter() - start
         print(f"fresh up of 1 host ({os_name}, DSpace {line} look-alike): {up_seconds:.1f} s "
               f"(ok={result.summary.ok}, changed={result.summary.changed})")
+        profile.print()
         added = sorted(_packages(first.container) - before)
         print(f"floor on an identical fresh host ({len(added)} packages the run added):")
         install = _timed("apt-get update + install", lambda: _exec(
