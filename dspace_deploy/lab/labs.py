@@ -249,6 +249,11 @@ def create_lab(
             raise
 
 
+def stack_preload(oses: Sequence[str]) -> dict[str, list[str]]:
+    """`create_lab`'s `preload` for `lab up --preload`: every OS with the stack's packages."""
+    return {os_name: images.stack_packages(os_name) for os_name in dict.fromkeys(oses)}
+
+
 def lab_vault_password_file(name: str) -> Path:
     """Labs keep their vault password where every site does, so commands find it unaided."""
     return resources.vault_password_file(f"lab-{name}")
