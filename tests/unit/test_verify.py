@@ -137,3 +137,15 @@ def test_an_unreachable_host_is_reported_once_and_the_others_are_checked(
     report = verify.run_checks(site, progress=False)
     assert checked == [["a"], []] and report.unreachable == {"a": "x", "b": "y"}
     assert not report.ok
+
+
+def test_the_table_shows_an_unreachable_host_once_with_its_reason() -> None:
+    from rich.console import Console
+
+    report = verify.VerifyReport(hosts=["a", "b"], unreachable={"b": "No route to host"},
+                                 results=[verify.CheckResult("a", "common::x", "passed")])
+    console = Console(record=True, width=120, color_system=None)
+    verify.print_report(console, report)
+    text = console.export_text()
+    assert text.count("No route to host") == 1
+    assert "unreachable b" in text and "checks failed" in text
