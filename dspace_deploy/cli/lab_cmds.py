@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         rich_markup_mode=None,  # plain help keeps `--help` fast
     )
     lab.command("up")(up)
+    lab.command("start")(start)
     lab.command("list")(list_)
     lab.command("down")(down)
     app.add_typer(lab, name="lab")
@@ -114,6 +115,27 @@ def up(
             f"  ssh -i {lab.ssh_key} -o UserKnownHostsFile={lab.known_hosts} deploy@{first.address}"
         )
     typer.echo(f"  dspace-deploy lab down {lab.name}")
+
+
+def start(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="The labs to start (default: every lab listed by `lab list`).",
+                       show_default=False),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Start labs' stopped hosts (after a restart of this machine), on their addresses."""
+    from dspace_deploy.lab.labs import list_labs, start_lab
+
+    chosen = names or [lab.name for lab in list_labs()]
+    started = [start_lab(lab_name, progress=_progress) for lab_name in chosen]
+    if as_json:
+        _print_json({"ok": True, "labs": [lab.as_dict() for lab in started]})
+    elif started:
+        _print_hosts(started)
+    else:
+        typer.echo(_("No labs to start."))
 
 
 def list_(as_json: Json = False) -> None:

@@ -249,6 +249,29 @@ def create_lab(
             raise
 
 
+def start_lab(name: str, progress: Progress | None = None) -> Lab:
+    """Start lab `name` as lab.json describes it (after a restart of the controller, say):
+    stopped hosts are started, missing ones recreated, each on its fixed address; no need
+    to repeat `lab up`'s options."""
+    validate_name(name)
+    podman.podman_path()
+    podman.require_runtime()
+    directory = lab_dir(name)
+    root = labs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / f".{name}.lock"):
+        meta = _read_meta(directory)
+        if meta is None:
+            existing = [lab.name for lab in list_labs()]
+            raise InputError(
+                _("There is no lab named {name}.").format(name=repr(name)),
+                hint=(_("Existing labs: {names}.").format(names=", ".join(existing))
+                      if existing else
+                      _("There are no labs; create one with `dspace-deploy lab up`.")),
+            )
+        return _resume(_lab_from_meta(directory, meta), progress or (lambda _message: None))
+
+
 def stack_preload(oses: Sequence[str]) -> dict[str, list[str]]:
     """`create_lab`'s `preload` for `lab up --preload`: every OS with the stack's packages."""
     return {os_name: images.stack_packages(os_name) for os_name in dict.fromkeys(oses)}

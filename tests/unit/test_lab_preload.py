@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from dspace_deploy import resources
 from dspace_deploy.cli import app
+from dspace_deploy.errors import InputError
 from dspace_deploy.lab import images, labs
 
 
@@ -54,3 +55,38 @@ def test_lab_up_preload_asks_for_each_oses_stack_packages(
     result = runner.invoke(app, ["lab", "up", "--name", "demo", "--json"])
     assert result.exit_code == 0, result.output
     assert seen[1]["preload"] is None  # a plain image: `up` installs every package
+
+
+def test_lab_start_resumes_labs_from_their_definition(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`lab start [NAME...]`: what a controller that restarted without systemd runs."""
+    from dspace_deploy.lab import podman
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(podman, "podman_path", lambda: "/usr/bin/podman")
+    monkeypatch.setattr(podman, "require_runtime", lambda: None)
+    lab = labs.Lab(name="demo", hosts=labs.plan_hosts("demo", ["debian13"]),
+                   dir=labs.lab_dir("demo"), inventory=labs.lab_dir("demo") / "inventory",
+                   vault_password_file=tmp_path / "v", ssh_key=tmp_path / "k", connection="ssh")
+    lab.dir.mkdir(parents=True)
+    labs._write_meta(lab)
+    resumed: list[str] = []
+
+    def fake_resume(found: labs.Lab, _say: Any) -> labs.Lab:
+        resumed.append(found.name)
+        return found
+
+    monkeypatch.setattr(labs, "_resume", fake_resume)
+    monkeypatch.setattr(labs, "_refresh", lambda found: None)
+    runner = CliRunner()
+    result = runner.invoke(app, ["lab", "start", "demo", "--json"])
+    assert result.exit_code == 0, result.output
+    assert resumed == ["demo"]
+    result = runner.invoke(app, ["lab", "start"])  # every lab
+    assert result.exit_code == 0, result.output
+    assert resumed == ["demo", "demo"] and "demo-1" in result.stdout
+    result = runner.invoke(app, ["lab", "start", "nope", "--json"])
+    assert isinstance(result.exception, InputError) and "no lab named" in str(result.exception)
+
