@@ -651,7 +651,7 @@ def _read_meta(directory: Path) -> dict[str, Any] | None:
 
 def _write_meta(lab: Lab) -> None:
     data = {
-        "format": METADATA_FORMAT,
+        "format": METADATA_FORMAT if lab.network else 1,  # a lab of format 1 stays one
         "name": lab.name,
         "connection": lab.connection,
         "created": lab.created,

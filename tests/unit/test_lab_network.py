@@ -215,6 +215,9 @@ def test_lab_json_records_the_network_and_reads_format_1(tmp_path: Path) -> None
     old = {key: value for key, value in meta.items() if key != "network"} | {"format": 1}
     legacy = labs._lab_from_meta(lab.dir, old)
     assert legacy.network is None
+    labs._write_meta(legacy)  # `lab up` / `lab start` of an old lab keep it as it is
+    rewritten = labs._read_meta(lab.dir)
+    assert rewritten is not None and rewritten["format"] == 1 and rewritten["network"] is None
     assert legacy.fixed_address(legacy.hosts[0]) is None
     assert labs.etc_hosts(legacy, legacy.hosts[0]) == [("demo-1.lab.test", "127.0.0.1")]
 
