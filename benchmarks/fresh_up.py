@@ -4,7 +4,10 @@ alone. Prints figures, never asserts.
 Target (README, "Performance"): a fresh `up` costs at most 1.3 times the package installs
 and artifact unpacking it cannot avoid.
 
-Usage: .venv/bin/python benchmarks/fresh_up.py [--os debian13]
+Usage: .venv/bin/python benchmarks/fresh_up.py [--os debian13] [--preload]
+With --preload both hosts start from the preloaded lab image (`lab up --preload`): the floor
+is then what is left to install (if anything) plus the unpacking. The figures also give a
+per-task and per-role profile of the `up` (from the runner's events).
 Creates a throw-away lab of two identical fresh hosts (XDG dirs in a temp directory). Host 1
 gets a full-stack instance from the look-alike bundles (tests/lookalike) with a timed `up`.
 The packages that run added to host 1 are then installed on host 2 with one timed
@@ -20,8 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.lookalike
 
@@ -29,11 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.lookalike
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--os", default="debian13")
+    parser.add_argument("--preload", action="store_true",
+                        help="hosts from the preloaded image (lab up --preload)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dspace-bench-") as tmp:
         for kind in ("DATA", "STATE", "CONFIG"):
             os.environ[f"XDG_{kind}_HOME"] = f"{tmp}/{kind.lower()}"
-        _bench(args.os, Path(tmp))
+        _bench(args.os, Path(tmp), args.preload)
 
 
 def _exec(container: str, script: str) -> str:
@@ -46,6 +53,36 @@ def _packages(container: str) -> set[str]:
     return set(_exec(container, "dpkg-query -W -f='${Package}\\n'").split())
 
 
+class TaskProfile:
+    """Per-task wall time from the runner's events (`duration` of each `runner_on_*`)."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, float] = defaultdict(float)
+        self.roles: dict[str, float] = defaultdict(float)
+        self.count = 0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event.get("event") not in ("runner_on_ok", "runner_on_failed", "runner_on_skipped",
+                                      "runner_on_unreachable"):
+            return
+        data = event.get("event_data") or {}
+        seconds = float(data.get("duration") or 0.0)
+        role = str(data.get("role") or "-")
+        self.tasks[f"{role} : {data.get('task', '?')}"] += seconds
+        self.roles[role] += seconds
+        self.count += 1
+
+    def print(self, top: int = 25) -> None:
+        total = sum(self.tasks.values())
+        print(f"task results: {self.count}, {total:.1f} s in tasks")
+        print("by role:")
+        for role, seconds in sorted(self.roles.items(), key=lambda item: -item[1]):
+            print(f"  {seconds:7.1f} s  {role}")
+        print(f"slowest {top} tasks:")
+        for task, seconds in sorted(self.tasks.items(), key=lambda item: -item[1])[:top]:
+            print(f"  {seconds:7.1f} s  {task}")
+
+
 def _timed(what: str, job: Callable[[], object]) -> float:
     start = time.perf_counter()
     job()
@@ -54,14 +91,15 @@ def _timed(what: str, job: Callable[[], object]) -> float:
     return seconds
 
 
-def _bench(os_name: str, tmp: Path) -> None:
+def _bench(os_name: str, tmp: Path, preload: bool) -> None:
     from dspace_deploy import bundles, runner
     from dspace_deploy.inventory.validate import load_site
-    from dspace_deploy.lab.labs import LINE_FOR_OS, create_lab, destroy_lab
+    from dspace_deploy.lab.labs import LINE_FOR_OS, create_lab, destroy_lab, stack_preload
     from tests.lookalike import build_release
 
     name = f"fresh{os.getpid() % 10000}"
-    lab = create_lab(name, hosts=2, oses=[os_name])
+    lab = create_lab(name, hosts=2, oses=[os_name],
+                     preload=stack_preload([os_name]) if preload else None)
     try:
         first, second = lab.hosts
         site = load_site(lab.inventory, lab.vault_password_file)
@@ -69,18 +107,22 @@ def _bench(os_name: str, tmp: Path) -> None:
         release = build_release(line, tmp / "artifacts" / f"{line}-dspace")
         extravars = bundles.bundle_vars(bundles.resolve_bundles(site, str(tmp / "artifacts")))
         before = _packages(first.container)
+        profile = TaskProfile()
         start = time.perf_counter()
         result = runner.run(runner.Job("up", "site.yml", site, limit=first.name,
-                                       extravars=extravars))
+                                       extravars=extravars), observer=profile)
         up_seconds = time.perf_counter() - start
-        print(f"fresh up of 1 host ({os_name}, DSpace {line} look-alike): {up_seconds:.1f} s "
+        image = "preloaded image" if preload else "plain image"
+        print(f"fresh up of 1 host ({os_name}, {image}, DSpace {line} look-alike): "
+              f"{up_seconds:.1f} s "
               f"(ok={result.summary.ok}, changed={result.summary.changed})")
+        profile.print()
         added = sorted(_packages(first.container) - before)
         print(f"floor on an identical fresh host ({len(added)} packages the run added):")
         install = _timed("apt-get update + install", lambda: _exec(
             second.container,
             "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
-            f"apt-get install -y -qq {' '.join(added)} >/dev/null"))
+            f"apt-get install -y -qq {' '.join(added)} >/dev/null")) if added else 0.0
 
         def unpack() -> None:
             for archive in (release.installer, release.ui, release.solr):

@@ -6,6 +6,12 @@ hosts reached through the podman connection use testinfra's podman backend; ever
 host goes through testinfra's ansible backend, which reads the inventory's connection
 settings (address, user, key, SSH arguments, become). The ansible backend gets a generated
 inventory holding only connection variables, so no vault password and no secret is needed.
+
+Before any check, one ad-hoc Ansible run sends a no-op (`raw: true`) to every host over that
+same connection inventory, with a short connect timeout: a host that does not answer is
+reported unreachable once, and the checks run on the others only (otherwise each of its
+hundred checks would wait for its own SSH timeout, minutes in all). The probe's SSH master
+connections are the ones the checks then reuse.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from dspace_deploy.selection import select_hosts
 from dspace_deploy.site import Site
 
 _PODMAN_CONNECTIONS = {"containers.podman.podman", "podman"}
+# Seconds a host has to accept the probe's connection (Ansible's `timeout`), and for the
+# whole probe (every host in parallel).
+PROBE_CONNECT_TIMEOUT = 10
+PROBE_TIMEOUT = 60
 # Connection settings the checks need; password-like keys are left out on purpose.
 _SAFE_CONNECTION_KEYS = {
     "ansible_host", "ansible_port", "ansible_user", "ansible_connection", "ansible_become",
@@ -47,10 +57,11 @@ class VerifyReport:
     hosts: list[str]
     results: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    unreachable: dict[str, str] = field(default_factory=dict)  # host -> why (no check ran)
 
     @property
     def ok(self) -> bool:
-        return bool(self.results) and not any(
+        return bool(self.results) and not self.unreachable and not any(
             r.outcome in ("failed", "error") for r in self.results
         )
 
@@ -65,8 +76,11 @@ class VerifyReport:
         return {
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
+            "unreachable": sorted(self.unreachable),
             "hosts": {
                 host: {
+                    "reachable": host not in self.unreachable,
+                    "unreachable": self.unreachable.get(host),  # why, when it is
                     **self.counts(host),
                     "checks": [
                         {"check": r.check, "outcome": r.outcome, "message": r.message}
@@ -92,47 +106,108 @@ def run_checks(site: Site, limit: str | None = None, progress: bool = True) -> V
     import time
 
     hosts = select_hosts(site, limit)
-    specs = {testinfra_spec(h, site.hostvars.get(h, {})): h for h in hosts}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dspace-deploy-verify-") as tmp:
         work = Path(tmp)
-        check_vars = work / "hostvars.json"
-        check_vars.write_text(json.dumps(
-            {spec: effective_vars(site, host, hosts) for spec, host in specs.items()}, default=str))
         connection_inventory = work / "connections.json"
         connection_inventory.write_text(json.dumps(_connection_inventory(site, hosts, work)))
-        report_file = work / "report.json"
-        command = _pytest_command(list(specs), connection_inventory, work, len(hosts))
         env = {
             **os.environ,
-            "DSPACE_DEPLOY_CHECK_VARS": str(check_vars),
-            "DSPACE_DEPLOY_VERIFY_REPORT": str(report_file),
             "ANSIBLE_CONFIG": str(resources.ansible_cfg()),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
+        unreachable = probe(connection_inventory, hosts, work, env)
+        reachable = [host for host in hosts if host not in unreachable]
         if progress:
-            sys.stderr.write(ngettext("verify: running checks on {count} host...",
-                                      "verify: running checks on {count} hosts...",
-                                      len(hosts)).format(count=len(hosts)) + "\n")
-        completed = subprocess.run(command, env=env, capture_output=True, text=True,
-                                   check=False)
-        if not report_file.exists():
-            tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
-            raise EnvironmentProblem(
-                _("The checks could not run (pytest exit {code}):").format(
-                    code=completed.returncode) + f"\n{tail}"
-            )
-        raw = json.loads(report_file.read_text())
-    report = VerifyReport(hosts=hosts, seconds=time.monotonic() - started)
+            for host, why in unreachable.items():
+                sys.stderr.write(_("verify: {host} is unreachable: {error}").format(
+                    host=host, error=why) + "\n")
+            if reachable:
+                sys.stderr.write(ngettext("verify: running checks on {count} host...",
+                                          "verify: running checks on {count} hosts...",
+                                          len(reachable)).format(count=len(reachable)) + "\n")
+        raw, specs = _run_pytest(site, reachable, work, connection_inventory, env)
+    report = VerifyReport(hosts=hosts, seconds=time.monotonic() - started,
+                          unreachable=unreachable)
     for item in raw:
         spec, check = _split_nodeid(item["nodeid"])
         report.results.append(
             CheckResult(specs.get(spec, spec), check, item["outcome"], item["message"])
         )
-    for host in hosts:  # a host no check reached is a failure, not a silent pass
+    for host in reachable:  # a host no check reached is a failure, not a silent pass
         if not any(r.host == host for r in report.results):
             report.results.append(CheckResult(host, "connect", "error", _("no check ran")))
     return report
+
+
+def _run_pytest(
+    site: Site, hosts: list[str], work: Path, connection_inventory: Path, env: dict[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The checks' pytest reports for `hosts` (none for no host), and spec -> host."""
+    specs = {testinfra_spec(h, site.hostvars.get(h, {})): h for h in hosts}
+    if not hosts:
+        return [], specs
+    check_vars = work / "hostvars.json"
+    check_vars.write_text(json.dumps(
+        {spec: effective_vars(site, host, hosts) for spec, host in specs.items()}, default=str))
+    report_file = work / "report.json"
+    command = _pytest_command(list(specs), connection_inventory, work, len(hosts))
+    completed = subprocess.run(
+        command, env={**env, "DSPACE_DEPLOY_CHECK_VARS": str(check_vars),
+                      "DSPACE_DEPLOY_VERIFY_REPORT": str(report_file)},
+        capture_output=True, text=True, check=False)
+    if not report_file.exists():
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
+        raise EnvironmentProblem(
+            _("The checks could not run (pytest exit {code}):").format(
+                code=completed.returncode) + f"\n{tail}"
+        )
+    raw: list[dict[str, Any]] = json.loads(report_file.read_text())
+    return raw, specs
+
+
+def probe(inventory: Path, hosts: list[str], work: Path, env: dict[str, str]) -> dict[str, str]:
+    """Hosts that do not answer a no-op over their connection settings -> why.
+
+    One ad-hoc Ansible run (`raw: true`, so no Python is needed on the host) reaches every
+    host in parallel with a connect timeout of PROBE_CONNECT_TIMEOUT seconds. Only an
+    unreachable host counts: one that answers but fails the no-op (sudo asks for a password,
+    say) is left to the checks, which report what is wrong with it.
+    """
+    import ansible_runner
+
+    if not hosts:
+        return {}
+    private = work / "probe"
+    private.mkdir()
+    unreachable: dict[str, str] = {}
+    answered: set[str] = set()
+
+    def on_event(event: dict[str, Any]) -> bool:
+        data = event.get("event_data") or {}
+        host = str(data.get("host") or "")
+        if event.get("event") == "runner_on_unreachable" and host:
+            unreachable[host] = _unreachable_message(data.get("res") or {})
+        elif str(event.get("event", "")).startswith("runner_on_") and host:
+            answered.add(host)
+        return False  # keep no event files: nothing here is needed afterwards
+
+    ansible_runner.run(
+        private_data_dir=str(private), inventory=str(inventory), host_pattern="all",
+        module="ansible.builtin.raw", module_args="true", quiet=True,
+        envvars={"ANSIBLE_CONFIG": env["ANSIBLE_CONFIG"], "PATH": env["PATH"],
+                 "ANSIBLE_TIMEOUT": str(PROBE_CONNECT_TIMEOUT)},
+        event_handler=on_event, timeout=PROBE_TIMEOUT, suppress_env_files=True,
+    )
+    for host in hosts:  # no answer at all within the probe's time: unreachable too
+        if host not in answered and host not in unreachable:
+            unreachable[host] = _("no answer within {seconds} s").format(seconds=PROBE_TIMEOUT)
+    return {host: unreachable[host] for host in hosts if host in unreachable}
+
+
+def _unreachable_message(result: dict[str, Any]) -> str:
+    text = str(result.get("msg") or _("unreachable")).strip()
+    return text.splitlines()[-1][:300] if text else _("unreachable")
 
 
 def effective_vars(site: Site, host: str, hosts: list[str] | None = None) -> dict[str, Any]:
@@ -217,9 +292,15 @@ def print_report(console: Any, report: VerifyReport) -> None:
     for host in report.hosts:
         counts = report.counts(host)
         bad = counts["failed"] + counts["error"]
+        if host in report.unreachable:
+            table.add_row(host, "-", _("unreachable"), "-", style="red")
+            continue
         table.add_row(host, str(counts["passed"]), str(bad), str(counts["skipped"]),
                       style="red" if bad else None)
     console.print(table)
+    for host, why in report.unreachable.items():
+        console.print("[red]" + _("unreachable") + f"[/red] {host}")
+        console.print(f"    {why}", markup=False)
     for result in report.results:
         if result.outcome in ("failed", "error"):
             outcome = _("failed") if result.outcome == "failed" else _("error")

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError
@@ -233,6 +234,39 @@ def ensure_image(os_name: str, progress: Progress | None = None) -> str:
             return tag
         build(recipe, images_dir, say)
     return tag
+
+
+# The Debian release number of each lab OS (roles key OpenJDK majors by it).
+DEBIAN_RELEASE = {"debian12": 12, "debian13": 13}
+
+
+def stack_packages(os_name: str, roles: Path | None = None) -> list[str]:
+    """The Debian packages the roles install on a lab host of `os_name` for the DSpace line
+    it suits (taken from the roles' vars where they keep them as lists): what a preloaded
+    image holds. A package missing here is still installed by its role, as on a plain image,
+    so this list only decides speed, never what a host ends up with."""
+    import yaml
+
+    root = roles or resources.roles_dir()
+
+    def role_value(role: str, name: str) -> Any:
+        return yaml.safe_load((root / role / "vars" / "main.yml").read_text())[name]
+
+    def role_var(role: str, name: str) -> list[str]:
+        value = role_value(role, name)
+        return [value] if isinstance(value, str) else list(value)
+
+    javas = role_value("dspace_backend", "dspace_backend_debian_openjdk")[DEBIAN_RELEASE[os_name]]
+    return sorted({
+        *role_var("common", "common_base_packages"), "chrony",
+        *role_var("postgresql", "postgresql_packages"),
+        *role_var("proxy", "proxy_packages"), *role_var("proxy", "proxy_acme_packages"),
+        "default-jre-headless", *role_var("solr", "solr_base_packages"),
+        *role_var("handle_server", "handle_server_packages"),
+        *role_var("dspace_ui", "dspace_ui_node_package"),
+        f"openjdk-{max(javas)}-jre-headless", "ant",  # dspace_backend: the newest Java, Ant
+        "restic", "rsync", "util-linux", "openssh-client",  # dspace_backup, dspace_tasks
+    })
 
 
 def preloaded_tag(base_tag: str, packages: Sequence[str]) -> str:

@@ -2,13 +2,18 @@
 
 A lab lives in `resources.data_home()/labs/<name>/`:
 
-    lab.json              what was asked for (hosts, OS of each, connection) and when
+    lab.json              what was asked for (hosts, OS of each, connection) and when, the
+                          lab's network (subnet) and each host's fixed address
     id_ed25519[.pub]      SSH key pair installed for root and for the `deploy` user
     known_hosts           the hosts' SSH host keys (written here, never learned on first use)
     inventory/            a site inventory for `dspace-deploy up -i ...`
 
 Its hosts are containers named `dspace-lab-<lab>-<n>` carrying the label
-`dspace-deploy.lab=<lab>`; only containers with that label are ever stopped or removed.
+`dspace-deploy.lab=<lab>`; only containers with that label are ever stopped or removed. They
+sit on the lab's own podman network `dspace-lab-<lab>` (same label) at fixed addresses
+(network.py), so a host keeps its address, and the inventory stays right, across restarts of
+the host or of the controller. Labs made before that (lab.json format 1: podman's default
+network) keep working as they did: `lab up` refreshes their addresses.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from typing import Any
 from dspace_deploy import resources
 from dspace_deploy.errors import EnvironmentProblem, InputError
 from dspace_deploy.i18n import _, ngettext
-from dspace_deploy.lab import images, podman
+from dspace_deploy.lab import images, network, podman
+from dspace_deploy.lab.network import LabNetwork
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 CONNECTIONS = ("podman", "ssh")
@@ -44,7 +50,8 @@ DEPLOY_USER = "deploy"
 INSTANCE_NAME = "repo"
 HOST_DOMAIN = "lab.test"
 METADATA = "lab.json"
-METADATA_FORMAT = 1
+# 2: the lab has a network of its own and fixed host addresses (1: podman's default network)
+METADATA_FORMAT = 2
 # Concurrent host starts: podman and systemd boots are mostly waiting, not computing.
 START_WORKERS = 8
 SSH_TIMEOUT = 30.0
@@ -57,7 +64,9 @@ class LabHost:
     name: str  # inventory host name, also its hostname
     container: str
     os: str
-    address: str | None = None  # address on podman's bridge (None when not running)
+    # Address on the lab's network (fixed: known even when stopped); on podman's default
+    # network for labs of format 1 (None when not running).
+    address: str | None = None
     state: str = "running"  # running, stopped or missing
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,6 +91,13 @@ class Lab:
     created: str = ""  # ISO 8601, UTC
     # OS -> Debian packages preinstalled in its hosts' image (test labs; empty: plain image)
     preload: dict[str, list[str]] = field(default_factory=dict)
+    network: LabNetwork | None = None  # None: a lab of format 1, on podman's default network
+
+    def fixed_address(self, host: LabHost) -> str | None:
+        """The address `host` always has on the lab's network (None without one)."""
+        if self.network is None:
+            return None
+        return self.network.address(self.hosts.index(host) + 1)
 
     @property
     def known_hosts(self) -> Path:
@@ -98,6 +114,7 @@ class Lab:
             "vault_password_file": str(self.vault_password_file),
             "ssh_key": str(self.ssh_key),
             "known_hosts": str(self.known_hosts),
+            "network": self.network.as_dict() if self.network else None,
             "hosts": [host.as_dict() for host in self.hosts],
         }
 
@@ -142,17 +159,31 @@ def labs_root() -> Path:
     return resources.data_home() / "labs"
 
 
-def plan_hosts(name: str, host_oses: Sequence[str]) -> list[LabHost]:
+def plan_hosts(
+    name: str, host_oses: Sequence[str], lab_network: LabNetwork | None = None
+) -> list[LabHost]:
     return [
         LabHost(
             name=host_name(name, index),
             container=podman.container_name(name, index),
             os=os_name,
-            address=None,
+            address=lab_network.address(index) if lab_network else None,
             state="missing",
         )
         for index, os_name in enumerate(host_oses, start=1)
     ]
+
+
+def etc_hosts(lab: Lab, host: LabHost) -> list[tuple[str, str]]:
+    """(name, address) lines for `host`'s /etc/hosts: its own instance's public name on
+    loopback (server-side rendering calls the REST API by that name), and the other hosts'
+    names and public names at their fixed addresses (none without a lab network)."""
+    entries = [(f"{host.name}.{HOST_DOMAIN}", "127.0.0.1")]
+    for other in lab.hosts:
+        address = lab.fixed_address(other)
+        if other is not host and address:
+            entries += [(other.name, address), (f"{other.name}.{HOST_DOMAIN}", address)]
+    return entries
 
 
 def host_vars(lab: Lab, host: LabHost) -> dict[str, Any]:
@@ -218,6 +249,34 @@ def create_lab(
             raise
 
 
+def start_lab(name: str, progress: Progress | None = None) -> Lab:
+    """Start lab `name` as lab.json describes it (after a restart of the controller, say):
+    stopped hosts are started, missing ones recreated, each on its fixed address; no need
+    to repeat `lab up`'s options."""
+    validate_name(name)
+    podman.podman_path()
+    podman.require_runtime()
+    directory = lab_dir(name)
+    root = labs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / f".{name}.lock"):
+        meta = _read_meta(directory)
+        if meta is None:
+            existing = [lab.name for lab in list_labs()]
+            raise InputError(
+                _("There is no lab named {name}.").format(name=repr(name)),
+                hint=(_("Existing labs: {names}.").format(names=", ".join(existing))
+                      if existing else
+                      _("There are no labs; create one with `dspace-deploy lab up`.")),
+            )
+        return _resume(_lab_from_meta(directory, meta), progress or (lambda _message: None))
+
+
+def stack_preload(oses: Sequence[str]) -> dict[str, list[str]]:
+    """`create_lab`'s `preload` for `lab up --preload`: every OS with the stack's packages."""
+    return {os_name: images.stack_packages(os_name) for os_name in dict.fromkeys(oses)}
+
+
 def lab_vault_password_file(name: str) -> Path:
     """Labs keep their vault password where every site does, so commands find it unaided."""
     return resources.vault_password_file(f"lab-{name}")
@@ -237,9 +296,12 @@ def _create(
     }
     directory.mkdir(parents=True, mode=0o700)
     directory.chmod(0o700)
+    lab_network = network.ensure(name)
+    say(_("lab network {name}: {subnet}").format(name=lab_network.name,
+                                                subnet=lab_network.subnet))
     lab = Lab(
         name=name,
-        hosts=plan_hosts(name, host_oses),
+        hosts=plan_hosts(name, host_oses, lab_network),
         dir=directory,
         inventory=directory / "inventory",
         vault_password_file=lab_vault_password_file(name),
@@ -247,6 +309,7 @@ def _create(
         connection=connection,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         preload={os_name: list(preload[os_name]) for os_name in host_oses if os_name in preload},
+        network=lab_network,
     )
     _generate_key(lab)
     say(ngettext("starting {count} lab host", "starting {count} lab hosts",
@@ -261,11 +324,15 @@ def _create(
 def _resume(lab: Lab, say: Progress) -> Lab:
     """Start what is stopped, recreate what is missing, refresh addresses and keys."""
     old = {host.name: host.address for host in lab.hosts}  # as recorded in lab.json
+    if lab.network is not None:  # recreated (same subnet) if someone removed it
+        lab.network = network.ensure(lab.name, lab.network)
     _refresh(lab)
     rekey = not lab.ssh_key.is_file() or not lab.ssh_key.with_suffix(".pub").is_file()
     if rekey:  # a new key must reach every host, running or not
         _generate_key(lab)
-    todo = [host for host in lab.hosts if rekey or host.state != "running"]
+    todo = [host for host in lab.hosts
+            if rekey or host.state != "running"
+            or (lab.network is not None and host.address != lab.fixed_address(host))]
     if todo:
         say(ngettext("lab {name} exists; bringing up {count} host",
                      "lab {name} exists; bringing up {count} hosts", len(todo)).format(
@@ -303,9 +370,9 @@ def _start_new(lab: Lab, host: LabHost, image: str, say: Progress) -> None:
         image=image,
         lab=lab.name,
         os_name=host.os,
-        # The instance's public name resolves inside the host (server-side rendering calls
-        # the REST API by that name).
-        add_hosts=[(f"{host.name}.{HOST_DOMAIN}", "127.0.0.1")],
+        add_hosts=etc_hosts(lab, host),
+        network=lab.network.name if lab.network else None,
+        address=lab.fixed_address(host),
     )
     podman.podman(args, what=_("starting lab host {container}").format(
         container=host.container), timeout=300)
@@ -325,7 +392,25 @@ def _prepare(lab: Lab, host: LabHost) -> None:
         timeout=120,
     )
     host.state = "running"
-    host.address = podman.address_of(podman.inspect(host.container))
+    host.address = _current_address(lab, host, podman.inspect(host.container))
+
+
+def _current_address(lab: Lab, host: LabHost, info: dict[str, Any] | None) -> str | None:
+    """Where `host` answers now; a host off its fixed address is an error (not papered over
+    by rewriting the inventory)."""
+    if lab.network is None:
+        return podman.address_of(info)
+    address = podman.address_of(info, lab.network.name)
+    fixed = lab.fixed_address(host)
+    if address != fixed:
+        raise EnvironmentProblem(
+            _("Lab host {container} has address {address} on {network}, not its fixed "
+              "address {fixed}.").format(container=host.container, address=address,
+                                         network=lab.network.name, fixed=fixed),
+            hint=_("Remove the lab (`{command}`) and create it again.").format(
+                command=f"dspace-deploy lab down {lab.name}"),
+        )
+    return address
 
 
 def provision_script(public_key: str) -> str:
@@ -384,7 +469,8 @@ def _wait_for_port(address: str, port: int, container: str) -> None:
                     _("Lab host {container} does not answer on {address} from this controller "
                       "({error}).").format(container=container, address=f"{address}:{port}",
                                            error=error),
-                    hint=_("Rootful podman's bridge (10.88.0.0/16) must be reachable; "
+                    hint=_("Lab hosts are reachable from the controller under rootful podman "
+                           "(a rootless podman's networks live in a namespace of their own); "
                            "`--connection podman` needs no network."),
                 ) from error
             time.sleep(0.5)
@@ -477,6 +563,7 @@ def orphan_labs() -> list[str]:
         (container.get("Labels") or {}).get(podman.LAB_LABEL, "")
         for container in podman.lab_containers()
     }
+    names.update(network.lab_networks())
     return sorted(name for name in names if name and name not in known)
 
 
@@ -490,7 +577,7 @@ def destroy_lab(name: str) -> list[str]:
     directory = lab_dir(name)
     root = labs_root()
     containers = _container_names(name)
-    if not directory.exists() and not containers:
+    if not directory.exists() and not containers and name not in network.lab_networks():
         existing = [lab.name for lab in list_labs()] + orphan_labs()
         raise InputError(
             _("There is no lab named {name}.").format(name=repr(name)),
@@ -508,6 +595,7 @@ def destroy_lab(name: str) -> list[str]:
 def _remove_lab(name: str, directory: Path) -> list[str]:
     containers = _container_names(name)
     podman.remove(containers)
+    network.remove(name)  # after its containers: podman refuses a network in use
     if directory.exists():
         shutil.rmtree(directory)
     # Also when the directory is already gone: a half-made or half-removed lab must not
@@ -536,7 +624,10 @@ def _refresh(lab: Lab) -> None:
                 hint=_("Rename or remove it, or choose another lab name."),
             )
         host.state = podman.state_of(info)
-        host.address = podman.address_of(info) if host.state == "running" else None
+        if host.state == "running":
+            host.address = podman.address_of(info, lab.network.name if lab.network else None)
+        else:  # a stopped host of a lab network comes back on its fixed address
+            host.address = lab.fixed_address(host)
 
 
 # --- metadata ------------------------------------------------------------------------------
@@ -560,12 +651,13 @@ def _read_meta(directory: Path) -> dict[str, Any] | None:
 
 def _write_meta(lab: Lab) -> None:
     data = {
-        "format": METADATA_FORMAT,
+        "format": METADATA_FORMAT if lab.network else 1,  # a lab of format 1 stays one
         "name": lab.name,
         "connection": lab.connection,
         "created": lab.created,
         "oses": sorted({host.os for host in lab.hosts}),
         "preload": lab.preload,
+        "network": lab.network.as_dict() if lab.network else None,
         "hosts": [
             {"name": h.name, "container": h.container, "os": h.os, "address": h.address}
             for h in lab.hosts
@@ -597,6 +689,7 @@ def _lab_from_meta(directory: Path, meta: dict[str, Any]) -> Lab:
         connection=meta["connection"],
         created=meta.get("created", ""),
         preload=dict(meta.get("preload") or {}),
+        network=LabNetwork(**meta["network"]) if meta.get("network") else None,
     )
 
 

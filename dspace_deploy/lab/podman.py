@@ -43,6 +43,7 @@ NOFILE_SOFT = 1024
 NOFILE_HARD_MAX = 65536
 NPROC_MAX = 32768
 SYSTEMD_TIMEOUT = 60.0
+RESTART_POLICY = "always"
 
 Progress = Callable[[str], None]
 
@@ -118,8 +119,16 @@ def run_args(
     os_name: str,
     add_hosts: Sequence[tuple[str, str]] = (),
     limits: tuple[tuple[int, int], tuple[int, int]] | None = None,
+    network: str | None = None,
+    address: str | None = None,
 ) -> list[str]:
-    """Arguments (after `podman`) that start one lab host, detached, booting systemd."""
+    """Arguments (after `podman`) that start one lab host, detached, booting systemd.
+
+    With `network` and `address` the host sits on the lab's network at a fixed address
+    (network.py). `--restart always` brings a host whose systemd stopped (a `poweroff`
+    inside) back, and makes podman-restart.service start it when a systemd controller boots;
+    a host stopped with `podman stop` stays stopped.
+    """
     (nofile_soft, nofile_hard), (nproc_soft, nproc_hard) = limits or ulimits()
     args = [
         "--runtime",
@@ -143,9 +152,15 @@ def run_args(
         f"{LAB_LABEL}={lab}",
         "--label",
         f"{OS_LABEL}={os_name}",
+        "--restart",
+        RESTART_POLICY,
     ]
-    for name, address in add_hosts:
-        args += ["--add-host", f"{name}:{address}"]
+    if network is not None:
+        args += ["--network", network]
+        if address is not None:
+            args += ["--ip", address]
+    for name, ip in add_hosts:
+        args += ["--add-host", f"{name}:{ip}"]
     args += [image, "/sbin/init"]
     return args
 
@@ -217,16 +232,20 @@ def state_of(info: dict[str, Any] | None) -> str:
     return "running" if state.get("Running") else "stopped"
 
 
-def address_of(info: dict[str, Any] | None) -> str | None:
-    """The container's address on podman's bridge network, if it has one."""
+def address_of(info: dict[str, Any] | None, network: str | None = None) -> str | None:
+    """The container's address on `network` (None: podman's default bridge network, or the
+    first network it has an address on), if it has one."""
     if not info:
         return None
     settings = info.get("NetworkSettings") or {}
+    if network is not None:
+        value = ((settings.get("Networks") or {}).get(network) or {}).get("IPAddress")
+        return str(value) if value else None
     if settings.get("IPAddress"):
         return str(settings["IPAddress"])
-    for network in (settings.get("Networks") or {}).values():
-        if network.get("IPAddress"):
-            return str(network["IPAddress"])
+    for attached in (settings.get("Networks") or {}).values():
+        if attached.get("IPAddress"):
+            return str(attached["IPAddress"])
     return None
 
 

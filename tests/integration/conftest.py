@@ -34,31 +34,15 @@ import pytest
 from dspace_deploy.lab.labs import Lab
 
 LabFactory = Callable[..., Lab]
-ROLES = Path(__file__).resolve().parents[2] / "roles"
 _MAX_NAME = 12  # "t-" + name + "-" + 6 hex characters fits the 21 characters of a lab name
 
 
-def _role_var(role: str, name: str) -> list[str]:
-    import yaml
-
-    value = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())[name]
-    return [value] if isinstance(value, str) else list(value)
-
-
 def preload_packages() -> dict[str, list[str]]:
-    """The Debian packages the roles install on a Debian 13 host for a DSpace 9/10 instance
-    (from the roles' vars where they keep them as lists): what a preloaded image holds. A
-    package missing here is only installed by its role, as on a plain image."""
-    return {"debian13": sorted({
-        *_role_var("common", "common_base_packages"), "chrony",
-        *_role_var("postgresql", "postgresql_packages"),
-        *_role_var("proxy", "proxy_packages"), *_role_var("proxy", "proxy_acme_packages"),
-        "default-jre-headless", *_role_var("solr", "solr_base_packages"),
-        *_role_var("handle_server", "handle_server_packages"),
-        *_role_var("dspace_ui", "dspace_ui_node_package"),
-        "openjdk-21-jre-headless", "ant",  # dspace_backend: Java 21 on Debian 13, Ant
-        "restic", "rsync", "util-linux", "openssh-client",  # dspace_backup, dspace_tasks
-    })}
+    """The Debian packages the roles install on a Debian 13 host for a DSpace 9/10 instance:
+    what a preloaded image holds (images.stack_packages, also behind `lab up --preload`)."""
+    from dspace_deploy.lab import images
+
+    return {"debian13": images.stack_packages("debian13")}
 
 
 def _why_no_lab_hosts() -> str | None:

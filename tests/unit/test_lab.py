@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from dspace_deploy.cli import app
 from dspace_deploy.errors import EXIT_ENVIRONMENT, EnvironmentProblem, InputError
-from dspace_deploy.lab import images, labs, podman
+from dspace_deploy.lab import images, labs, network, podman
 from dspace_deploy.lab import inventory as lab_inventory
 
 EXE = str(Path(sys.executable).parent / "dspace-deploy")
@@ -721,10 +721,12 @@ def test_removing_a_lab_removes_its_vault_password_even_without_its_directory(
     monkeypatch.setattr(podman, "lab_containers",
                         lambda lab=None: [{"Names": ["dspace-lab-drill1-1"]}])
     monkeypatch.setattr(podman, "remove", lambda names: removed.append(list(names)))
+    monkeypatch.setattr(network, "lab_networks", lambda: ["drill1"])
+    monkeypatch.setattr(network, "remove", lambda lab: removed.append([f"network {lab}"]))
     password = labs.lab_vault_password_file("drill1")
     password.parent.mkdir(parents=True)
     password.write_text("secret\n")
     assert not labs.lab_dir("drill1").exists()
     assert labs.destroy_lab("drill1") == ["dspace-lab-drill1-1"]
-    assert removed == [["dspace-lab-drill1-1"]]
+    assert removed == [["dspace-lab-drill1-1"], ["network drill1"]]
     assert not password.exists()
