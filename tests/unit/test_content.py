@@ -71,18 +71,21 @@ def test_the_sets_say_they_are_cc0_and_the_generator_reproduces_them(tmp_path: P
     assert spec is not None
     generator = importlib.util.module_from_spec(spec)
     loader.exec_module(generator)
-    generator.OUT = tmp_path
+    generator.OUT = tmp_path / "sample"
     assert generator.main() == 0
     for lang in ("en", "es"):
         made = sorted(
-            p.relative_to(tmp_path / lang) for p in (tmp_path / lang).rglob("*") if p.is_file()
+            p.relative_to(tmp_path / "sample" / lang)
+            for p in (tmp_path / "sample" / lang).rglob("*")
+            if p.is_file()
         )
         shipped = sorted(
             p.relative_to(SAMPLE / lang) for p in (SAMPLE / lang).rglob("*") if p.is_file()
         )
         assert made == shipped
         assert all(
-            (tmp_path / lang / p).read_bytes() == (SAMPLE / lang / p).read_bytes() for p in made
+            (tmp_path / "sample" / lang / p).read_bytes() == (SAMPLE / lang / p).read_bytes()
+            for p in made
         )
 
 
