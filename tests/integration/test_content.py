@@ -99,7 +99,7 @@ def _state(lab: Any) -> dict[str, Any]:
         "handles": handles,
         "bitstream": (first[1], md5),
         "password": password,
-        "rest_items": rest["page"]["totalElements"],
+        "rest_items": rest["_embedded"]["searchResult"]["page"]["totalElements"],
         "oai_records": int(listed.group(1)) if listed else oai.count("<header"),
     }
 
@@ -225,7 +225,7 @@ def test_golden_reset_and_a_killed_reset(lab: Any, site: Any) -> None:
         "while kill -0 $pid 2>/dev/null; do "
         '  if runuser -u postgres -- psql -X -A -t -q -d postgres -c "SELECT 1 FROM pg_database '
         f"WHERE datname LIKE '{DB}\\_\\_%'\" | grep -q 1; then "
-        "    kill -KILL -- -$pid; echo killed; exit 0; fi; sleep 0.02; done; echo finished",
+        "    /bin/kill -KILL -- -$pid; echo killed; exit 0; fi; sleep 0.02; done; echo finished",
     ).stdout
     assert "killed" in killed, killed + _sh(lab, "cat /tmp/reset.out", check=False).stdout
     assert _sh(lab, f"test -f {STATE}/reset.json", check=False).returncode == 0
