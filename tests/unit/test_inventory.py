@@ -147,6 +147,8 @@ CASES = [
     Case("solr-major-mismatch",
          {SITE: site(dspace_instances=[instance(line="9", solr_version="8.11.4")])},
          "dspace_instances[0].solr_version", SITE, "DSpace 9 uses Solr 9; Solr 8 cannot load"),
+    Case("content-unknown", {SITE: site(dspace_instances=[instance(content="sample-fr")])},
+         "dspace_instances[0].content", SITE, "sample-es"),
     Case("node-unsupported", {SITE: site(dspace_instances=[instance(line="8", node_version=22)])},
          "dspace_instances[0].node_version", SITE, "use one of 18, 20"),
     Case("version-of-another-line",
