@@ -21,6 +21,8 @@ description:
     each, the live state of its paths and units, and the salted hash of its inputs, which
     the controller compares with the role's inputs (filter C(dspace.deploy.stamp_verdict)),
     so that a converged role costs no further call to the host.
+  - C(state=survey) also reads the small text files given as I(records) (the instances'
+    version records, for C(up)), so that the start of a run costs one call to the host.
 version_added: "1.0.0"
 author: dspace-deploy maintainers
 options:
@@ -74,6 +76,12 @@ options:
     description: Directory of the stamps.
     type: path
     default: /var/lib/dspace-deploy/stamps
+  records:
+    description:
+      - With I(state=survey), small text files to read along, as C({key: path}); returned
+        as I(records). At most 64 KiB of each is read.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -117,6 +125,12 @@ stamps:
       C(spec) (the paths, trees, excluded names and units the stamp covers) and C(problem)
       (what differs on the host now, e.g. C(/etc/x changed) or C(solr is inactive); empty
       when nothing does).
+  type: dict
+  returned: state is survey
+records:
+  description:
+    - With I(state=survey), per key of I(records), the file's text without surrounding
+      whitespace; the empty string when the file is missing or cannot be read.
   type: dict
   returned: state is survey
 """
@@ -404,10 +418,26 @@ def stamp(name: str, inputs: Any, paths: list[str], trees: list[str], units_acti
     return result
 
 
-def survey(stamp_dir: str, run: Runner = systemctl) -> dict[str, Any]:
+RECORD_LIMIT = 64 * 1024
+
+
+def read_record(path: str) -> str:
+    """A small text file's content without surrounding whitespace; '' when it is missing or
+    cannot be read (as a version record that was never written)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(RECORD_LIMIT).strip()
+    except (OSError, ValueError):
+        return ""
+
+
+def survey(stamp_dir: str, run: Runner = systemctl,
+           records: dict[str, str] | None = None) -> dict[str, Any]:
     """state=survey: every stamp of `stamp_dir` with what differs on the host now (its paths,
     then its units: one systemctl call for the units of all stamps), and its salted inputs
-    hash and spec for the controller to compare with the role's (filter stamp_verdict)."""
+    hash and spec for the controller to compare with the role's (filter stamp_verdict); and
+    the text of each of `records` ({key: path}), so that the run needs no other call to read
+    them."""
     stored: dict[str, dict[str, Any]] = {}
     try:
         names = sorted(os.listdir(stamp_dir))
@@ -437,7 +467,8 @@ def survey(stamp_dir: str, run: Runner = systemctl) -> dict[str, Any]:
                                                states=states)
         stamps[name] = {"salt": data.get("salt", ""), "inputs": data.get("inputs", ""),
                         "spec": spec, "problem": problem}
-    return {"stamps": stamps, "changed": False}
+    read = {str(key): read_record(str(path)) for key, path in (records or {}).items()}
+    return {"stamps": stamps, "records": read, "changed": False}
 
 
 def verdict(survey_result: Any, name: str, inputs: Any,
@@ -495,6 +526,7 @@ def main() -> None:
             "units_active": {"type": "list", "elements": "str", "default": []},
             "units_enabled": {"type": "list", "elements": "str", "default": []},
             "stamp_dir": {"type": "path", "default": "/var/lib/dspace-deploy/stamps"},
+            "records": {"type": "dict", "default": {}},
         },
         required_if=[("state", "check", ["name"]), ("state", "stamp", ["name"]),
                      ("state", "absent", ["name"])],
@@ -511,7 +543,7 @@ def main() -> None:
         elif p["state"] == "stamp":
             result = stamp(**common, check_mode=module.check_mode)
         elif p["state"] == "survey":
-            result = survey(p["stamp_dir"])
+            result = survey(p["stamp_dir"], records=p["records"])
         else:
             result = absent(p["name"], p["stamp_dir"], check_mode=module.check_mode)
     except (OSError, ValueError) as problem:
