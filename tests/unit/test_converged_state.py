@@ -389,8 +389,8 @@ def test_survey_covers_every_stamp_in_one_systemctl_call(managed: dict[str, Any]
 
 def test_survey_of_no_stamps_and_of_old_or_damaged_ones(managed: dict[str, Any],
                                                         systemctl: FakeSystemctl) -> None:
-    assert cs.survey(managed["stamp_dir"], run=systemctl) == {"stamps": {}, "records": {},
-                                                              "changed": False}
+    surveyed = cs.survey(managed["stamp_dir"], run=systemctl)
+    assert (surveyed["stamps"], surveyed["records"], surveyed["changed"]) == ({}, {}, False)
     _stamp(managed, systemctl)
     location = Path(managed["stamp_dir"]) / "app.json"
     old = json.loads(location.read_text())
@@ -420,6 +420,22 @@ def test_survey_reads_the_records_in_the_same_call(managed: dict[str, Any], tmp_
     assert surveyed["records"] == {"repo": "9.3", "new": "", "directory": "",
                                    "big": "x" * cs.RECORD_LIMIT}
     assert systemctl.calls == [], "no stamp, no unit to ask systemd about"
+
+
+def test_survey_reports_the_memory_size_as_setup_does(managed: dict[str, Any], tmp_path: Path,
+                                                       systemctl: FakeSystemctl) -> None:
+    """The one hardware fact the roles use (heap and PostgreSQL sizes, the memory precheck)
+    comes with the survey, in MiB rounded down as setup's hardware subset computes it, so
+    that `up` gathers the minimal subset only."""
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24563372 kB\nMemFree:         6123456 kB\n")
+    surveyed = cs.survey(managed["stamp_dir"], run=systemctl, meminfo=str(meminfo))
+    assert surveyed["ansible_facts"] == {"memtotal_mb": 24563372 // 1024} == {"memtotal_mb": 23987}
+    assert cs.survey(managed["stamp_dir"], run=systemctl,
+                     meminfo=str(tmp_path / "none"))["ansible_facts"] == {}
+    from ansible.module_utils.facts.hardware.linux import LinuxHardware
+
+    assert "MemTotal" in LinuxHardware.ORIGINAL_MEMORY_FACTS, "setup's own source of the fact"
 
 
 def test_verdict_hashes_what_the_module_receives(managed: dict[str, Any],

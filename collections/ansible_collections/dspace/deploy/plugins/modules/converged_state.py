@@ -22,7 +22,10 @@ description:
     the controller compares with the role's inputs (filter C(dspace.deploy.stamp_verdict)),
     so that a converged role costs no further call to the host.
   - C(state=survey) also reads the small text files given as I(records) (the instances'
-    version records, for C(up)), so that the start of a run costs one call to the host.
+    version records, for C(up)) and reports the host's memory size as the fact
+    C(memtotal_mb) (as the C(hardware) subset of C(setup) computes it: the one hardware fact
+    the roles use), so that the start of a run costs one call to the host and a C(setup) of
+    the minimal subset.
 version_added: "1.0.0"
 author: dspace-deploy maintainers
 options:
@@ -125,6 +128,10 @@ stamps:
       C(spec) (the paths, trees, excluded names and units the stamp covers) and C(problem)
       (what differs on the host now, e.g. C(/etc/x changed) or C(solr is inactive); empty
       when nothing does).
+  type: dict
+  returned: state is survey
+ansible_facts:
+  description: With I(state=survey), C(memtotal_mb) (MiB, from C(/proc/meminfo)) when readable.
   type: dict
   returned: state is survey
 records:
@@ -431,13 +438,28 @@ def read_record(path: str) -> str:
         return ""
 
 
+def memory_facts(meminfo: str = "/proc/meminfo") -> dict[str, int]:
+    """{memtotal_mb}: MemTotal in MiB, computed as setup's hardware subset does (kB // 1024);
+    {} when /proc/meminfo cannot be read."""
+    try:
+        with open(meminfo, encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key == "MemTotal":
+                    return {"memtotal_mb": int(value.split()[0]) // 1024}
+    except (OSError, ValueError, IndexError):
+        pass
+    return {}
+
+
 def survey(stamp_dir: str, run: Runner = systemctl,
-           records: dict[str, str] | None = None) -> dict[str, Any]:
+           records: dict[str, str] | None = None,
+           meminfo: str = "/proc/meminfo") -> dict[str, Any]:
     """state=survey: every stamp of `stamp_dir` with what differs on the host now (its paths,
     then its units: one systemctl call for the units of all stamps), and its salted inputs
     hash and spec for the controller to compare with the role's (filter stamp_verdict); and
     the text of each of `records` ({key: path}), so that the run needs no other call to read
-    them."""
+    them; and the memory size as a fact, so that the run needs no hardware facts."""
     stored: dict[str, dict[str, Any]] = {}
     try:
         names = sorted(os.listdir(stamp_dir))
@@ -468,7 +490,8 @@ def survey(stamp_dir: str, run: Runner = systemctl,
         stamps[name] = {"salt": data.get("salt", ""), "inputs": data.get("inputs", ""),
                         "spec": spec, "problem": problem}
     read = {str(key): read_record(str(path)) for key, path in (records or {}).items()}
-    return {"stamps": stamps, "records": read, "changed": False}
+    return {"stamps": stamps, "records": read, "ansible_facts": memory_facts(meminfo),
+            "changed": False}
 
 
 def verdict(survey_result: Any, name: str, inputs: Any,
