@@ -146,9 +146,13 @@ def converged_lab(hosts: int, os_name: str, connection: str, name: str = "",
             start = time.perf_counter()
             first = runner.run(runner.Job("up", "site.yml", converged.site,
                                           extravars=converged.extravars))
+            failed = sorted(h for h, stats in first.summary.hosts.items() if not stats.healthy)
             print(f"converge {len(lab.hosts)} host(s): {time.perf_counter() - start:.1f} s "
                   f"(ok={first.summary.ok}, changed={first.summary.changed}, "
-                  f"failed={first.summary.failed})", flush=True)
+                  f"failed hosts={failed or 'none'})", flush=True)
+            if not first.summary.ok:
+                raise SystemExit(f"the converging run failed (artifacts: "
+                                 f"{first.artifact_dir}); run again to finish it")
         yield converged
     finally:
         if not keep:
