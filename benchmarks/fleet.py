@@ -32,18 +32,18 @@ import configparser
 import math
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 from labbench import (
     Figures,
+    add_lab_options,
     child_run,
     converged_lab,
+    lab_state,
     load,
     median,
     one_task_playbook,
-    private_state,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,24 +67,13 @@ def _line(label: str, runs: list[Figures]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=4)
-    parser.add_argument("--os", default="debian13")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--connection", default="ssh", choices=["ssh", "podman"])
     parser.add_argument("--project", type=int, default=160)
-    parser.add_argument("--state", type=Path, help="XDG dirs of an existing lab (kept)")
-    parser.add_argument("--lab", default="", help="name of the lab (an existing one is reused)")
-    parser.add_argument("--artifacts", type=Path, help="look-alike bundles of that lab")
-    parser.add_argument("--no-converge", dest="converge", action="store_false")
-    parser.add_argument("--keep", action="store_true", help="keep the lab")
-    parser.add_argument("--warm-up", action="store_true",
-                        help="one untimed `up` on every host first (the lab was converged "
-                             "with other code)")
-    parser.add_argument("--tree", type=Path, default=REPO, help="checkout whose code runs")
+    add_lab_options(parser)
     args = parser.parse_args()
     forks, cores = _forks(), os.cpu_count() or 1
     print(f"start: {load()}; code of {args.tree}", flush=True)
     with ExitStack() as stack:
-        stack.enter_context(_state(args.state))
+        stack.enter_context(lab_state(args.state))
         lab = stack.enter_context(converged_lab(args.hosts, args.os, args.connection, args.lab,
                                                 args.artifacts, args.converge, args.keep))
         floor = one_task_playbook(Path(stack.enter_context(
@@ -109,18 +98,6 @@ def main() -> None:
         print(_line("up on 1 host", one))
         print(_line(f"up on {args.hosts} hosts", many))
         _report(args, one_task, one, many, forks, cores)
-
-
-@contextmanager
-def _state(directory: Path | None) -> Iterator[None]:
-    """The XDG dirs: those of an existing lab (`directory`), or new temporary ones."""
-    if directory is None:
-        with private_state():
-            yield
-        return
-    for kind in ("DATA", "STATE", "CONFIG"):
-        os.environ[f"XDG_{kind}_HOME"] = f"{directory}/{kind.lower()}"
-    yield
 
 
 def _report(args: argparse.Namespace, one_task: list[Figures], one: list[Figures],

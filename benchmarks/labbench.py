@@ -61,13 +61,15 @@ class Lab:
 class Figures:
     """One run: wall time, changed tasks (runner stats), task starts, the controller's CPU
     time (ansible-playbook and every process it started and reaped; and this process, which
-    reads the events) and the peak memory of that process tree (sum of PSS)."""
+    reads the events), the peak memory of that process tree (sum of PSS), and the module runs
+    on the hosts."""
     seconds: float
     changed: int
     tasks: int
     cpu_tree: float
     cpu_self: float
     peak_mib: float
+    host_calls: int = 0  # module runs on the hosts (round trips), as profile_run.py counts
 
 
 @contextmanager
@@ -86,6 +88,36 @@ def private_state() -> Iterator[Path]:
                     os.environ.pop(f"XDG_{kind}_HOME", None)
                 else:
                     os.environ[f"XDG_{kind}_HOME"] = value
+
+
+def add_lab_options(parser: argparse.ArgumentParser) -> None:
+    """The options rerun.py and fleet.py share: the lab's shape, the number of runs, an
+    existing lab to reuse, and the checkout whose code runs."""
+    parser.add_argument("--os", default="debian13")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connection", default="ssh", choices=["ssh", "podman"])
+    parser.add_argument("--state", type=Path, help="XDG dirs of an existing lab (kept)")
+    parser.add_argument("--lab", default="", help="name of the lab (an existing one is reused)")
+    parser.add_argument("--artifacts", type=Path, help="look-alike bundles of that lab")
+    parser.add_argument("--no-converge", dest="converge", action="store_false")
+    parser.add_argument("--keep", action="store_true", help="keep the lab")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="one untimed `up` on every host first (the lab was converged "
+                             "with other code)")
+    parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1],
+                        help="checkout whose code runs")
+
+
+@contextmanager
+def lab_state(directory: Path | None) -> Iterator[None]:
+    """The XDG dirs: those of an existing lab (`directory`, kept), or new temporary ones."""
+    if directory is None:
+        with private_state():
+            yield
+        return
+    for kind in ("DATA", "STATE", "CONFIG"):
+        os.environ[f"XDG_{kind}_HOME"] = f"{directory}/{kind.lower()}"
+    yield
 
 
 @contextmanager
@@ -114,9 +146,13 @@ def converged_lab(hosts: int, os_name: str, connection: str, name: str = "",
             start = time.perf_counter()
             first = runner.run(runner.Job("up", "site.yml", converged.site,
                                           extravars=converged.extravars))
+            failed = sorted(h for h, stats in first.summary.hosts.items() if not stats.healthy)
             print(f"converge {len(lab.hosts)} host(s): {time.perf_counter() - start:.1f} s "
                   f"(ok={first.summary.ok}, changed={first.summary.changed}, "
-                  f"failed={first.summary.failed})", flush=True)
+                  f"failed hosts={failed or 'none'})", flush=True)
+            if not first.summary.ok:
+                raise SystemExit(f"the converging run failed (artifacts: "
+                                 f"{first.artifact_dir}); run again to finish it")
         yield converged
     finally:
         if not keep:
@@ -204,12 +240,17 @@ def _cpu(who: int) -> float:
 
 def timed_run(lab: Lab, count: int, playbook: str = "site.yml") -> Figures:
     """One run of `playbook` on the first `count` hosts of the lab, with its figures."""
+    from profile_run import is_host_call
+
     from dspace_deploy import runner
 
     events: list[str] = []
+    host_calls = 0
 
     def observe(event: dict[str, Any]) -> None:
+        nonlocal host_calls
         events.append(str(event.get("event")))
+        host_calls += is_host_call(event)
 
     extravars = lab.extravars if playbook == "site.yml" else {}
     memory = PeakMemory()
@@ -223,7 +264,8 @@ def timed_run(lab: Lab, count: int, playbook: str = "site.yml") -> Figures:
     return Figures(seconds=seconds, changed=result.summary.changed,
                    tasks=events.count("playbook_on_task_start"),
                    cpu_tree=_cpu(resource.RUSAGE_CHILDREN) - cpu_tree,
-                   cpu_self=_cpu(resource.RUSAGE_SELF) - cpu_self - memory.cpu, peak_mib=peak)
+                   cpu_self=_cpu(resource.RUSAGE_SELF) - cpu_self - memory.cpu, peak_mib=peak,
+                   host_calls=host_calls)
 
 
 def one_task_playbook(directory: Path) -> str:

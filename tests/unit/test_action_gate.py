@@ -80,6 +80,26 @@ CHECKS = """---
   changed_when: false
 """
 
+# The role's argument spec: site.yml includes the roles without Ansible's validation
+# (rolespec_validate: false) and the gate validates when the steps run.
+SPECS = """---
+argument_specs:
+  main:
+    short_description: The toy {role}
+    options:
+      {role}_value:
+        description: What the managed file holds.
+        type: str
+        choices: [one, two]
+  precheck:
+    short_description: The toy {role}'s prechecks
+    options:
+      {role}_value:
+        description: What the managed file holds.
+        type: str
+        choices: [one, two]
+"""
+
 VARS = """---
 _{role}_stamp_names: >-
   {{{{ lookup('ansible.builtin.varnames', '^{role}_', wantlist=True) | sort }}}}
@@ -99,7 +119,7 @@ def _site(tmp_path: Path, with_survey: bool = True) -> Path:
     does, unless `with_survey` is false (a playbook of the user's own)."""
     for role in ROLES:
         base = tmp_path / "roles" / role
-        for folder in ("tasks", "vars", "defaults", "handlers", "templates"):
+        for folder in ("tasks", "vars", "defaults", "handlers", "templates", "meta"):
             (base / folder).mkdir(parents=True)
         fill = {"role": role, "tmp": tmp_path}
         (base / "tasks" / "main.yml").write_text(MAIN.format(**fill))
@@ -109,6 +129,7 @@ def _site(tmp_path: Path, with_survey: bool = True) -> Path:
         (base / "handlers" / "main.yml").write_text(HANDLERS.format(**fill))
         (base / "vars" / "main.yml").write_text(VARS.format(**fill))
         (base / "defaults" / "main.yml").write_text(f"---\n{role}_value: one\n")
+        (base / "meta" / "argument_specs.yml").write_text(SPECS.format(**fill))
         (base / "templates" / "managed.j2").write_text(f"{role} {{{{ {role}_value }}}}\n")
     survey = [{"name": "Survey the stamps",
                "ansible.builtin.import_role": {"name": "dspace.deploy.action",
@@ -116,19 +137,22 @@ def _site(tmp_path: Path, with_survey: bool = True) -> Path:
                "vars": {"action_stamp_dir": f"{tmp_path}/stamps"}}]
     prechecks = (survey if with_survey else []) + [
         {"name": f"Run the prechecks of {role}",
-         "ansible.builtin.include_role": {"name": role, "tasks_from": "precheck"}}
+         "ansible.builtin.include_role": {"name": role, "tasks_from": "precheck",
+                                          "rolespec_validate": False}}
         for role in ROLES]
     plays = [
         {"name": "Prechecks", "hosts": "localhost", "gather_facts": False,
          "connection": "local", "vars": {"dspace_precheck_fast": True}, "tasks": prechecks},
         {"name": "Deploy", "hosts": "localhost", "gather_facts": False, "connection": "local",
-         "roles": list(ROLES)},
+         "tasks": [{"name": f"Converge {role}",
+                    "ansible.builtin.import_role": {"name": role, "rolespec_validate": False}}
+                   for role in ROLES]},
     ]
     (tmp_path / "site.yml").write_text(yaml.safe_dump(plays, sort_keys=False))
     return tmp_path
 
 
-def _up(site: Path, *extra: str) -> dict[str, Any]:
+def _up(site: Path, *extra: str, succeeds: bool = True) -> dict[str, Any]:
     """One run; its JSON document, plus the lines the steps logged."""
     log = site / "log"
     log.unlink(missing_ok=True)
@@ -142,7 +166,7 @@ def _up(site: Path, *extra: str) -> dict[str, Any]:
     done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
                            "-i", "localhost,", str(site / "site.yml"), *extra], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    assert (done.returncode == 0) == succeeds, done.stdout[-4000:] + done.stderr[-3000:]
     document: dict[str, Any] = json.loads(done.stdout)
     document["log"] = log.read_text().splitlines() if log.exists() else []
     return document
@@ -178,6 +202,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     deploy.write_text(deploy.read_text() + "# a changed task file\n")
     done["changed"] = _up(site, "-e", "toy_a_value=two")
     done["full"] = _up(site, "-e", "toy_a_value=two", "-e", "dspace_converge_full=true")
+    done["invalid"] = _up(site, "-e", "toy_a_value=three", succeeds=False)
     return done
 
 
@@ -260,3 +285,25 @@ def test_full_run_runs_every_step_and_changes_nothing_else(runs: dict[str, Any])
     assert [r["msg"] for r in _results(full, "Deploy", "Say why")] == [
         "full run (dspace_converge_full)"] * 2
     assert _changed(full) == 2, "only the two logging tasks report a change"
+
+
+def test_parameters_are_validated_when_the_checks_or_steps_run(runs: dict[str, Any]) -> None:
+    """The roles come in without Ansible's own validation (as in precheck.yml and site.yml);
+    the gate validates a role's parameters against its argument spec when its prechecks run
+    (its `precheck` entry point) and when its steps run (`main`), and a value the spec
+    refuses stops the run at the prechecks, before any step. A converged role (the same
+    parameters and code as the run that validated them) costs no validation task."""
+    def validations(document: dict[str, Any]) -> list[str]:
+        return [r for r in _ran(document) if r.startswith("Validate the parameters")]
+
+    assert validations(runs["changed"]) == [
+        "Validate the parameters for the prechecks of the toy_a",
+        "Validate the parameters for the prechecks of the toy_b",
+        "Validate the parameters of the toy_a", "Validate the parameters of the toy_b"]
+    assert validations(runs["again"]) == []
+    invalid = runs["invalid"]
+    assert invalid["log"] == [], "neither toy_a's checks nor any step may run"
+    failed = _results(invalid, "Prechecks", "Validate the parameters")
+    assert failed and failed[0].get("failed"), failed
+    assert "toy_a_value" in str(failed[0].get("msg", "")) and "three" in str(failed[0]), failed
+    assert not _results(invalid, "Deploy", "Log the deploy steps")

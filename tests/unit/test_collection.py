@@ -186,8 +186,10 @@ def test_every_playbook_loads_from_the_installed_collection(
     assert "[WARNING]" not in listed.stderr, listed.stderr
     for name in built.playbooks:
         assert f"playbook: {installed['dir'] / 'playbooks' / name}.yml" in listed.stdout, name
-    for role in ("common", "postgresql", "solr", "proxy", "action"):
-        assert f"dspace.deploy.{role} : " in listed.stdout, role
+    # site.yml imports common, postgresql, solr and proxy (without Ansible's own validation,
+    # so no task of theirs is listed): each resolved to the collection's copy, whose
+    # tasks/main.yml imports the gate.
+    assert listed.stdout.count("dspace.deploy.action : Converge ") >= 4, listed.stdout
 
 
 def test_sources_are_not_copied_into_git() -> None:

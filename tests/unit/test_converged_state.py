@@ -389,7 +389,8 @@ def test_survey_covers_every_stamp_in_one_systemctl_call(managed: dict[str, Any]
 
 def test_survey_of_no_stamps_and_of_old_or_damaged_ones(managed: dict[str, Any],
                                                         systemctl: FakeSystemctl) -> None:
-    assert cs.survey(managed["stamp_dir"], run=systemctl) == {"stamps": {}, "changed": False}
+    surveyed = cs.survey(managed["stamp_dir"], run=systemctl)
+    assert (surveyed["stamps"], surveyed["records"], surveyed["changed"]) == ({}, {}, False)
     _stamp(managed, systemctl)
     location = Path(managed["stamp_dir"]) / "app.json"
     old = json.loads(location.read_text())
@@ -402,6 +403,39 @@ def test_survey_of_no_stamps_and_of_old_or_damaged_ones(managed: dict[str, Any],
     assert _verdict(managed, systemctl) == "stamp unreadable"
     (Path(managed["stamp_dir"]) / ".stamp-x1y2").write_text("partial")
     assert set(cs.survey(managed["stamp_dir"], run=systemctl)["stamps"]) == {"app"}
+
+
+def test_survey_reads_the_records_in_the_same_call(managed: dict[str, Any], tmp_path: Path,
+                                                  systemctl: FakeSystemctl) -> None:
+    """`up` reads each instance's version record with the survey: the text without its
+    newline, '' for a record never written or one that cannot be read, and no more than the
+    limit of a large file."""
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "version").write_text("9.3\n")
+    (tmp_path / "big").write_text("x" * (cs.RECORD_LIMIT + 10))
+    records = {"repo": str(tmp_path / "repo" / "version"),
+               "new": str(tmp_path / "new" / "version"),
+               "directory": str(tmp_path / "repo"), "big": str(tmp_path / "big")}
+    surveyed = cs.survey(managed["stamp_dir"], run=systemctl, records=records)
+    assert surveyed["records"] == {"repo": "9.3", "new": "", "directory": "",
+                                   "big": "x" * cs.RECORD_LIMIT}
+    assert systemctl.calls == [], "no stamp, no unit to ask systemd about"
+
+
+def test_survey_reports_the_memory_size_as_setup_does(managed: dict[str, Any], tmp_path: Path,
+                                                       systemctl: FakeSystemctl) -> None:
+    """The one hardware fact the roles use (heap and PostgreSQL sizes, the memory precheck)
+    comes with the survey, in MiB rounded down as setup's hardware subset computes it, so
+    that `up` gathers the minimal subset only."""
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24563372 kB\nMemFree:         6123456 kB\n")
+    surveyed = cs.survey(managed["stamp_dir"], run=systemctl, meminfo=str(meminfo))
+    assert surveyed["ansible_facts"] == {"memtotal_mb": 24563372 // 1024} == {"memtotal_mb": 23987}
+    assert cs.survey(managed["stamp_dir"], run=systemctl,
+                     meminfo=str(tmp_path / "none"))["ansible_facts"] == {}
+    from ansible.module_utils.facts.hardware.linux import LinuxHardware
+
+    assert "MemTotal" in LinuxHardware.ORIGINAL_MEMORY_FACTS, "setup's own source of the fact"
 
 
 def test_verdict_hashes_what_the_module_receives(managed: dict[str, Any],

@@ -21,6 +21,11 @@ description:
     each, the live state of its paths and units, and the salted hash of its inputs, which
     the controller compares with the role's inputs (filter C(dspace.deploy.stamp_verdict)),
     so that a converged role costs no further call to the host.
+  - C(state=survey) also reads the small text files given as I(records) (the instances'
+    version records, for C(up)) and reports the host's memory size as the fact
+    C(memtotal_mb) (as the C(hardware) subset of C(setup) computes it: the one hardware fact
+    the roles use), so that the start of a run costs one call to the host and a C(setup) of
+    the minimal subset.
 version_added: "1.0.0"
 author: dspace-deploy maintainers
 options:
@@ -74,6 +79,12 @@ options:
     description: Directory of the stamps.
     type: path
     default: /var/lib/dspace-deploy/stamps
+  records:
+    description:
+      - With I(state=survey), small text files to read along, as C({key: path}); returned
+        as I(records). At most 64 KiB of each is read.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -117,6 +128,16 @@ stamps:
       C(spec) (the paths, trees, excluded names and units the stamp covers) and C(problem)
       (what differs on the host now, e.g. C(/etc/x changed) or C(solr is inactive); empty
       when nothing does).
+  type: dict
+  returned: state is survey
+ansible_facts:
+  description: With I(state=survey), C(memtotal_mb) (MiB, from C(/proc/meminfo)) when readable.
+  type: dict
+  returned: state is survey
+records:
+  description:
+    - With I(state=survey), per key of I(records), the file's text without surrounding
+      whitespace; the empty string when the file is missing or cannot be read.
   type: dict
   returned: state is survey
 """
@@ -404,10 +425,41 @@ def stamp(name: str, inputs: Any, paths: list[str], trees: list[str], units_acti
     return result
 
 
-def survey(stamp_dir: str, run: Runner = systemctl) -> dict[str, Any]:
+RECORD_LIMIT = 64 * 1024
+
+
+def read_record(path: str) -> str:
+    """A small text file's content without surrounding whitespace; '' when it is missing or
+    cannot be read (as a version record that was never written)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(RECORD_LIMIT).strip()
+    except (OSError, ValueError):
+        return ""
+
+
+def memory_facts(meminfo: str = "/proc/meminfo") -> dict[str, int]:
+    """{memtotal_mb}: MemTotal in MiB, computed as setup's hardware subset does (kB // 1024);
+    {} when /proc/meminfo cannot be read."""
+    try:
+        with open(meminfo, encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key == "MemTotal":
+                    return {"memtotal_mb": int(value.split()[0]) // 1024}
+    except (OSError, ValueError, IndexError):
+        pass
+    return {}
+
+
+def survey(stamp_dir: str, run: Runner = systemctl,
+           records: dict[str, str] | None = None,
+           meminfo: str = "/proc/meminfo") -> dict[str, Any]:
     """state=survey: every stamp of `stamp_dir` with what differs on the host now (its paths,
     then its units: one systemctl call for the units of all stamps), and its salted inputs
-    hash and spec for the controller to compare with the role's (filter stamp_verdict)."""
+    hash and spec for the controller to compare with the role's (filter stamp_verdict); and
+    the text of each of `records` ({key: path}), so that the run needs no other call to read
+    them; and the memory size as a fact, so that the run needs no hardware facts."""
     stored: dict[str, dict[str, Any]] = {}
     try:
         names = sorted(os.listdir(stamp_dir))
@@ -437,7 +489,9 @@ def survey(stamp_dir: str, run: Runner = systemctl) -> dict[str, Any]:
                                                states=states)
         stamps[name] = {"salt": data.get("salt", ""), "inputs": data.get("inputs", ""),
                         "spec": spec, "problem": problem}
-    return {"stamps": stamps, "changed": False}
+    read = {str(key): read_record(str(path)) for key, path in (records or {}).items()}
+    return {"stamps": stamps, "records": read, "ansible_facts": memory_facts(meminfo),
+            "changed": False}
 
 
 def verdict(survey_result: Any, name: str, inputs: Any,
@@ -495,6 +549,7 @@ def main() -> None:
             "units_active": {"type": "list", "elements": "str", "default": []},
             "units_enabled": {"type": "list", "elements": "str", "default": []},
             "stamp_dir": {"type": "path", "default": "/var/lib/dspace-deploy/stamps"},
+            "records": {"type": "dict", "default": {}},
         },
         required_if=[("state", "check", ["name"]), ("state", "stamp", ["name"]),
                      ("state", "absent", ["name"])],
@@ -511,7 +566,7 @@ def main() -> None:
         elif p["state"] == "stamp":
             result = stamp(**common, check_mode=module.check_mode)
         elif p["state"] == "survey":
-            result = survey(p["stamp_dir"])
+            result = survey(p["stamp_dir"], records=p["records"])
         else:
             result = absent(p["name"], p["stamp_dir"], check_mode=module.check_mode)
     except (OSError, ValueError) as problem:
