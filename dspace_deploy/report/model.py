@@ -299,7 +299,10 @@ def _judge_backup(member: Member) -> None:
 
 def _judge_handle(member: Member) -> None:
     handle = member.handle
-    closed = [port for port, state in handle.ports.items() if state == "closed"]
+    # Every public port must answer: "closed", "filtered", "no answer" (a UDP request dropped
+    # by a firewall, or UDP resolution off: resolvers ask by UDP first) and "not a handle
+    # server" all leave clients without the server on that port.
+    closed = [port for port, state in handle.ports.items() if state != "open"]
     if closed:
         member.add(CRITICAL, "handle", _("the handle server does not answer on {ports}").format(
             ports=", ".join(closed)))

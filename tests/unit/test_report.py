@@ -121,6 +121,11 @@ def test_self_signed_by_choice_is_information_only() -> None:
     (lambda m: setattr(m.health, "ui_ssr", False), ("critical", "health")),
     (lambda m: m.failed_timers.append("oai-import"), ("warning", "timers")),
     (lambda m: m.handle.ports.update({"tcp/2641": "closed"}), ("critical", "handle")),
+    # a handle server that does not answer UDP (a firewall, UDP resolution off): clients and the
+    # global resolver ask by UDP first
+    (lambda m: m.handle.ports.update({"udp/2641": "no answer"}), ("critical", "handle")),
+    (lambda m: m.handle.ports.update({"tcp/2641": "filtered"}), ("critical", "handle")),
+    (lambda m: m.handle.ports.update({"udp/2641": "not a handle server"}), ("critical", "handle")),
     (lambda m: setattr(m.oai, "error", "HTTP 500"), ("critical", "oai")),
     (lambda m: m.oai.sets_present.update({"openaire": False}), ("warning", "oai")),
 ])
@@ -222,6 +227,38 @@ def test_handle_resolution_request_follows_rfc_3652() -> None:
     assert (opcode, code, opflags, serial, recursion, body_length) == (1, 0, 0, 0, 0, 4 + 11 + 8)
     assert message[44:48] == struct.pack(">I", 11) and message[48:59] == b"123456789/2"
     assert message[-4:] == b"\0\0\0\0"  # no credential
+
+
+def _answer(request_id: int, code: int, body: bytes, opflags: int = 0x80000000) -> bytes:
+    """A Handle protocol answer as RFC 3652 lays it out (envelope, header, body, credential)."""
+    message = struct.pack(">IIIHBBII", 1, code, opflags, 1, 0, 0, 0, len(body)) + body
+    message += b"\0\0\0\0"
+    return struct.pack(">BBBBIIII", 2, 1, 2, 11, 0, request_id, 0, len(message)) + message
+
+
+def _value(index: int, type_name: bytes, data: bytes) -> bytes:
+    return (struct.pack(">IIBIB", index, 100, 0, 100, 0x0A) + struct.pack(">I", len(type_name))
+            + type_name + struct.pack(">I", len(data)) + data + struct.pack(">I", 0))
+
+
+def test_handle_resolution_answer_is_read_as_rfc_3652_lays_it_out() -> None:
+    from dspace_deploy.report.probes import resolution_answer
+
+    url = b"https://repo.example.edu/handle/123456789/2"
+    body = (struct.pack(">I", 11) + b"123456789/2" + struct.pack(">I", 2)
+            + _value(1, b"HS_ADMIN", b"\0" * 10) + _value(100, b"URL", url))
+    assert resolution_answer(_answer(7, 1, body), 7) == (1, [url.decode()])
+    # with a request digest (RD): hash type 2 (SHA-1) and 20 bytes before the handle
+    digested = _answer(7, 1, b"\x02" + b"d" * 20 + body, opflags=0x80800000)
+    assert resolution_answer(digested, 7) == (1, [url.decode()])
+    not_found = struct.pack(">I", 0)  # an error answer: an empty message
+    assert resolution_answer(_answer(7, 100, not_found), 7) == (100, [])
+    with pytest.raises(ValueError):
+        resolution_answer(_answer(8, 1, body), 7)  # the answer to another request
+    with pytest.raises(ValueError):
+        resolution_answer(b"HTTP/1.1 400 Bad Request\r\n\r\n", 7)
+    with pytest.raises(ValueError):
+        resolution_answer(_answer(7, 1, body)[:-30], 7)  # truncated
 
 
 def test_sample_handle_is_an_item_of_the_feed() -> None:
