@@ -168,7 +168,7 @@ def test_oai_failures_name_records_and_rules() -> None:
     judge(member)
     assert [(f.severity, f.message) for f in member.findings] == [
         ("warning", "2 of 4 records break mandatory rules: lr-type-vocabulary, openaire-date"),
-        ("info", "1 of 4 records miss recommendations: openaire-language")]
+        ("info", "1 of 4 records misses recommendations: openaire-language")]
 
 
 # --- attention order, JSON, history -----------------------------------------------------------
@@ -335,6 +335,63 @@ def test_html_in_another_language(monkeypatch: pytest.MonkeyPatch) -> None:
         i18n.use("en")
 
 
+def _row(page: str, css_class: str, label: str) -> str:
+    """The value cell of the `label` row in the first table of class `css_class`."""
+    table = page[page.index(f'<table class="{css_class}">'):]
+    table = table[:table.index("</table>")]
+    match = re.search(re.escape(label) + r"</td><td[^>]*>([^<]*)</td>", table)
+    assert match, (label, table)
+    return match.group(1)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ["3 members need action", "0 members need a look", "1 member is fine", "4 members",
+            "expired 3 days ago", "2 runs"]),
+    ("es", ["3 miembros requieren acción", "0 miembros requieren revisión",
+            "1 miembro está bien", "4 miembros", "venció hace 3 días", "2 ejecuciones"]),
+    # Portuguese counts 0 and 1 in the singular (GNU gettext's rule: n > 1)
+    ("pt", ["3 membros requerem ação", "0 membro requer atenção", "1 membro está ok",
+            "4 membros", "expirou há 3 dias", "2 execuções"]),
+])
+def test_html_counts_agree_with_their_numbers(language: str, expected: list[str]) -> None:
+    from dspace_deploy import i18n
+
+    document = network().as_dict()
+    document["members"][-1]["tls"]["days_left"] = 1  # the healthy one: "1 day"
+    try:
+        i18n.use(language)
+        page = _page(document)
+    finally:
+        i18n.use("en")
+    for text in expected:
+        assert text in page, text
+    assert {"en": "1 day left<", "es": "queda 1 día<", "pt": "resta 1 dia<"}[language] in page
+
+
+def test_html_none_agrees_with_its_noun_in_each_language() -> None:
+    """One English "none", a word per noun elsewhere: a backup (respaldo) is masculine in
+    Spanish, an HSTS header (cabecera) feminine."""
+    from dspace_deploy import i18n
+
+    document = network().as_dict()
+    (expired,) = [m for m in document["members"] if m["key"] == "web2/repo"]
+    expired["tls"]["hsts"] = None
+    expired["failed_timers"] = []
+    words = {}
+    try:
+        for language in ("en", "es", "pt"):
+            i18n.use(language)
+            page = _page(document)
+            page = page[page.index('data-member="web2/repo"', page.index("<section")):]
+            label = {"en": "Last good backup", "es": "Último respaldo correcto",
+                     "pt": "Último backup bem-sucedido"}[language]
+            words[language] = (_row(page, "backup", label), _row(page, "tls", "HSTS"))
+    finally:
+        i18n.use("en")
+    assert words == {"en": ("none", "none"), "es": ("ninguno", "ninguna"),
+                     "pt": ("nenhum", "nenhum")}
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None,
                     reason="chromium not installed (scripts/bootstrap --test installs it)")
 def test_chromium_renders_the_page(tmp_path: Path) -> None:
@@ -345,7 +402,7 @@ def test_chromium_renders_the_page(tmp_path: Path) -> None:
          page_file.as_uri()], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
-    assert 'id="total-critical">3 needs action' in dom
+    assert 'id="total-critical">3 members need action' in dom
     sections = re.findall(r'<section class="member (\w+)" id="m-\d+" data-member="([^"]+)"',
                           dom)
     assert sections[0] == ("critical", "web3/repo") and sections[-1] == ("ok", "web1/repo")
@@ -419,5 +476,5 @@ def test_terminal_summary_names_each_problem(monkeypatch: pytest.MonkeyPatch,
     assert result.exit_code == 1
     assert "web3/repo" in result.output and "needs action" in result.output
     assert "the certificate expired 3 days ago" in result.output
-    assert "3 need action, 0 need a look, 1 fine" in result.output
+    assert "3 members need action, 0 members need a look, 1 member is fine" in result.output
     assert str(written[0]) in result.output
