@@ -188,7 +188,10 @@ PLANTED: dict[str, tuple[dict[str, list[str]], tuple[str, ...]]] = {
         {"dc.rights": ["info:eu-repo/semantics/embargoedAccess"]},
         ("openaire.embargo-end",),
     ),
-    "bad-language": ({"dc.language.iso": ["en_US"]}, ("openaire.language",)),
+    "bad-language": (
+        {"dc.language.iso": ["en_US"]},
+        ("openaire.language", "lareferencia.language"),
+    ),
 }
 
 
