@@ -334,19 +334,15 @@ def _judge_oai(member: Member) -> None:
     # record) need a look; recommended ones ("warning") are information.
     mandatory = [f for f in oai.failures if f.get("severity", "error") == "error"]
     recommended = [f for f in oai.failures if f.get("severity", "error") != "error"]
-    if mandatory:
-        records = len({f["identifier"] for f in mandatory})
-        member.add(WARNING, "oai", ngettext(
-            "{records} of {checked} records breaks mandatory rules: {rules}",
-            "{records} of {checked} records break mandatory rules: {rules}", records).format(
-                records=records, checked=oai.records_checked, rules=_rule_ids(mandatory)))
-    if recommended:
-        records = len({f["identifier"] for f in recommended})
-        member.add(INFO, "oai", ngettext(
-            "{records} of {checked} records misses recommendations: {rules}",
-            "{records} of {checked} records miss recommendations: {rules}", records).format(
-                records=records, checked=oai.records_checked, rules=_rule_ids(recommended)))
-
-
-def _rule_ids(failures: list[dict[str, Any]]) -> str:
-    return ", ".join(sorted({f["rule_id"] for f in failures}))
+    for failures, severity, message in (
+            (mandatory, WARNING, lambda n: ngettext(
+                "{records} of {checked} records breaks mandatory rules: {rules}",
+                "{records} of {checked} records break mandatory rules: {rules}", n)),
+            (recommended, INFO, lambda n: ngettext(
+                "{records} of {checked} records misses recommendations: {rules}",
+                "{records} of {checked} records miss recommendations: {rules}", n))):
+        if failures:
+            records = len({f["identifier"] for f in failures})
+            member.add(severity, "oai", message(records).format(
+                records=records, checked=oai.records_checked,
+                rules=", ".join(sorted({f["rule_id"] for f in failures}))))
