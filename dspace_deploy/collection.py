@@ -27,6 +27,7 @@ import yaml
 
 from dspace_deploy import __version__, resources
 from dspace_deploy.errors import EnvironmentProblem, InputError
+from dspace_deploy.i18n import _
 
 NAMESPACE = "dspace"
 NAME = "deploy"
@@ -89,8 +90,8 @@ def stage(root: Path) -> Path:
     source = local_collection_dir()
     if not source.is_dir():
         raise EnvironmentProblem(
-            f"The local collection {source} is missing.",
-            hint="Reinstall dspace-deploy (`pip install -e .` in a checkout).")
+            _("The local collection {path} is missing.").format(path=source),
+            hint=_("Reinstall dspace-deploy (`pip install -e .` in a checkout)."))
     ignore = shutil.ignore_patterns(*_IGNORED)
     shutil.copytree(source, root, ignore=ignore)
     for role in sorted(resources.roles_dir().iterdir()):
@@ -98,9 +99,9 @@ def stage(root: Path) -> Path:
             continue
         if (root / "roles" / role.name).exists():
             raise InputError(
-                f"The role {role.name} exists both in roles/ and in the local collection "
-                f"({source / 'roles'}).",
-                hint="Rename one of them: a collection holds one role per name.")
+                _("The role {role} exists both in roles/ and in the local collection "
+                  "({path}).").format(role=role.name, path=source / "roles"),
+                hint=_("Rename one of them: a collection holds one role per name."))
         shutil.copytree(role, root / "roles" / role.name, ignore=ignore)
     shutil.copytree(resources.playbooks_dir(), root / "playbooks", ignore=ignore)
     if docs_dir().is_dir():
@@ -166,8 +167,8 @@ def build(out_dir: Path, *, galaxy: str | None = None) -> Built:
     command = galaxy or str(Path(sys.executable).parent / "ansible-galaxy")
     if not Path(command).exists() and shutil.which(command) is None:
         raise EnvironmentProblem(
-            "ansible-galaxy is not installed next to dspace-deploy.",
-            hint="Reinstall dspace-deploy (it depends on ansible-core).")
+            _("ansible-galaxy is not installed next to dspace-deploy."),
+            hint=_("Reinstall dspace-deploy (it depends on ansible-core)."))
     with tempfile.TemporaryDirectory(prefix="dspace-deploy-collection-") as work:
         root = stage(Path(work) / "ansible_collections" / NAMESPACE / NAME)
         done = subprocess.run(
@@ -177,9 +178,9 @@ def build(out_dir: Path, *, galaxy: str | None = None) -> Built:
     if done.returncode != 0:
         detail = " ".join((done.stderr or done.stdout).split())
         raise EnvironmentProblem(
-            f"ansible-galaxy could not build the collection: {detail}",
-            hint="Run `ansible-galaxy collection build` on a staging tree by hand to see "
-                 "the whole output (docs/collection.md).")
+            _("ansible-galaxy could not build the collection: {detail}").format(detail=detail),
+            hint=_("Run `ansible-galaxy collection build` on a staging tree by hand to see "
+                   "the whole output (docs/collection.md)."))
     tarball = out_dir / f"{NAMESPACE}-{NAME}-{__version__}.tar.gz"
     return Built(tarball, __version__, tuple(role_names()), tuple(playbook_names()))
 

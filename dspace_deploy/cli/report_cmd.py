@@ -110,7 +110,7 @@ def _run(site: Site, job: Job, collector: StatusCollector, out: Path | None, oai
 def _print_summary(console: Console, document: dict[str, Any], written: list[Path]) -> None:
     from rich.table import Table
 
-    from dspace_deploy.i18n import _
+    from dspace_deploy.i18n import _, ngettext
 
     states = {"critical": _("needs action"), "warning": _("needs a look"), "ok": _("fine")}
     table = Table(title=_("Network report"), title_justify="left")
@@ -124,7 +124,13 @@ def _print_summary(console: Console, document: dict[str, Any], written: list[Pat
                       "; ".join(problems), style=style)
     console.print(table)
     totals = document["totals"]
-    console.print(_("{critical} need action, {warning} need a look, {ok} fine").format(
-        **totals), markup=False)
+    # one plural per count; the outer message lets a language order or join them its way
+    console.print(_("{critical}, {warning}, {ok}").format(
+        critical=ngettext("{count} member needs action", "{count} members need action",
+                          totals["critical"]).format(count=totals["critical"]),
+        warning=ngettext("{count} member needs a look", "{count} members need a look",
+                         totals["warning"]).format(count=totals["warning"]),
+        ok=ngettext("{count} member is fine", "{count} members are fine",
+                    totals["ok"]).format(count=totals["ok"])), markup=False)
     for path in written:
         console.print(str(path), markup=False)

@@ -196,10 +196,18 @@ def _task_names(host: str, entries: dict[str, VarEntry], catalog: Catalog,
 
 # What LA Referencia's national node gives each repository (roles/lareferencia_stats).
 LAREFERENCIA_FIELDS = {
-    "site_id": (re.compile(r"[1-9][0-9]*"), "the Matomo idSite number the national node gave"),
-    "repository_id": (re.compile(r"\S+"), "the repository's OpenDOAR id"),
-    "country": (re.compile(r"[A-Z]{2}"), "an ISO 3166 code of two capital letters, such as PE"),
+    "site_id": re.compile(r"[1-9][0-9]*"),
+    "repository_id": re.compile(r"\S+"),
+    "country": re.compile(r"[A-Z]{2}"),
 }
+
+
+def _lareferencia_fix(field: str) -> str:
+    """What to set a setting to (translated when the inventory is checked, not at import)."""
+    return {"site_id": _("set it to the Matomo idSite number the national node gave"),
+            "repository_id": _("set it to the repository's OpenDOAR id"),
+            "country": _("set it to an ISO 3166 code of two capital letters, such as PE"),
+            }[field]
 
 
 def _lareferencia_on(entries: dict[str, VarEntry]) -> dict[str, Any] | None:
@@ -220,12 +228,13 @@ def _lareferencia_stats(host: str, entries: dict[str, VarEntry]) -> list[HostFin
     found = []
     for name, settings in table.items():
         values = settings if isinstance(settings, dict) else {}
-        for field, (pattern, meaning) in LAREFERENCIA_FIELDS.items():
+        for field, pattern in LAREFERENCIA_FIELDS.items():
             if not pattern.fullmatch(str(values.get(field, ""))):
                 found.append(HostFinding(
                     _entry_location(entry, 0), f"lareferencia_stats_instances.{name}.{field}",
-                    f"is {values.get(field)!r}" if field in values else "is missing",
-                    f"set it to {meaning}", host))
+                    _("is {value}").format(value=repr(values.get(field))) if field in values
+                    else _("is required but missing"),
+                    _lareferencia_fix(field), host))
     return found
 
 
@@ -247,9 +256,10 @@ def _lareferencia_tokens(effective: dict[str, dict[str, VarEntry]],
             if name in table and not (isinstance(secret, dict) and secret.get("token_auth")):
                 found.append(HostFinding(
                     vault_location, f"vault_lareferencia_stats_secrets.{name}.token_auth",
-                    f"instance {name} sends usage statistics to LA Referencia but has no token",
-                    "add the token the national node gave the repository with `ansible-vault "
-                    "edit` (nothing generates it)", host))
+                    _("instance {name} sends usage statistics to LA Referencia but has no "
+                      "token").format(name=name),
+                    _("add the token the national node gave the repository with "
+                      "`ansible-vault edit` (nothing generates it)"), host))
     return found
 
 

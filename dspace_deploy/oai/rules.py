@@ -18,13 +18,15 @@ are called per check), not at import, so that `--lang` applies.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from pathlib import Path
 
-from dspace_deploy.i18n import _
+from dspace_deploy.i18n import _, pgettext
 
 LAREF_CONFIG = (
     "https://github.com/lareferencia/lareferencia-platform/blob/"
@@ -35,6 +37,13 @@ LAREF_CORE = (
     "https://github.com/lareferencia/lareferencia-core-lib/blob/"
     "fbbcda3bbf6c2ed5a210ba41c9cadfb4972e32e7/src/main/java/org/lareferencia/core/worker/validation"
 )
+# LA Referencia's "Validador Nodo Central / OpenAire 3.0" (its rule "Language")
+LAREF_NODE = (
+    "https://github.com/lareferencia/lareferencia-platform/blob/"
+    "e6749b1a6616ffacf25dcd2ad8ee3e441a4261cf/validators/validator-1-2-with-vocabulary-rules.json"
+)
+ISO639_TABLE = Path(__file__).with_name("iso639.txt")  # written by scripts/iso639-table
+ISO639_SOURCE = "dspace_deploy/oai/iso639.txt (Debian iso-codes 4.15.0, 2023-04-27)"
 OPENAIRE = (
     "https://github.com/openaire/guidelines/blob/8c3fc3b4f6f743a08cd047f8b470080b23c22848/"
     "docs/literature"
@@ -83,7 +92,6 @@ _W3CDTF = re.compile(
     r"(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?)?)?"
 )
 _PUBLICATION_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
 _URL = re.compile(r"https?://\S+")
 
 
@@ -122,12 +130,47 @@ class Rule:
     check: Check | None = None  # None: a feed rule, judged by validate.check_feed
 
 
+@dataclass(frozen=True)
+class Iso639:
+    """The ISO 639 code lists of the shipped table (dspace_deploy/oai/iso639.txt)."""
+
+    part1: frozenset[str]  # two letters
+    part2: frozenset[str]  # three letters, terminologic
+    bibliographic: dict[str, str]  # ISO 639-2/B code -> its 639-2/T code (fre -> fra)
+    part3: frozenset[str]  # three letters, every individual language, macrolanguage, special
+
+    def knows(self, value: str) -> bool:
+        """A code of any part, or the 639-2 T/B pair of one language the OpenAIRE guidelines
+        show ("nld/dut")."""
+        if value in self.part1 or value in self.part2 or value in self.part3:
+            return True
+        if value in self.bibliographic:
+            return True
+        first, slash, second = value.partition("/")
+        terminologic = self.bibliographic.get(first, first)
+        return (bool(slash) and first != second and terminologic in self.part2
+                and terminologic == self.bibliographic.get(second, second))
+
+
+@functools.cache
+def iso639() -> Iso639:
+    """The table, read once (its source and date are in its header)."""
+    lists: dict[str, list[str]] = {}
+    for line in ISO639_TABLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, *codes = line.split()
+            lists.setdefault(name, []).extend(codes)
+    pairs = dict(code.split("=", 1) for code in lists["639-2/B"])
+    return Iso639(frozenset(lists["639-1"]), frozenset(lists["639-2"]), pairs,
+                  frozenset(lists["639-3"]))
+
+
 def _values(fields: Fields, name: str) -> list[str]:
     return fields.get(name, [])
 
 
 def _show(values: list[str]) -> str:
-    return ", ".join(repr(v) for v in values[:5]) or _("none")
+    return ", ".join(repr(v) for v in values[:5]) or pgettext("no value found", "none")
 
 
 def _field_rule(
@@ -319,13 +362,25 @@ def record_rules() -> list[Rule]:
         Rule(
             "openaire.language",
             _("Languages as ISO 639-1, 639-2 or 639-3 codes (dc:language)"),
-            f"{OPENAIRE}/field_language.rst#L13-L27",
+            f"{OPENAIRE}/field_language.rst#L13-L27; {ISO639_SOURCE}",
             WARNING,
             _field_rule(
                 "language",
-                lambda v: bool(_LANGUAGE.fullmatch(v)),
-                Quantifier.ZERO_OR_MORE,
+                iso639().knows,
+                all_of,
                 _("ISO 639 codes such as 'es', 'spa' or 'por'"),
+            ),
+        ),
+        Rule(
+            "lareferencia.language",
+            _("Language as an ISO 639-3 code (dc:language, at least one)"),
+            f"{LAREF_NODE}#L62-L74; {ISO639_SOURCE}",
+            WARNING,
+            _field_rule(
+                "language",
+                iso639().part3.__contains__,
+                one_or_more,
+                _("an ISO 639-3 code such as 'spa' or 'por'"),
             ),
         ),
         Rule(

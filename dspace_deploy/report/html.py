@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dspace_deploy.i18n import _, current, ngettext
+from dspace_deploy.i18n import _, current, ngettext, pgettext
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 180, 44, 4
 
@@ -76,7 +76,9 @@ def render(document: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # newstyle: `_("... %(name)s", name=value)` formats after the lookup and escapes the value
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _, ngettext, newstyle=True, pgettext=pgettext)
     charts = {
         key: [chart(points, f) for f in ("version", "backup_age_hours", "oai_score")]
         for key, points in (document.get("history") or {}).items()
@@ -84,6 +86,13 @@ def render(document: dict[str, Any]) -> str:
     labels = {"version": _("version"), "backup_age_hours": _("backup age (h)"),
               "oai_score": _("OAI score")}
     states = {"critical": _("needs action"), "warning": _("needs a look"), "ok": _("fine")}
+    # what the probes found on a handle port (docs/report.md, `handle.ports`)
+    port_states = {"open": pgettext("port", "open"), "closed": pgettext("port", "closed"),
+                   "filtered": pgettext("port", "filtered"),
+                   "no answer": pgettext("port", "no answer"),
+                   "not a handle server": pgettext("port", "not a handle server")}
+    severities = {"error": pgettext("rule", "mandatory"),
+                  "warning": pgettext("rule", "recommended")}
     return env.get_template("report.html.j2").render(
-        doc=document, charts=charts, labels=labels, states=states, lang=current(),
-        width=CHART_WIDTH, height=CHART_HEIGHT)
+        doc=document, charts=charts, labels=labels, states=states, port_states=port_states,
+        severities=severities, lang=current(), width=CHART_WIDTH, height=CHART_HEIGHT)

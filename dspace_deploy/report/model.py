@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dspace_deploy import lines
-from dspace_deploy.i18n import _
+from dspace_deploy.i18n import _, ngettext
 from dspace_deploy.report import support
 
 SCHEMA = 1
@@ -253,11 +253,14 @@ def _judge_tls(member: Member) -> None:
         member.add(CRITICAL, "tls", _("no TLS handshake: {why}").format(why=tls.error))
         return
     if tls.expired:
-        member.add(CRITICAL, "tls", _("the certificate expired {days} days ago ({date})").format(
-            days=-(tls.days_left or 0), date=tls.not_after))
+        days = -(tls.days_left or 0)
+        member.add(CRITICAL, "tls", ngettext("the certificate expired {days} day ago ({date})",
+                                             "the certificate expired {days} days ago ({date})",
+                                             days).format(days=days, date=tls.not_after))
     elif tls.days_left is not None and tls.days_left < TLS_WARN_DAYS:
-        member.add(WARNING, "tls", _("the certificate expires in {days} days").format(
-            days=tls.days_left))
+        member.add(WARNING, "tls", ngettext("the certificate expires in {days} day",
+                                            "the certificate expires in {days} days",
+                                            tls.days_left).format(days=tls.days_left))
     elif tls.trusted is False and tls.mode == "selfsigned":
         member.add(INFO, "tls", _("self-signed certificate (tls_mode: selfsigned)"))
     elif tls.trusted is False:
@@ -293,13 +296,18 @@ def _judge_backup(member: Member) -> None:
     elif backup.drill_time is None:
         member.add(INFO, "backup", _("no restore drill recorded"))
     elif backup.drill_age_days is not None and backup.drill_age_days > DRILL_MAX_AGE_DAYS:
-        member.add(INFO, "backup", _("the last restore drill is {days:.0f} days old").format(
-            days=backup.drill_age_days))
+        days = round(backup.drill_age_days)
+        member.add(INFO, "backup", ngettext("the last restore drill is {days} day old",
+                                            "the last restore drill is {days} days old",
+                                            days).format(days=days))
 
 
 def _judge_handle(member: Member) -> None:
     handle = member.handle
-    closed = [port for port, state in handle.ports.items() if state == "closed"]
+    # Every public port must answer: "closed", "filtered", "no answer" (a UDP request dropped
+    # by a firewall, or UDP resolution off: resolvers ask by UDP first) and "not a handle
+    # server" all leave clients without the server on that port.
+    closed = [port for port, state in handle.ports.items() if state != "open"]
     if closed:
         member.add(CRITICAL, "handle", _("the handle server does not answer on {ports}").format(
             ports=", ".join(closed)))
@@ -326,13 +334,15 @@ def _judge_oai(member: Member) -> None:
     # record) need a look; recommended ones ("warning") are information.
     mandatory = [f for f in oai.failures if f.get("severity", "error") == "error"]
     recommended = [f for f in oai.failures if f.get("severity", "error") != "error"]
-    for failures, severity, text in (
-            (mandatory, WARNING, _("{records} of {checked} records break mandatory rules: "
-                                   "{rules}")),
-            (recommended, INFO, _("{records} of {checked} records miss recommendations: "
-                                  "{rules}"))):
+    for failures, severity, message in (
+            (mandatory, WARNING, lambda n: ngettext(
+                "{records} of {checked} records breaks mandatory rules: {rules}",
+                "{records} of {checked} records break mandatory rules: {rules}", n)),
+            (recommended, INFO, lambda n: ngettext(
+                "{records} of {checked} records misses recommendations: {rules}",
+                "{records} of {checked} records miss recommendations: {rules}", n))):
         if failures:
-            member.add(severity, "oai", text.format(
-                records=len({f["identifier"] for f in failures}),
-                checked=oai.records_checked,
+            records = len({f["identifier"] for f in failures})
+            member.add(severity, "oai", message(records).format(
+                records=records, checked=oai.records_checked,
                 rules=", ".join(sorted({f["rule_id"] for f in failures}))))

@@ -209,22 +209,28 @@ def _tcp(address: str, port: int) -> str:
 
 
 def _udp_handle(address: str, port: int, handle: str) -> str:
-    """Send a handle resolution request (RFC 3652) by UDP: "open" when the server answers,
-    "closed" when the host says nothing listens (ICMP port unreachable), "no answer" when
-    the datagram went unanswered (a firewall, or a listener that ignored it)."""
+    """Send a handle resolution request (RFC 3652) by UDP: "open" when the server answers it
+    with a Handle protocol message, "closed" when the host says nothing listens (ICMP port
+    unreachable), "no answer" when the datagram went unanswered (a firewall, or a server with
+    UDP resolution off), "not a handle server" when something else answered."""
+    request_id = int.from_bytes(os.urandom(4), "big") & 0x7FFFFFFF
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         udp.settimeout(3)
         try:
             udp.connect((address, port))
-            udp.send(resolution_request(handle))
-            udp.recv(65535)
-            return "open"
+            udp.send(resolution_request(handle, request_id))
+            answer = udp.recv(65535)
         except ConnectionRefusedError:
             return "closed"
         except TimeoutError:
             return "no answer"
         except OSError as err:
             return _why(err)
+    try:
+        resolution_answer(answer, request_id)
+    except ValueError:
+        return "not a handle server"
+    return "open"
 
 
 def resolution_request(handle: str, request_id: int = 1) -> bytes:
@@ -238,6 +244,53 @@ def resolution_request(handle: str, request_id: int = 1) -> bytes:
     message = header + body + struct.pack(">I", 0)
     envelope = struct.pack(">BBHIIII", 2, 1, 0, 0, request_id, 0, len(message))
     return envelope + message
+
+
+def resolution_answer(message: bytes, request_id: int) -> tuple[int, list[str]]:
+    """The response code and the URL values of a Handle protocol answer to the resolution
+    request `request_id` (RFC 3652 sections 2.2.1-2.2.3, 3.2; values: RFC 3651 section 3.1,
+    encoded as RFC 3652 section 2.1.4 lays them out). ValueError when it is not one."""
+    try:
+        envelope = struct.unpack_from(">BBBBIIII", message)
+        opcode, code, flags, _serial, _rec, _r, _exp, body_length = struct.unpack_from(
+            ">IIIHBBII", message, 20)
+    except struct.error as err:
+        raise ValueError(f"not a Handle protocol message: {err}") from None
+    if envelope[0] != 2 or envelope[5] != request_id or envelope[7] != len(message) - 20:
+        raise ValueError("not an answer to this request")
+    if opcode not in (0, 1) or 44 + body_length > len(message):
+        raise ValueError("not an answer to a resolution request")
+    if code != 1:
+        return code, []
+    offset = 44
+    if flags & 0x00800000:  # RD: a request digest (hash type, then SHA-1 or SHA-256)
+        offset += 1 + {2: 20, 3: 32}.get(message[offset], 16)
+    try:
+        urls = []
+        offset += 4 + struct.unpack_from(">I", message, offset)[0]  # the handle
+        (count,) = struct.unpack_from(">I", message, offset)
+        offset += 4
+        for _ in range(count):
+            offset += 4 + 4 + 1 + 4 + 1  # index, timestamp, TTL type, TTL, permissions
+            type_name, offset = _string(message, offset)
+            data, offset = _string(message, offset)
+            (references,) = struct.unpack_from(">I", message, offset)
+            offset += 4
+            for _ref in range(references):
+                offset += 4 + struct.unpack_from(">I", message, offset)[0] + 4
+            if type_name == b"URL":
+                urls.append(data.decode("utf-8", "replace"))
+    except struct.error as err:
+        raise ValueError(f"a truncated resolution answer: {err}") from None
+    return code, urls
+
+
+def _string(message: bytes, offset: int) -> tuple[bytes, int]:
+    (length,) = struct.unpack_from(">I", message, offset)
+    value = message[offset + 4:offset + 4 + length]
+    if len(value) != length:
+        raise struct.error("string beyond the end of the message")
+    return value, offset + 4 + length
 
 
 # --- OAI-PMH --------------------------------------------------------------------------------

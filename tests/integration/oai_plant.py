@@ -13,11 +13,17 @@ from tests.lookalike.seed import content_sql, planted_content
 
 
 def plant_oai_problems(
-    container: str, instance: str, prefix: str, ui_url: str, first: int = 9000
+    container: str,
+    instance: str,
+    prefix: str,
+    ui_url: str,
+    first: int = 9000,
+    names: tuple[str, ...] | None = None,
 ) -> dict[str, tuple[str, ...]]:
-    """Plant the records into `instance` on the lab host `container` and index them; returns
-    {handle: rule ids the record breaks} (an empty tuple for the conforming control record)."""
-    communities, collections, items, expected = planted_content(prefix, ui_url, first)
+    """Plant the records (every PLANTED one, or those of `names`) into `instance` on the lab
+    host `container` and index them; returns {handle: rule ids the record breaks} (an empty
+    tuple for the conforming control record)."""
+    communities, collections, items, expected = planted_content(prefix, ui_url, first, names)
     psql = ["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-q",
             "-d", f"dspace_{instance}"]  # fmt: skip
     done = subprocess.run(

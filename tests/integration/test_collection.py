@@ -8,6 +8,8 @@ ansible-runner runs it with the vault password file, with no ANSIBLE_* variable 
 toolkit and not the repository's ansible.cfg (no roles path, no collections path). One lab
 host with one DSpace 9 instance (the cheapest host that exercises every role): the first run
 converges it, `verify` proves every role's checks on it, and a second run reports changed=0.
+A second job template of the same project then runs another playbook of the collection,
+dspace.deploy.backup: its snapshot is judged by what the toolkit's own `backup list` finds.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ PROJECT_PLAYBOOK = """\
 # An AWX project's playbook: the site playbook of the installed collection.
 - name: Converge the DSpace site
   ansible.builtin.import_playbook: dspace.deploy.site
+"""
+# A second job template: a backup from the installed collection (its default action: run).
+PROJECT_BACKUP = """\
+---
+- name: Back up the DSpace instances
+  ansible.builtin.import_playbook: dspace.deploy.backup
 """
 # The project's own ansible.cfg (docs/collection.md, "Project"): SSH pipelining only.
 PROJECT_CONFIG = """\
@@ -77,6 +85,7 @@ def job(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     project = root / "project"
     project.mkdir()
     (project / "site.yml").write_text(PROJECT_PLAYBOOK)
+    (project / "backup.yml").write_text(PROJECT_BACKUP)
     (project / "ansible.cfg").write_text(PROJECT_CONFIG)
     artifacts = root / "artifacts"
     build_release("9", artifacts / "9-dspace")
@@ -91,7 +100,7 @@ def _without_ansible_settings() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
 
 
-def _run(job: dict[str, Any], lab: Any, ident: str) -> Any:
+def _run(job: dict[str, Any], lab: Any, ident: str, playbook: str = "site.yml") -> Any:
     """One job of the project's playbook through ansible-runner, as AWX starts it."""
     import ansible_runner
 
@@ -102,7 +111,7 @@ def _run(job: dict[str, Any], lab: Any, ident: str) -> Any:
         return ansible_runner.run(
             private_data_dir=str(job["root"] / "private"),
             project_dir=str(job["project"]),
-            playbook="site.yml",
+            playbook=playbook,
             inventory=str(lab.inventory),
             extravars=job["extravars"],
             envvars={"ANSIBLE_COLLECTIONS_PATH": str(job["collections"]),
@@ -176,3 +185,28 @@ def test_second_run_changes_nothing(runs: list[Any], lab: Any) -> None:
 def test_no_secret_in_the_job_artifacts(runs: list[Any], lab: Any,
                                         job: dict[str, Any]) -> None:
     assert_no_secret_in_files(job["root"] / "private" / "artifacts", vault_secrets(lab))
+
+
+def test_a_backup_job_from_the_collection(runs: list[Any], job: dict[str, Any],
+                                          lab: Any) -> None:
+    """Another playbook of the installed collection, as a second AWX job template: the
+    snapshot it reports is one the toolkit's own `backup list` then finds on the host."""
+    import time
+
+    from dspace_deploy.backups import parse_backup_events
+
+    started = time.monotonic()
+    run = _run(job, lab, "backup", playbook="backup.yml")
+    took = time.monotonic() - started
+    assert run.status == "successful", _tail(run)
+    report = parse_backup_events(list(run.events), "run")
+    assert report.ok, report.as_dict()
+    (answer,) = report.answers
+    made = {s["id"] for s in answer.data["snapshots"]}
+    assert made and answer.data["ok"] is True, answer.data
+    code, document, stderr = cli("backup", "list", "-i", str(lab.inventory))
+    assert code == 0, json.dumps(document) + stderr[-2000:]
+    listed = {snap.get("id") for instance in document["instances"]
+              for snap in (instance.get("data") or {}).get("snapshots") or []}
+    assert made <= listed, (made, listed)
+    print(f"collection backup job: {took:.0f} s")

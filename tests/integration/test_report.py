@@ -1,6 +1,7 @@
 """`dspace-deploy report` on a lab network of two hosts with problems planted.
 
-Both hosts run one DSpace 9 instance (look-alike release) with content in its OAI-PMH feed.
+Both hosts run one DSpace 9 instance (look-alike release) with records in its OAI-PMH feed
+planted through tests/integration/oai_plant.py.
 The first is healthy: good records, one backup, a self-signed certificate (tls_mode
 selfsigned: information only; the proxy sends no HSTS for it, by design). On the second,
 four problems are planted after `up`: its provided certificate is replaced on the host by an
@@ -28,22 +29,18 @@ import pytest
 import yaml
 
 from tests.integration.helpers import EXE, cli
-from tests.lookalike.seed import Collection, Community, Item, content_sql
+from tests.integration.oai_plant import plant_oai_problems
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
 PREFIX = "123456789"
-GOOD = [("dc.title", "Efecto del fenómeno El Niño en la pesca artesanal"),
-        ("dc.contributor.author", "Quispe, Rosa"),
-        ("dc.type", "info:eu-repo/semantics/article"),
-        ("dc.rights", "info:eu-repo/semantics/openAccess"),
-        ("dc.date.issued", "2020-05-17"),
-        ("dc.language.iso", "spa")]
-# Planted on rep-2: no author (lareferencia.creator), a type outside info:eu-repo/semantics
-# (openaire.publication-type).
+# The records come from tests/lookalike/seed.py PLANTED through tests/integration/oai_plant.py
+# (docs/oai-validation.md, "Planting records"): rep-1 gets the conforming record only; rep-2 a
+# record without author (LA Referencia's mandatory creator) and one with a type outside
+# info:eu-repo/semantics (OpenAIRE's publication type), and no conforming one.
+GOOD = ("control",)
+BAD = ("no-author", "local-type")
 BAD_RULES = {"lareferencia.creator", "openaire.publication-type"}
-BAD = [(k, v) for k, v in GOOD if k != "dc.contributor.author" and k != "dc.type"] + [
-    ("dc.type", "Tesis")]
 
 
 @pytest.fixture(scope="module")
@@ -107,20 +104,6 @@ def _exec(host: Any, command: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def _seed(host: Any, metadata: list[tuple[str, str]], count: int) -> None:
-    """Items in repo's database, then indexed for OAI-PMH as DSpace would (`oai import`)."""
-    community = Community(f"{PREFIX}/100", "Facultad de Ciencias")
-    collection = Collection(f"{PREFIX}/101", "Artículos", [community.handle])
-    items = [Item(f"{PREFIX}/{200 + n}", collection.handle,
-                  [*metadata, ("dc.identifier.uri", f"https://hdl.handle.net/{PREFIX}/{200 + n}")])
-             for n in range(count)]
-    _exec(host, "runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q -d dspace_repo",
-          stdin=content_sql([community], [collection], items))
-    # Judged by what it says, not its exit code (`oai import` exits 0 when it fails).
-    result = json.loads(_exec(host, "/usr/local/sbin/dspace-backup reindex repo --json"))
-    assert result.get("ok") is True, result
-
-
 @pytest.fixture(scope="module")
 def network(lab_factory: Any, state_home: Path, artifacts: Path,
             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -147,8 +130,10 @@ def network(lab_factory: Any, state_home: Path, artifacts: Path,
     code, document, stderr = cli("up", "-i", str(lab.inventory), "--artifacts", str(artifacts))
     assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
     converged = time.monotonic()
-    _seed(healthy, GOOD, 3)
-    _seed(planted, BAD, 3)
+    expected = {host.name: plant_oai_problems(host.container, "repo", PREFIX,
+                                              f"https://{names[host.name]}", names=records)
+                for host, records in ((healthy, GOOD), (planted, BAD))}
+    assert set().union(*expected[planted.name].values()) == BAD_RULES
     code, document, stderr = cli("backup", "-i", str(lab.inventory), "--limit", healthy.name)
     assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
     # The planted problems.
@@ -161,7 +146,7 @@ def network(lab_factory: Any, state_home: Path, artifacts: Path,
     print(f"report lab: up {converged - started:.0f} s, report {time.monotonic() - before:.0f} s")
     return {"lab": lab, "code": code, "report": report, "stderr": stderr, "out": out,
             "healthy": f"{healthy.name}/repo", "planted": f"{planted.name}/repo",
-            "names": names}
+            "names": names, "expected": expected[planted.name]}
 
 
 def _member(network: dict[str, Any], key: str) -> dict[str, Any]:
@@ -184,12 +169,13 @@ def test_the_healthy_member_has_nothing_to_report(network: dict[str, Any]) -> No
     assert member["tls"]["days_left"] > 300 and member["tls"]["hsts"] is None
     assert member["tls"]["protocols"] == ["TLSv1.2", "TLSv1.3"]
     assert member["backup"]["age_hours"] is not None and member["backup"]["age_hours"] < 1
-    assert member["handle"]["ports"]["tcp/2641"] == "open"
-    assert member["handle"]["ports"]["http/8000"] == "open"
+    # every public port of the handle server answers, UDP included (a resolution request)
+    assert member["handle"]["ports"] == {"tcp/2641": "open", "udp/2641": "open",
+                                         "http/8000": "open"}
     assert member["handle"]["resolved_url"] == (
         f"https://{network['names'][network['healthy'].split('/')[0]]}/handle/"
         f"{member['handle']['sample']}")
-    assert member["oai"]["records_checked"] == 3 and member["oai"]["score"] == 100.0
+    assert member["oai"]["records_checked"] == 1 and member["oai"]["score"] == 100.0
     assert member["oai"]["failures"] == []
 
 
@@ -205,10 +191,10 @@ def test_each_planted_problem_is_shown_and_nothing_else(network: dict[str, Any])
     assert findings[("critical", "services")] == "not running: handle (inactive)"
     assert member["handle"]["ports"] == {"tcp/2641": "closed", "udp/2641": "closed",
                                          "http/8000": "closed"}
-    rules = {f["rule_id"] for f in member["oai"]["failures"]}
-    assert rules == BAD_RULES
-    assert {f["identifier"].rsplit(":", 1)[-1] for f in member["oai"]["failures"]} == {
-        f"{PREFIX}/200", f"{PREFIX}/201", f"{PREFIX}/202"}
+    failed: dict[str, set[str]] = {}
+    for failure in member["oai"]["failures"]:
+        failed.setdefault(failure["identifier"].rsplit(":", 1)[-1], set()).add(failure["rule_id"])
+    assert failed == {handle: set(rules) for handle, rules in network["expected"].items()}
     assert member["oai"]["score"] == 0.0
     order = [m["key"] for m in network["report"]["members"]]
     assert order == [network["planted"], network["healthy"]]

@@ -188,20 +188,31 @@ PLANTED: dict[str, tuple[dict[str, list[str]], tuple[str, ...]]] = {
         {"dc.rights": ["info:eu-repo/semantics/embargoedAccess"]},
         ("openaire.embargo-end",),
     ),
-    "bad-language": ({"dc.language.iso": ["en_US"]}, ("openaire.language",)),
+    "bad-language": (
+        {"dc.language.iso": ["en_US"]},
+        ("openaire.language", "lareferencia.language"),
+    ),
 }
 
 
 def planted_content(
-    prefix: str, ui_url: str = "http://localhost:4000", first: int = 9000
+    prefix: str,
+    ui_url: str = "http://localhost:4000",
+    first: int = 9000,
+    names: tuple[str, ...] | None = None,
 ) -> tuple[list[Community], list[Collection], list[Item], dict[str, tuple[str, ...]]]:
     """A community and collection (handles prefix/first, prefix/first+1) holding one item per
-    PLANTED entry (prefix/first+2 on, in PLANTED's order); returns them and, per item handle, the
-    rule ids its record breaks. `ui_url`: the site's dspace.ui.url, for dc.identifier.uri."""
+    PLANTED entry (or per entry in `names`; prefix/first+2 on, in PLANTED's order); returns them
+    and, per item handle, the rule ids its record breaks. `ui_url`: the site's dspace.ui.url,
+    for dc.identifier.uri."""
+    unknown = set(names or ()) - set(PLANTED)
+    if unknown:
+        raise ValueError(f"not in PLANTED: {sorted(unknown)}")
+    chosen = [(name, entry) for name, entry in PLANTED.items() if names is None or name in names]
     community = Community(f"{prefix}/{first}", "Planted OAI problems")
     collection = Collection(f"{prefix}/{first + 1}", "Planted records", [community.handle])
     items, expected = [], {}
-    for n, (name, (changes, rules)) in enumerate(PLANTED.items(), start=first + 2):
+    for n, (name, (changes, rules)) in enumerate(chosen, start=first + 2):
         handle = f"{prefix}/{n}"
         fields = {
             "dc.title": [f"Planted record: {name}"],

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tarfile
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dspace_deploy.report.probes import resolution_answer, resolution_request
 from tests.handle_site import advertised_ports, bundle_site
 from tests.lookalike import CRIS_WORKBOOK, Release, _migrations, build_release
 
@@ -848,6 +850,29 @@ def test_backend_lifecycle(bundles, pg, procs, tmp_path, line):
     )
     assert http(f"http://{hip}:{http_port}/api/handles/123456789/999")[0] == 404
     assert http(f"http://{hip}:{http_port}/")[0] == 200
+    # Handle protocol resolution (RFC 3652) on UDP and TCP, answered as Handle.Net 9 with
+    # DSpace's HandlePlugin answers (docs/lookalike.md): the URL value, 100 for an unknown
+    # handle, 301 for a prefix the server does not serve
+    site_url = json.loads(body)["values"][0]["data"]["value"]  # what the HTTP API resolved
+    for handle, expected in [("123456789/0", 1), ("123456789/999", 100), ("99999/1", 301)]:
+        for request_id, ask in ((11, _handle_udp), (12, _handle_tcp)):
+            code, urls = resolution_answer(ask(hip, tcp, handle, request_id), request_id)
+            assert code == expected, (handle, ask.__name__, code)
+            assert urls == ([site_url] if code == 1 else [])
+    answer = _handle_udp(hip, tcp, "123456789/0", 5)
+    assert answer[:4] == bytes([2, 1, 2, 11])  # the request's version; suggests 2.11
+    opcode, code, flags, serial = struct.unpack_from(">IIIH", answer, 20)
+    assert (opcode, code, flags, serial) == (1, 1, 0x80000000, 1)  # AT: a primary server
+    # the value as DSpace's HandlePlugin makes it: index 100, timestamp 100, TTL 100 relative
+    index, stamp, ttl_type, ttl, perms = struct.unpack_from(">IIBIB", answer, 44 + 4 + 11 + 4)
+    assert (index, stamp, ttl_type, ttl, perms) == (100, 100, 0, 100, 0x0A)
+    assert answer[-4:] == b"\0\0\0\0"  # no signature
+    # a message too short for a header: protocol error (4)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(10)
+        udp.sendto(struct.pack(">BBHIIII", 2, 1, 0, 0, 3, 0, 4) + b"\0" * 4, (hip, tcp))
+        short = udp.recv(65535)
+    assert struct.unpack_from(">II", short, 20) == (0, 4) and b"Invalid message length" in short
     # the server advertises its site record, not the ports it binds (GET /api/site)
     status, body = http(f"http://{hip}:{http_port}/api/site")
     assert status == 200 and advertised_ports(json.loads(body)["site"]) == defaults
@@ -909,6 +934,26 @@ def test_backend_lifecycle(bundles, pg, procs, tmp_path, line):
     run(["ant", f"-Ddspace.dir={dspace}", "clean_backups"], cwd=stock)
     assert not list(dspace.glob("*.bak-*"))
 
+
+
+def _handle_udp(address: str, port: int, handle: str, request_id: int) -> bytes:
+    """The answer to a Handle protocol resolution request sent by UDP (report's probe's bytes)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(10)
+        udp.sendto(resolution_request(handle, request_id), (address, port))
+        return udp.recv(65535)
+
+
+def _handle_tcp(address: str, port: int, handle: str, request_id: int) -> bytes:
+    """The same request on a TCP connection: the envelope says how long the answer is."""
+    with socket.create_connection((address, port), timeout=10) as tcp:
+        tcp.sendall(resolution_request(handle, request_id))
+        data = b""
+        while len(data) < 20 or len(data) < 20 + struct.unpack_from(">I", data, 16)[0]:
+            chunk = tcp.recv(65535)
+            assert chunk, f"the connection closed after {len(data)} bytes"
+            data += chunk
+        return data
 
 @needs_tools
 def test_webapp_migrates_on_start_and_health_needs_database(bundles, pg, procs, tmp_path):

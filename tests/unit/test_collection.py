@@ -300,3 +300,21 @@ def test_postgresql_loops_carry_no_password(tmp_path: Path) -> None:
     for task in tasks:
         if "loop: \"{{ postgresql_databases" in task:
             assert "no_log: true" in task, task
+
+
+def test_build_problems_are_told_in_the_chosen_language(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    from dspace_deploy import i18n
+    from dspace_deploy.errors import EnvironmentProblem
+
+    monkeypatch.setattr(collection, "local_collection_dir", lambda: tmp_path / "gone")
+    try:
+        i18n.use("pt")
+        with pytest.raises(EnvironmentProblem) as raised:
+            collection.stage(tmp_path / "stage")
+        with pytest.raises(EnvironmentProblem) as missing_galaxy:
+            collection.build(tmp_path / "dist", galaxy=str(tmp_path / "no-ansible-galaxy"))
+    finally:
+        i18n.use("en")
+    assert str(raised.value).startswith(f"A coleção local {tmp_path / 'gone'} está faltando.")
+    assert "O ansible-galaxy não está instalado" in str(missing_galaxy.value)

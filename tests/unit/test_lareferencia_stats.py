@@ -147,6 +147,26 @@ def test_an_enabled_instance_needs_its_settings_and_token(tmp_path: Path) -> Non
     assert "lareferencia_stats_instances.repo.repository_id" not in keys
 
 
+def test_the_settings_problems_are_told_in_the_chosen_language(tmp_path: Path) -> None:
+    from dspace_deploy import i18n
+
+    try:
+        i18n.use("es")
+        error = _load(tmp_path, {"lareferencia_stats_enabled": True,
+                                 "lareferencia_stats_instances": {"repo": {"site_id": 0}}}, {})
+    finally:
+        i18n.use("en")
+    assert error is not None
+    found = {p.key: (p.what, p.fix) for p in error.problems}
+    assert found["lareferencia_stats_instances.repo.site_id"] == (
+        "es 0", "indique el número idSite de Matomo que dio el nodo nacional")
+    assert found["lareferencia_stats_instances.repo.country"][0] == "es obligatorio pero falta"
+    what, fix = found["vault_lareferencia_stats_secrets.repo.token_auth"]
+    assert what == ("la instancia repo envía estadísticas de uso a LA Referencia pero no tiene "
+                    "token")
+    assert "ansible-vault edit" in fix and "nada lo genera" in fix
+
+
 def test_a_complete_instance_or_a_switched_off_site_is_accepted(tmp_path: Path) -> None:
     vault = {"vault_lareferencia_stats_secrets": {"repo": {"token_auth": TOKEN}}}
     assert _load(tmp_path / "on", {"lareferencia_stats_enabled": True,

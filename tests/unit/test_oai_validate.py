@@ -107,8 +107,20 @@ def test_a_good_record_passes_every_rule() -> None:
         (replaced("date", "2020-05-17", "May 2020"), {"openaire.date-iso8601"}),
         (replaced("date", "1850"), {"lareferencia.date-year-range"}),
         (replaced("date", f"{date.today().year + 3}-01-01"), {"lareferencia.date-year-range"}),
-        (replaced("language", "en_US"), {"openaire.language"}),
-        (replaced("language", "Spanish"), {"openaire.language"}),
+        (replaced("language", "en_US"), {"openaire.language", "lareferencia.language"}),
+        (replaced("language", "Spanish"), {"openaire.language", "lareferencia.language"}),
+        # membership of the ISO 639 lists, not the form: two or three letters that are no code
+        (replaced("language", "xx"), {"openaire.language", "lareferencia.language"}),
+        (replaced("language", "qqq"), {"openaire.language", "lareferencia.language"}),
+        (replaced("language", "qaa"), {"openaire.language", "lareferencia.language"}),  # local
+        # ISO 639-1 and 639-2/B codes satisfy OpenAIRE, not LA Referencia's ISO 639-3 list
+        (replaced("language", "es"), {"lareferencia.language"}),
+        (replaced("language", "fre"), {"lareferencia.language"}),
+        (replaced("language", "nld/dut"), {"lareferencia.language"}),  # the guidelines' pair
+        (replaced("language", "nld/ger"), {"openaire.language", "lareferencia.language"}),
+        # OpenAIRE: every value a code; LA Referencia: at least one ISO 639-3 code
+        (replaced("language", "spa", "en_US"), {"openaire.language"}),
+        (replaced("language", "es", "quz"), set()),  # Cusco Quechua is ISO 639-3
         (
             replaced("relation", "info:eu-repo/grantAgreement/EC/FP7"),
             {"openaire.project-id"},
@@ -125,7 +137,26 @@ def test_rules_that_hold_when_they_do_not_apply() -> None:
         ("date", "info:eu-repo/date/embargoEnd/2027-01-31"),
     ]
     assert failing(embargoed) == {}
-    assert failing([*without("language"), ("relation", "https://doi.org/10.1/x")]) == {}
+    assert failing([*replaced("relation", "https://doi.org/10.1/x")]) == {}
+    # no dc:language: OpenAIRE's rule holds (it judges the values there are), LA Referencia's
+    # asks for one
+    assert set(failing(without("language"))) == {"lareferencia.language"}
+
+
+def test_the_iso_639_table_is_complete_and_dated() -> None:
+    from dspace_deploy.oai.rules import ISO639_TABLE, iso639
+
+    table = iso639()
+    # ISO 639-1: 184 codes; 639-2: 486 (qaa-qtz left out), 20 of them with a B code; 639-3: the
+    # SIL code set of Debian iso-codes 4.15.0
+    assert (len(table.part1), len(table.part2), len(table.bibliographic)) == (184, 486, 20)
+    assert len(table.part3) > 7800
+    assert {"es", "pt", "en", "qu", "gn", "ay"} <= table.part1
+    assert {"spa", "por", "eng", "que", "grn", "aym"} <= table.part2
+    assert {"spa", "por", "quz", "qvi", "gug", "ayr", "mis", "mul", "und", "zxx"} <= table.part3
+    assert table.bibliographic["fre"] == "fra" and table.bibliographic["ger"] == "deu"
+    header = ISO639_TABLE.read_text(encoding="utf-8").splitlines()[:3]
+    assert "iso-codes 4.15.0" in header[1] and "2023-04-27" in header[1]
 
 
 def test_messages_name_the_field_and_what_was_found() -> None:
@@ -249,7 +280,7 @@ def test_check_feed_samples_records_and_scores_the_valid_share() -> None:
     assert [(r.identifier, [f.rule_id for f in r.failures]) for r in report.records] == [
         ("oai:unx:1/1", []),
         ("oai:unx:1/2", ["openaire.access-rights"]),
-        ("oai:unx:1/3", ["openaire.language"]),
+        ("oai:unx:1/3", ["openaire.language", "lareferencia.language"]),
     ]
     assert report.score == pytest.approx(66.7)
     assert report.rules == rule_catalogue()

@@ -121,6 +121,11 @@ def test_self_signed_by_choice_is_information_only() -> None:
     (lambda m: setattr(m.health, "ui_ssr", False), ("critical", "health")),
     (lambda m: m.failed_timers.append("oai-import"), ("warning", "timers")),
     (lambda m: m.handle.ports.update({"tcp/2641": "closed"}), ("critical", "handle")),
+    # a handle server that does not answer UDP (a firewall, UDP resolution off): clients and the
+    # global resolver ask by UDP first
+    (lambda m: m.handle.ports.update({"udp/2641": "no answer"}), ("critical", "handle")),
+    (lambda m: m.handle.ports.update({"tcp/2641": "filtered"}), ("critical", "handle")),
+    (lambda m: m.handle.ports.update({"udp/2641": "not a handle server"}), ("critical", "handle")),
     (lambda m: setattr(m.oai, "error", "HTTP 500"), ("critical", "oai")),
     (lambda m: m.oai.sets_present.update({"openaire": False}), ("warning", "oai")),
 ])
@@ -163,7 +168,7 @@ def test_oai_failures_name_records_and_rules() -> None:
     judge(member)
     assert [(f.severity, f.message) for f in member.findings] == [
         ("warning", "2 of 4 records break mandatory rules: lr-type-vocabulary, openaire-date"),
-        ("info", "1 of 4 records miss recommendations: openaire-language")]
+        ("info", "1 of 4 records misses recommendations: openaire-language")]
 
 
 # --- attention order, JSON, history -----------------------------------------------------------
@@ -222,6 +227,38 @@ def test_handle_resolution_request_follows_rfc_3652() -> None:
     assert (opcode, code, opflags, serial, recursion, body_length) == (1, 0, 0, 0, 0, 4 + 11 + 8)
     assert message[44:48] == struct.pack(">I", 11) and message[48:59] == b"123456789/2"
     assert message[-4:] == b"\0\0\0\0"  # no credential
+
+
+def _answer(request_id: int, code: int, body: bytes, opflags: int = 0x80000000) -> bytes:
+    """A Handle protocol answer as RFC 3652 lays it out (envelope, header, body, credential)."""
+    message = struct.pack(">IIIHBBII", 1, code, opflags, 1, 0, 0, 0, len(body)) + body
+    message += b"\0\0\0\0"
+    return struct.pack(">BBBBIIII", 2, 1, 2, 11, 0, request_id, 0, len(message)) + message
+
+
+def _value(index: int, type_name: bytes, data: bytes) -> bytes:
+    return (struct.pack(">IIBIB", index, 100, 0, 100, 0x0A) + struct.pack(">I", len(type_name))
+            + type_name + struct.pack(">I", len(data)) + data + struct.pack(">I", 0))
+
+
+def test_handle_resolution_answer_is_read_as_rfc_3652_lays_it_out() -> None:
+    from dspace_deploy.report.probes import resolution_answer
+
+    url = b"https://repo.example.edu/handle/123456789/2"
+    body = (struct.pack(">I", 11) + b"123456789/2" + struct.pack(">I", 2)
+            + _value(1, b"HS_ADMIN", b"\0" * 10) + _value(100, b"URL", url))
+    assert resolution_answer(_answer(7, 1, body), 7) == (1, [url.decode()])
+    # with a request digest (RD): hash type 2 (SHA-1) and 20 bytes before the handle
+    digested = _answer(7, 1, b"\x02" + b"d" * 20 + body, opflags=0x80800000)
+    assert resolution_answer(digested, 7) == (1, [url.decode()])
+    not_found = struct.pack(">I", 0)  # an error answer: an empty message
+    assert resolution_answer(_answer(7, 100, not_found), 7) == (100, [])
+    with pytest.raises(ValueError):
+        resolution_answer(_answer(8, 1, body), 7)  # the answer to another request
+    with pytest.raises(ValueError):
+        resolution_answer(b"HTTP/1.1 400 Bad Request\r\n\r\n", 7)
+    with pytest.raises(ValueError):
+        resolution_answer(_answer(7, 1, body)[:-30], 7)  # truncated
 
 
 def test_sample_handle_is_an_item_of_the_feed() -> None:
@@ -298,6 +335,63 @@ def test_html_in_another_language(monkeypatch: pytest.MonkeyPatch) -> None:
         i18n.use("en")
 
 
+def _row(page: str, css_class: str, label: str) -> str:
+    """The value cell of the `label` row in the first table of class `css_class`."""
+    table = page[page.index(f'<table class="{css_class}">'):]
+    table = table[:table.index("</table>")]
+    match = re.search(re.escape(label) + r"</td><td[^>]*>([^<]*)</td>", table)
+    assert match, (label, table)
+    return match.group(1)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ["3 members need action", "0 members need a look", "1 member is fine", "4 members",
+            "expired 3 days ago", "2 runs"]),
+    ("es", ["3 miembros requieren acción", "0 miembros requieren revisión",
+            "1 miembro está bien", "4 miembros", "venció hace 3 días", "2 ejecuciones"]),
+    # Portuguese counts 0 and 1 in the singular (GNU gettext's rule: n > 1)
+    ("pt", ["3 membros requerem ação", "0 membro requer atenção", "1 membro está ok",
+            "4 membros", "expirou há 3 dias", "2 execuções"]),
+])
+def test_html_counts_agree_with_their_numbers(language: str, expected: list[str]) -> None:
+    from dspace_deploy import i18n
+
+    document = network().as_dict()
+    document["members"][-1]["tls"]["days_left"] = 1  # the healthy one: "1 day"
+    try:
+        i18n.use(language)
+        page = _page(document)
+    finally:
+        i18n.use("en")
+    for text in expected:
+        assert text in page, text
+    assert {"en": "1 day left<", "es": "queda 1 día<", "pt": "resta 1 dia<"}[language] in page
+
+
+def test_html_none_agrees_with_its_noun_in_each_language() -> None:
+    """One English "none", a word per noun elsewhere: a backup (respaldo) is masculine in
+    Spanish, an HSTS header (cabecera) feminine."""
+    from dspace_deploy import i18n
+
+    document = network().as_dict()
+    (expired,) = [m for m in document["members"] if m["key"] == "web2/repo"]
+    expired["tls"]["hsts"] = None
+    expired["failed_timers"] = []
+    words = {}
+    try:
+        for language in ("en", "es", "pt"):
+            i18n.use(language)
+            page = _page(document)
+            page = page[page.index('data-member="web2/repo"', page.index("<section")):]
+            label = {"en": "Last good backup", "es": "Último respaldo correcto",
+                     "pt": "Último backup bem-sucedido"}[language]
+            words[language] = (_row(page, "backup", label), _row(page, "tls", "HSTS"))
+    finally:
+        i18n.use("en")
+    assert words == {"en": ("none", "none"), "es": ("ninguno", "ninguna"),
+                     "pt": ("nenhum", "nenhum")}
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None,
                     reason="chromium not installed (scripts/bootstrap --test installs it)")
 def test_chromium_renders_the_page(tmp_path: Path) -> None:
@@ -308,7 +402,7 @@ def test_chromium_renders_the_page(tmp_path: Path) -> None:
          page_file.as_uri()], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
-    assert 'id="total-critical">3 needs action' in dom
+    assert 'id="total-critical">3 members need action' in dom
     sections = re.findall(r'<section class="member (\w+)" id="m-\d+" data-member="([^"]+)"',
                           dom)
     assert sections[0] == ("critical", "web3/repo") and sections[-1] == ("ok", "web1/repo")
@@ -382,5 +476,5 @@ def test_terminal_summary_names_each_problem(monkeypatch: pytest.MonkeyPatch,
     assert result.exit_code == 1
     assert "web3/repo" in result.output and "needs action" in result.output
     assert "the certificate expired 3 days ago" in result.output
-    assert "3 need action, 0 need a look, 1 fine" in result.output
+    assert "3 members need action, 0 members need a look, 1 member is fine" in result.output
     assert str(written[0]) in result.output

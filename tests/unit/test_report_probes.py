@@ -9,9 +9,11 @@ import http.server
 import json
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -150,6 +152,48 @@ def test_handle_probe_ports_and_resolution() -> None:
         tcp.close()
     finally:
         server.shutdown()
+
+
+def _udp_server(reply: Any) -> tuple[socket.socket, int, threading.Thread]:
+    """A UDP socket on 127.0.0.1 whose thread answers each datagram with reply(datagram)
+    (None: no answer)."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                data, peer = udp.recvfrom(65535)
+            except OSError:
+                return
+            answer = reply(data)
+            if answer is not None:
+                udp.sendto(answer, peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return udp, udp.getsockname()[1], thread
+
+
+def _handle_answer(request: bytes) -> bytes:
+    """What a handle server answers to a resolution request: the same request id, code 100."""
+    request_id = struct.unpack_from(">I", request, 8)[0]
+    message = struct.pack(">IIIHBBII", 1, 100, 0x80000000, 1, 0, 0, 0, 4) + b"\0" * 8
+    return struct.pack(">BBBBIIII", 2, 1, 2, 11, 0, request_id, 0, len(message)) + message
+
+
+@pytest.mark.parametrize(("reply", "state"), [
+    (_handle_answer, "open"),
+    (lambda request: None, "no answer"),  # read, never answered (a firewall drops alike)
+    (lambda request: b"HTTP/1.1 400 Bad Request\r\n\r\n", "not a handle server"),
+])
+def test_the_udp_probe_judges_the_answer(reply: Any, state: str) -> None:
+    udp, port, thread = _udp_server(reply)
+    try:
+        assert probes._udp_handle("127.0.0.1", port, "123456789/2") == state
+    finally:
+        udp.close()
+        thread.join(5)
 
 
 def test_handle_probe_of_a_stopped_server() -> None:

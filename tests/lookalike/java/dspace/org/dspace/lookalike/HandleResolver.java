@@ -24,4 +24,16 @@ public class HandleResolver implements net.handle.server.Main.HandleLookup {
         String ui = c.get("dspace.ui.url", "http://localhost:4000");
         return ui + "/handle/" + handle;
     }
+
+    /** HandlePlugin.haveNA: with handle.plugin.checknameauthority (true by default) the request's
+     * naming authority must be 0.NA/ + handle.prefix; without it every prefix is served. */
+    @Override
+    public boolean haveNA(String naHandle) {
+        Config c = Config.get();
+        String check = c.get("handle.plugin.checknameauthority", "true").trim().toLowerCase();
+        if (!check.equals("false") && !check.equals("no") && !check.equals("off")) {
+            return ("0.NA/" + c.get("handle.prefix", "123456789")).equals(naHandle);
+        }
+        return true;
+    }
 }

@@ -1,7 +1,8 @@
 /*
  * dspace-deploy test look-alike (not Handle.Net code): a handle server that listens on the
  * TCP, UDP and HTTP ports of <handle.dir>/config.dct and, with
- * storage_class = org.dspace.handle.HandlePlugin, answers from the DSpace database's handle table.
+ * storage_class = org.dspace.handle.HandlePlugin, answers from the DSpace database's handle table:
+ * Handle protocol resolution requests on TCP and UDP (HandleProtocol), the JSON API on HTTP.
  * Like Handle.Net 9 (HandleServer.java, initThisSiteAndServerNum) it reads its own site record
  * from siteinfo.json at start and refuses to start without it; that record, not config.dct's
  * bind ports, is what the server advertises (GET /api/site, the site-info request).
@@ -18,6 +19,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,12 +111,20 @@ public final class Main {
         int tcpPort = Integer.parseInt(value(tcp, "bind_port", "2641"));
         ServerSocket ss = new ServerSocket(tcpPort, 50, tcpAddr);
         System.out.println("TCP handle Request Listener: address " + tcpAddr.getHostAddress() + " port " + tcpPort);
+        Matcher serialNumber = Pattern.compile("\"serialNumber\"\\s*:\\s*(\\d+)").matcher(site);
+        final HandleProtocol protocol = new HandleProtocol(lookup,
+            serialNumber.find() ? Integer.parseInt(serialNumber.group(1)) : 1);
         Thread t = new Thread(() -> {
             while (true) {
                 try (Socket s = ss.accept()) {
-                    s.getOutputStream().flush();
+                    s.setSoTimeout(30000);
+                    answerTcp(s, protocol);
+                } catch (SocketException e) {
+                    if (ss.isClosed()) {
+                        return;
+                    }
                 } catch (IOException e) {
-                    return;
+                    // a client that went away or sent a short message: the next one
                 }
             }
         }, "hdl-tcp");
@@ -127,12 +137,17 @@ public final class Main {
             System.out.println("UDP handle Request Listener: address " + udpAddr.getHostAddress() + " port "
                 + udpPort);
             Thread u = new Thread(() -> {
-                byte[] buf = new byte[1500];
+                byte[] buf = new byte[65535];
                 while (true) {
                     try {
-                        ds.receive(new DatagramPacket(buf, buf.length));
+                        DatagramPacket request = new DatagramPacket(buf, buf.length);
+                        ds.receive(request);
+                        byte[] answer = protocol.answer(request.getData(), request.getLength());
+                        ds.send(new DatagramPacket(answer, answer.length, request.getSocketAddress()));
                     } catch (IOException e) {
-                        return;
+                        if (ds.isClosed()) {
+                            return;
+                        }
                     }
                 }
             }, "hdl-udp");
@@ -159,6 +174,24 @@ public final class Main {
     public interface HandleLookup {
         /** URL a handle resolves to, or null if unknown. */
         String resolve(String handle) throws Exception;
+
+        /** Whether the storage serves the prefix of this naming authority handle (0.NA/prefix). */
+        boolean haveNA(String naHandle) throws Exception;
+    }
+
+    /** One Handle protocol request on a TCP connection (envelope, then its message), answered. */
+    static void answerTcp(Socket s, HandleProtocol protocol) throws IOException {
+        java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+        byte[] envelope = new byte[HandleProtocol.ENVELOPE];
+        in.readFully(envelope);
+        int length = java.nio.ByteBuffer.wrap(envelope, 16, 4).getInt();
+        if (length < 0 || length > 256 * 1024) {
+            length = 0;
+        }
+        byte[] request = java.util.Arrays.copyOf(envelope, HandleProtocol.ENVELOPE + length);
+        in.readFully(request, HandleProtocol.ENVELOPE, length);
+        s.getOutputStream().write(protocol.answer(request, request.length));
+        s.getOutputStream().flush();
     }
 
     static void handleHttp(HttpExchange ex, HandleLookup lookup, String site) throws IOException {
@@ -184,9 +217,10 @@ public final class Main {
                 body = "{\"responseCode\":100,\"handle\":\"" + handle + "\"}";
             } else {
                 code = 200;
-                body = "{\"responseCode\":1,\"handle\":\"" + handle + "\",\"values\":[{\"index\":1,\"type\":\"URL\","
-                    + "\"data\":{\"format\":\"string\",\"value\":\"" + url + "\"},\"ttl\":86400,\"timestamp\":\""
-                    + java.time.Instant.now().toString() + "\"}]}";
+                // the value DSpace's HandlePlugin makes: index 100, TTL 100, timestamp 100 (seconds)
+                body = "{\"responseCode\":1,\"handle\":\"" + handle + "\",\"values\":[{\"index\":100,\"type\":\"URL\","
+                    + "\"data\":{\"format\":\"string\",\"value\":\"" + url + "\"},\"ttl\":100,"
+                    + "\"timestamp\":\"1970-01-01T00:01:40Z\"}]}";
             }
         } else if (path.equals("/api/site") || path.equals("/api/site/")) {
             code = 200;
