@@ -113,7 +113,8 @@ def converge_and_seed(lab: Any, artifacts: Path, layout: dict[str, list[str]], m
     roles = hosts(lab, layout)
     subprocess.run(["podman", "stop", "-t", "5", roles["down"].container], check=True,
                    capture_output=True)
-    clones = ",".join(h.name for role, h in roles.items() if role != "down" and h.name != template.name)
+    clones = ",".join(h.name for role, h in roles.items()
+                      if role != "down" and h.name != template.name)
     up = ",".join(h.name for role, h in roles.items() if role != "down")
     mark = time.monotonic()
     _up(lab, artifacts, clones)
