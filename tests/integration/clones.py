@@ -19,6 +19,11 @@ or instance names changed):
                                                own at boot; the lab records them (known_hosts)
   addresses in the inventory                   written by create_lab
 
+The template restarts after the commit and may get a new address too (podman's bridge gives
+a restarted container any free one): the repairing `up` covers it as well. Seen on the first
+run: the template's and the clones' handle servers failed with "java.net.BindException:
+Cannot assign requested address" until the handle_server role set them up again.
+
 The committed image is `localhost/dspace-deploy-lab-clone:<lab>`; lab_factory removes it
 with the lab.
 """

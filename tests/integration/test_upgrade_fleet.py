@@ -98,7 +98,8 @@ def converge_and_seed(lab: Any, artifacts: Path, layout: dict[str, list[str]], m
 
     Only the first host (the template, instance `repo`) is converged; the others are its
     clones (clones.py), which `up` then repairs (names, certificates, the handle server's
-    address) and completes (pair's second instance), and `verify` proves."""
+    address) and completes (pair's second instance), and `verify` proves. The template is
+    repaired too: restarted after the commit, it may have a new address."""
     started = time.monotonic()
     roles = hosts(lab, layout)
     template = lab.hosts[0]
@@ -113,12 +114,10 @@ def converge_and_seed(lab: Any, artifacts: Path, layout: dict[str, list[str]], m
     roles = hosts(lab, layout)
     subprocess.run(["podman", "stop", "-t", "5", roles["down"].container], check=True,
                    capture_output=True)
-    clones = ",".join(h.name for role, h in roles.items()
-                      if role != "down" and h.name != template.name)
     up = ",".join(h.name for role, h in roles.items() if role != "down")
     mark = time.monotonic()
-    _up(lab, artifacts, clones)
-    code, document, stderr = cli("verify", "-i", str(lab.inventory), "--limit", clones)
+    _up(lab, artifacts, up)
+    code, document, stderr = cli("verify", "-i", str(lab.inventory), "--limit", up)
     assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
     sys_note(f"clones repaired and verified in {time.monotonic() - mark:.0f} s")
     _seed_and_back_up(lab, roles["failing"], limit=up)
