@@ -11,6 +11,8 @@ Fixtures:
                 modules whose tests are not about installing packages; the package
                 installs stay under test wherever a plain image is used (test_stack,
                 test_site, test_postgresql, the drill's and rebuilt hosts, a fresh `up`).
+                A lab of many alike hosts can converge one and clone it
+                (tests/integration/clones.py); its image goes with the lab.
 
 For the whole session XDG_DATA_HOME, XDG_STATE_HOME and XDG_CONFIG_HOME point into a
 temporary directory (tests never see or touch the user's labs, runs or vault passwords);
@@ -84,6 +86,7 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
 def lab_factory(_isolated_user_dirs: Path) -> Iterator[LabFactory]:
     from dspace_deploy.errors import InputError
     from dspace_deploy.lab.labs import create_lab, destroy_lab
+    from tests.integration.clones import remove_clone_image
 
     reason = _why_no_lab_hosts()
     suffix = secrets.token_hex(3)
@@ -120,6 +123,7 @@ def lab_factory(_isolated_user_dirs: Path) -> Iterator[LabFactory]:
             pass  # already gone: a test ran `lab down`, or its creation failed and cleaned up
         except Exception as error:
             problems.append(f"{lab_name}: {error}")
+        remove_clone_image(lab_name)  # the image of hosts cloned in it (clones.py), if any
     if problems:
         pytest.fail("could not remove test labs: " + "; ".join(problems))
 

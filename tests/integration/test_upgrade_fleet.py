@@ -37,6 +37,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.integration.clones import clone_template
 from tests.integration.helpers import EXE, cli
 from tests.integration.test_backup import _exec, _psql
 from tests.integration.test_upgrade import (
@@ -89,22 +90,36 @@ def _set_versions(lab: Any, version: str, layout: dict[str, list[str]] = LAYOUT)
     hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def converge_and_seed(lab: Any, artifacts: Path,
-                      layout: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
-    """9.2 on every host but `down` (stopped first), content and a backup on `failing` and
-    the index its 9.3 migration trips on; then 9.3 in the inventory. What every host must
-    keep, per (role, instance)."""
+def converge_and_seed(lab: Any, artifacts: Path, layout: dict[str, list[str]], make: Any,
+                      name: str) -> dict[tuple[str, str], Any]:
+    """9.2 on every host but `down` (stopped), content and a backup on `failing` and the
+    index its 9.3 migration trips on; then 9.3 in the inventory. What every host must keep,
+    per (role, instance).
+
+    Only the first host (the template, instance `repo`) is converged; the others are its
+    clones (clones.py), which `up` then repairs (names, certificates, the handle server's
+    address) and completes (pair's second instance), and `verify` proves. The template is
+    repaired too: restarted after the commit, it may have a new address."""
     started = time.monotonic()
     roles = hosts(lab, layout)
-    subprocess.run(["podman", "stop", "-t", "5", roles["down"].container], check=True,
-                   capture_output=True)
+    template = lab.hosts[0]
+    assert all("repo" in instances for instances in layout.values())  # what the clones share
     _set_versions(lab, "9.2", layout)
     subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)], check=True,
                    capture_output=True)
+    _up(lab, artifacts, template.name)
+    sys_note(f"template {template.name} converged in {time.monotonic() - started:.0f} s")
+    clone_template(make, lab, name, template, hosts=len(layout), oses=("debian13",),
+                   connection="ssh", preload=True)
+    roles = hosts(lab, layout)
+    subprocess.run(["podman", "stop", "-t", "5", roles["down"].container], check=True,
+                   capture_output=True)
     up = ",".join(h.name for role, h in roles.items() if role != "down")
-    code, document, stderr = cli("up", "-i", str(lab.inventory), "--limit", up, "--artifacts",
-                                 str(artifacts))
-    assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
+    mark = time.monotonic()
+    _up(lab, artifacts, up)
+    code, document, stderr = cli("verify", "-i", str(lab.inventory), "--limit", up)
+    assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
+    sys_note(f"clones repaired and verified in {time.monotonic() - mark:.0f} s")
     _seed_and_back_up(lab, roles["failing"], limit=up)
     _psql(roles["failing"], "dspace_repo", HAND_MADE_INDEX)
     _set_versions(lab, "9.3", layout)
@@ -114,9 +129,16 @@ def converge_and_seed(lab: Any, artifacts: Path,
     return states
 
 
+def _up(lab: Any, artifacts: Path, limit: str) -> None:
+    code, document, stderr = cli("up", "-i", str(lab.inventory), "--limit", limit,
+                                 "--artifacts", str(artifacts))
+    assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
+
+
 @pytest.fixture(scope="module")
-def before(lab: Any, artifacts: Path, state_home: Path) -> dict[tuple[str, str], Any]:
-    return converge_and_seed(lab, artifacts, LAYOUT)
+def before(lab_factory: Any, lab: Any, artifacts: Path,
+           state_home: Path) -> dict[tuple[str, str], Any]:
+    return converge_and_seed(lab, artifacts, LAYOUT, lab_factory, "fleet")
 
 
 def sys_note(text: str) -> None:

@@ -43,8 +43,9 @@ def lab(lab_factory: Any, state_home: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def before(lab: Any, artifacts: Path, state_home: Path) -> dict[tuple[str, str], Any]:
-    return converge_and_seed(lab, artifacts, LAYOUT)
+def before(lab_factory: Any, lab: Any, artifacts: Path,
+           state_home: Path) -> dict[tuple[str, str], Any]:
+    return converge_and_seed(lab, artifacts, LAYOUT, lab_factory, "fleetx")
 
 
 def test_the_fleet_scenario(lab: Any, artifacts: Path, before: dict[tuple[str, str], Any],
