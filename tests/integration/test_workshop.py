@@ -16,6 +16,7 @@ made with `--content none` and the content and reset tests are skipped, saying w
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import secrets
@@ -82,10 +83,8 @@ def workshop_up(artifacts: Path, state_home: Path,
     finally:
         from dspace_deploy.errors import DeployError
 
-        try:
+        with contextlib.suppress(DeployError):  # test_lab_down_removes_everything did it
             workshop.lab_down(name)
-        except DeployError:
-            pass  # already removed by test_lab_down_removes_everything
 
 
 def _sheet(workshop_up: dict[str, Any]) -> list[dict[str, str]]:
