@@ -501,3 +501,17 @@ def test_cloud_workshop_plans_asks_applies_and_down_destroys(
     assert fake_aws["destroy"] == [("lab-cw", "sa-east-1")]
     assert not labs.lab_dir("cw").exists()
     assert not labs.lab_vault_password_file("cw").exists()
+
+
+def test_lab_credentials_rewrites_the_sheet_where_asked(fake_lab: Calls, cli: Cli,
+                                                        tmp_path: Path) -> None:
+    workshop.lab_up("ws", 3, per_host=2)
+    first = (labs.lab_dir("ws") / credentials.CSV_NAME).read_text()
+    done = cli.invoke(["lab", "credentials", "ws", "--out", str(tmp_path / "sheet")])
+    assert done.exit_code == 0, done.output
+    again = tmp_path / "sheet" / credentials.CSV_NAME
+    assert again.read_text() == first  # the same passwords from the vault
+    assert str(again) in done.stdout
+    for row in csv.DictReader(io.StringIO(first)):
+        assert row["password"] not in done.output
+    assert stat.S_IMODE(again.stat().st_mode) == 0o600
