@@ -62,6 +62,7 @@ INSTANCE_DEFAULTS: dict[str, Any] = {
     "handle_registered": False,
     "acme_directory_url": "https://acme-v02.api.letsencrypt.org/directory",
     "extra_config": {},
+    "content": "none",
 }
 
 DSPACE_ROOT = "/srv/dspace"
@@ -324,6 +325,8 @@ def _plan(d: dict[str, Any], user: str, java: int, node: int, solr: str) -> dict
         "handle_registered": bool(inst["handle_registered"]),
         "admin_email": admin_email,
         "extra_config": extra,
+        # sample content to seed (roles/dspace_content): none, sample-en, sample-es
+        "content": _text(inst.get("content"), "none"),
     }
 
 

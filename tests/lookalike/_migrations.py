@@ -99,6 +99,17 @@ CREATE TABLE handle (
   resource_legacy_id INTEGER,
   resource_id UUID REFERENCES dspaceobject(uuid)
 );
+CREATE SEQUENCE handle_seq;
+CREATE TABLE bundle (
+  uuid UUID PRIMARY KEY REFERENCES dspaceobject(uuid),
+  bundle_id INTEGER,
+  primary_bitstream_id UUID REFERENCES bitstream(uuid)
+);
+CREATE TABLE item2bundle (
+  bundle_id UUID NOT NULL REFERENCES bundle(uuid),
+  item_id UUID NOT NULL REFERENCES item(uuid),
+  PRIMARY KEY (bundle_id, item_id)
+);
 -- tables later scripts change (the real ones have more columns)
 CREATE TABLE bundle2bitstream (
   bundle_id UUID,

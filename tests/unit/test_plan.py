@@ -84,6 +84,7 @@ def test_one_instance_plan_matches_the_design() -> None:
         "handle_registered": False,
         "admin_email": "a@example.edu",
         "extra_config": {},
+        "content": "none",
     }
     json.dumps(p)  # plain data: Ansible can template, register and show it
 
