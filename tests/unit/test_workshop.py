@@ -186,13 +186,14 @@ def test_inventory_has_one_instance_per_student_and_a_password_each() -> None:
     from dspace_deploy.inventory.validate import load_site
     from dspace_deploy.inventory.vault import read_vault
 
-    shape = plan(3, per_host=2, content="none")
+    shape = plan(3, per_host=2, lang="es")
     inventory, password_file, roster = write(shape)
     site = load_site(inventory, password_file)
     assert site.name == "lab-ws"
     assert site.hosts == ["ws-1", "ws-2"]
     assert [i["name"] for i in site.hostvars["ws-1"]["dspace_instances"]] == ["s01", "s02"]
     assert [i["port_slot"] for i in site.hostvars["ws-1"]["dspace_instances"]] == [0, 1]
+    assert {i["content"] for i in site.hostvars["ws-1"]["dspace_instances"]} == {"sample-es"}
     assert [i["name"] for i in site.hostvars["ws-2"]["dspace_instances"]] == ["s03"]
     assert workshop.roster_of(site) == roster
     secrets = read_vault(site.vault_file, password_file)["vault_instance_secrets"]
@@ -226,15 +227,16 @@ def test_rewriting_keeps_passwords_and_vault_bytes_and_drops_the_lab_default() -
             "admin_password"] for n in ("s01", "s02", "s03")}
 
 
-def test_sample_content_needs_the_content_support(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_sample_content_needs_the_content_support(tmp_path: Path) -> None:
     from dspace_deploy import resources
 
-    monkeypatch.setattr(resources, "playbooks_dir", lambda: tmp_path)  # no content.yml
-    with pytest.raises(DeployError, match="no sample content support") as caught:
-        workshop._require_content_support(plan(2))
-    assert "--content none" in str(caught.value)
-    workshop._require_content_support(plan(2, content="none"))  # nothing needed
+    workshop._require_content_support(plan(2))  # this build has it (role dspace_content)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(resources, "playbooks_dir", lambda: tmp_path)  # no content.yml
+        with pytest.raises(DeployError, match="no sample content support") as caught:
+            workshop._require_content_support(plan(2))
+        assert "--content none" in str(caught.value)
+        workshop._require_content_support(plan(2, content="none"))  # nothing needed
 
 
 # --- the credentials sheet -------------------------------------------------------------------
@@ -299,7 +301,7 @@ def result(hosts: list[str], *, changed: int = 0, failed: tuple[str, ...] = ()) 
 @pytest.fixture
 def fake_lab(monkeypatch: pytest.MonkeyPatch) -> Calls:
     """create_lab makes no container; runs are recorded and succeed (changed on the first
-    `up` only); `content` is dropped from the instances while this build's spec lacks it."""
+    `up` only)."""
     calls = Calls(runs=[])
 
     def create_lab(name: str, hosts: int, oses: Any, connection: str, progress: Any,
@@ -324,10 +326,6 @@ def fake_lab(monkeypatch: pytest.MonkeyPatch) -> Calls:
 
     monkeypatch.setattr(labs, "create_lab", create_lab)
     monkeypatch.setattr(workshop, "run_playbook", run_playbook)
-    monkeypatch.setattr(workshop, "_require_content_support", lambda plan: None)
-    original = workshop.instance_vars
-    monkeypatch.setattr(workshop, "instance_vars", lambda plan, student: {
-        k: v for k, v in original(plan, student).items() if k != "content"})
     monkeypatch.setattr(workshop, "host_memory", lambda cloud: 24 * GIB)
     return calls
 
