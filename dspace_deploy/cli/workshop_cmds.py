@@ -66,8 +66,22 @@ def _describe(plan: WorkshopPlan, cloud_plan: Any) -> None:
         "Workshop {name}: {students} students on {hosts} {size} VMs in {region}.",
         plan.hosts).format(name=plan.name, students=plan.students, hosts=plan.hosts,
                            size=plan.cloud.size, region=plan.cloud.region))
-    text = getattr(cloud_plan, "describe", None)
-    _progress(text() if callable(text) else str(cloud_plan))
+    # h-cloud's own rendering of the plan (resources, account, region, cost with its date)
+    import importlib
+
+    try:
+        cloud_cmds: Any = importlib.import_module("dspace_deploy.cli.cloud_cmds")
+    except ImportError:  # a build without `cloud` (before h-cloud is merged)
+        cloud_cmds = None
+    show = getattr(cloud_cmds, "print_plan", None) or getattr(cloud_cmds, "_print_plan", None)
+    if callable(show):
+        show(cloud_plan)
+    else:
+        import json
+
+        as_dict = getattr(cloud_plan, "as_dict", None)
+        _progress(json.dumps(as_dict() if callable(as_dict) else str(cloud_plan), indent=1,
+                             default=str))
 
 
 def reset(

@@ -598,11 +598,12 @@ def _cloud_plan(plan: WorkshopPlan) -> Any:
                     region=plan.cloud.region, subnet=plan.cloud.subnet,
                     admin_cidr=plan.cloud.admin_cidr,
                     data_volume_gb=plan.cloud.data_volume_gb,
-                    key_path=labs.lab_dir(plan.name) / "id_ed25519.pub")
+                    key_path=labs.lab_dir(plan.name) / "id_ed25519",
+                    names=plan.host_names())
 
 
 def cloud_key(directory: Path) -> Path:
-    """The workshop's SSH key (made before the cloud plan, which imports its public half)."""
+    """The workshop's SSH key, made before `apply` imports its public half (KEY.pub)."""
     key = directory / "id_ed25519"
     if not key.is_file():
         import subprocess
@@ -625,33 +626,35 @@ def _cloud_hosts(plan: WorkshopPlan, cloud_plan: Any, record: Record, say: Progr
     directory.mkdir(parents=True, mode=0o700, exist_ok=True)
     record.write(directory)  # before anything is created: `lab down` finds it
     key = cloud_key(directory)  # the plan names it; apply imports its public half
-    made = aws.apply(cloud_plan, progress=say)
+    made = {host.name: host for host in aws.apply(cloud_plan, progress=say)}
     names = plan.host_names()
-    if len(made) != len(names):
+    if sorted(made) != sorted(names):
         raise DeployError(
             _("The cloud gave {got} hosts for workshop {name}, not {want}.").format(
                 got=len(made), name=plan.name, want=len(names)),
             hint=_("See `{command}`, then rerun or remove it with `{down}`.").format(
                 command="dspace-deploy cloud list", down=f"dspace-deploy lab down {plan.name}"))
+    # apply() records the VMs' host keys where the plan says (h-cloud: known_hosts per site)
+    known_hosts = getattr(cloud_plan, "known_hosts", None) or directory / "known_hosts"
     host_vars: dict[str, dict[str, Any]] = {}
     hostnames: dict[str, str] = {}
-    for name, host in zip(names, sorted(made, key=lambda h: h.name), strict=True):
+    for name in names:
+        host = made[name]
         host_vars[name] = {
             "ansible_host": host.public_address,
             "ansible_user": host.user,
             "ansible_become": True,
             "ansible_ssh_private_key_file": str(key),
             "ansible_ssh_common_args": (
-                f"-o UserKnownHostsFile={directory / 'known_hosts'} "
+                f"-o UserKnownHostsFile={known_hosts} "
                 "-o StrictHostKeyChecking=accept-new"),
         }
         # Without a domain of the trainer's, names that resolve to the host's address
         # (nip.io answers a.b.c.d.nip.io with a.b.c.d).
         if plan.domain == f"{plan.name}.{labs.HOST_DOMAIN}":
             hostnames[name] = f"{host.public_address}.nip.io"
-    record.cloud_hosts = [
-        {"host": name, "instance_id": h.instance_id, "address": h.public_address}
-        for name, h in zip(names, sorted(made, key=lambda h: h.name), strict=True)]
+    record.cloud_hosts = [{"host": name, "instance_id": made[name].instance_id,
+                           "address": made[name].public_address} for name in names]
     password_file = resources.vault_password_file(f"lab-{plan.name}")
     return directory / "inventory", password_file, host_vars, None, hostnames
 

@@ -444,13 +444,14 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
 
     def plan_(site: str, **kwargs: Any) -> Any:
         calls["plan"].append((site, kwargs))
-        return types.SimpleNamespace(site=site, count=kwargs["count"],
-                                     describe=lambda: "PLAN TEXT")
+        return types.SimpleNamespace(site=site, names=kwargs["names"],
+                                     known_hosts=Path("/nowhere/known_hosts"),
+                                     as_dict=lambda: {"cost": "PLAN COST"})
 
     def apply(cloud_plan: Any, progress: Any = None) -> list[CloudHost]:
         calls["apply"].append(cloud_plan)
-        return [CloudHost(f"{cloud_plan.site}-{i}", f"i-{i}", f"203.0.113.{i}", f"10.0.0.{i}")
-                for i in range(1, cloud_plan.count + 1)]
+        return [CloudHost(name, f"i-{i}", f"203.0.113.{i}", f"10.0.0.{i}")
+                for i, name in reversed(list(enumerate(cloud_plan.names, start=1)))]
 
     def destroy(site: str, region: str, progress: Any = None) -> dict[str, Any]:
         calls["destroy"].append((site, region))
@@ -492,7 +493,11 @@ def test_cloud_workshop_plans_asks_applies_and_down_destroys(
     assert inventory.hostvars["cw-1"]["ansible_host"] == "203.0.113.1"
     assert inventory.hostvars["cw-1"]["ansible_user"] == "admin"
     key = labs.lab_dir("cw") / "id_ed25519"
-    assert kwargs["key_path"] == key.with_suffix(".pub") and key.with_suffix(".pub").is_file()
+    assert kwargs["key_path"] == key and key.with_suffix(".pub").is_file()
+    assert kwargs["names"] == ["cw-1", "cw-2"]
+    assert "UserKnownHostsFile=/nowhere/known_hosts" in (
+        inventory.hostvars["cw-2"]["ansible_ssh_common_args"])
+    assert inventory.hostvars["cw-2"]["ansible_host"] == "203.0.113.2"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     down = runner.invoke(["lab", "down", "cw", "--json"])
     assert down.exit_code == 0, down.output
