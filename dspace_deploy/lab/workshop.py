@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dspace_deploy import resources
-from dspace_deploy.errors import DeployError, EnvironmentProblem, InputError
+from dspace_deploy.errors import (
+    EXIT_HOSTS_FAILED,
+    EXIT_INTERRUPTED,
+    DeployError,
+    EnvironmentProblem,
+    InputError,
+)
 from dspace_deploy.i18n import _, ngettext
 from dspace_deploy.lab import labs
 
@@ -35,6 +41,16 @@ if TYPE_CHECKING:
     from dspace_deploy.site import Site
 
 Progress = Callable[[str], None]
+
+
+class CloudProblem(DeployError):
+    """The cloud did not give or take back what the workshop needs (exit 1, as a host)."""
+
+    exit_code = EXIT_HOSTS_FAILED
+
+
+class NotConfirmed(DeployError):
+    exit_code = EXIT_INTERRUPTED
 
 METADATA = "workshop.json"
 METADATA_FORMAT = 1
@@ -488,7 +504,7 @@ def lab_up(
     if plan.cloud is not None:
         cloud_plan = _cloud_plan(plan)
     if confirm is not None and not confirm(plan, cloud_plan):
-        raise DeployError(_("Nothing was done."))
+        raise NotConfirmed(_("Nothing was done."))
     timings: dict[str, float] = {}
     started = time.monotonic()
     record = record or Record(plan=plan.as_dict())
@@ -629,7 +645,7 @@ def _cloud_hosts(plan: WorkshopPlan, cloud_plan: Any, record: Record, say: Progr
     made = {host.name: host for host in aws.apply(cloud_plan, progress=say)}
     names = plan.host_names()
     if sorted(made) != sorted(names):
-        raise DeployError(
+        raise CloudProblem(
             _("The cloud gave {got} hosts for workshop {name}, not {want}.").format(
                 got=len(made), name=plan.name, want=len(names)),
             hint=_("See `{command}`, then rerun or remove it with `{down}`.").format(
@@ -761,6 +777,15 @@ def lab_down(name: str, progress: Progress | None = None) -> dict[str, Any]:
         report = aws.destroy(lab_inventory.site_name(name), record.plan["cloud"]["region"],
                              progress=progress)
         removed["cloud"] = _plain(report)
+        if getattr(report, "ok", True) is False:  # keep the record: `lab down` again retries
+            raise CloudProblem(
+                _("Some cloud resources of workshop {name} could not be deleted: {what}.")
+                .format(name=name, what=json.dumps(removed["cloud"].get("failed")
+                                                   if isinstance(removed["cloud"], dict)
+                                                   else removed["cloud"], default=str)),
+                hint=_("Run `{command}` again; `{list}` shows what is left.").format(
+                    command=f"dspace-deploy lab down {name}",
+                    list="dspace-deploy cloud list"))
         import shutil
 
         shutil.rmtree(directory, ignore_errors=False)

@@ -453,9 +453,10 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         return [CloudHost(name, f"i-{i}", f"203.0.113.{i}", f"10.0.0.{i}")
                 for i, name in reversed(list(enumerate(cloud_plan.names, start=1)))]
 
-    def destroy(site: str, region: str, progress: Any = None) -> dict[str, Any]:
+    def destroy(site: str, region: str, progress: Any = None) -> Any:
         calls["destroy"].append((site, region))
-        return {"instances": ["i-1", "i-2"]}
+        failed = [("volume vol-1", "in use")] if len(calls["destroy"]) == 1 else []
+        return types.SimpleNamespace(ok=not failed, as_dict=lambda: {"failed": failed})
 
     module.plan, module.apply, module.destroy = plan_, apply, destroy  # type: ignore[attr-defined]
     package = types.ModuleType("dspace_deploy.cloud")
@@ -499,9 +500,12 @@ def test_cloud_workshop_plans_asks_applies_and_down_destroys(
         inventory.hostvars["cw-2"]["ansible_ssh_common_args"])
     assert inventory.hostvars["cw-2"]["ansible_host"] == "203.0.113.2"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    down = runner.invoke(["lab", "down", "cw", "--json"])  # a volume still in use
+    assert down.exit_code == 1 and "vol-1" in json.loads(down.stdout)["error"], down.output
+    assert workshop.is_workshop("cw")  # kept, so that `lab down` can finish the job
     down = runner.invoke(["lab", "down", "cw", "--json"])
     assert down.exit_code == 0, down.output
-    assert fake_aws["destroy"] == [("lab-cw", "sa-east-1")]
+    assert fake_aws["destroy"] == [("lab-cw", "sa-east-1")] * 2
     assert not labs.lab_dir("cw").exists()
     assert not labs.lab_vault_password_file("cw").exists()
 
