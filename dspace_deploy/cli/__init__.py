@@ -16,6 +16,7 @@ from dspace_deploy import __version__
 from dspace_deploy.cli import (
     backup_cmds,
     build_cmd,
+    cloud_cmds,
     collection_cmd,
     handle_cmds,
     lab_cmds,
@@ -99,6 +100,7 @@ build_cmd.register(app)
 collection_cmd.register(app)
 handle_cmds.register(app)
 lab_cmds.register(app)
+cloud_cmds.register(app)
 
 
 def main() -> None:
