@@ -44,7 +44,11 @@ def up_workshop(*, name: str, students: int, per_host: int | None, content: str,
     def confirm(plan: WorkshopPlan, cloud_plan: Any) -> bool:
         if cloud_plan is None or yes:
             return True
-        _describe(plan, cloud_plan)
+        import contextlib
+
+        # stdout is the JSON document's alone with --json
+        with contextlib.redirect_stdout(sys.stderr if as_json else sys.stdout):
+            _describe(plan, cloud_plan)
         if as_json or not sys.stdin.isatty():
             raise InputError(
                 _("A cloud workshop creates billed resources; without a terminal to ask, "

@@ -70,7 +70,8 @@ HOST_BASE_MEMORY_MB = 2048
 MAX_PER_HOST = 12
 # Memory of the cloud sizes a workshop is likely to use (AWS EC2 instance types, GiB x 1024).
 CLOUD_SIZE_MEMORY_MB = {
-    "t3.large": 8192, "t3.xlarge": 16384, "t3.2xlarge": 32768,
+    "t3.medium": 4096, "t3.large": 8192, "t3.xlarge": 16384, "t3.2xlarge": 32768,
+    "t4g.large": 8192, "t4g.xlarge": 16384, "m7g.large": 8192, "m7g.xlarge": 16384,
     "m6i.large": 8192, "m6i.xlarge": 16384, "m6i.2xlarge": 32768, "m6i.4xlarge": 65536,
     "m7i.large": 8192, "m7i.xlarge": 16384, "m7i.2xlarge": 32768,
     "r6i.large": 16384, "r6i.xlarge": 32768, "r6i.2xlarge": 65536,
