@@ -24,6 +24,16 @@ class LabOs(StrEnum):
     debian13 = "debian13"
 
 
+class WorkshopContent(StrEnum):
+    sample = "sample"
+    none = "none"
+
+
+class WorkshopLang(StrEnum):
+    en = "en"
+    es = "es"
+
+
 class Connection(StrEnum):
     podman = "podman"
     ssh = "ssh"
@@ -47,6 +57,10 @@ def register(app: typer.Typer) -> None:
     lab.command("start")(start)
     lab.command("list")(list_)
     lab.command("down")(down)
+    from dspace_deploy.cli import workshop_cmds
+
+    lab.command("reset")(workshop_cmds.reset)
+    lab.command("credentials")(workshop_cmds.credentials)
     app.add_typer(lab, name="lab")
 
 
@@ -75,6 +89,39 @@ def up(
             "per task) or podman (podman exec).",
         ),
     ] = Connection.ssh,
+    students: Annotated[int | None, typer.Option(
+        "--students", help="A workshop: this many students, each with a DSpace instance of "
+        "their own (s01, s02, ...), an administrator account and a generated password; "
+        "hosts are planned from --per-host (docs/workshop.md).", show_default=False)] = None,
+    per_host: Annotated[int | None, typer.Option(
+        "--per-host", help="Workshop: instances per host (default: as many as the host's "
+        "memory holds, 1.5 GiB each after 2 GiB for the host).", show_default=False)] = None,
+    content: Annotated[WorkshopContent, typer.Option(
+        "--content", help="Workshop: the sample content set in every instance, or none.",
+    )] = WorkshopContent.sample,
+    lang: Annotated[WorkshopLang, typer.Option(
+        "--lang", help="Workshop: language of the sample content.")] = WorkshopLang.en,
+    domain: Annotated[str | None, typer.Option(
+        "--domain", help="Workshop: the students' names are sNN.DOMAIN (default: "
+        "NAME.lab.test; with --cloud, the host's address under nip.io).",
+        show_default=False)] = None,
+    artifacts: Annotated[str | None, typer.Option(
+        "--artifacts", help="Workshop: directory or URL of the release bundles (what "
+        "`dspace-deploy build` writes).", show_default=False)] = None,
+    cloud: Annotated[str | None, typer.Option(
+        "--cloud", help="Workshop: make the hosts as cloud VMs (aws) instead of podman lab "
+        "hosts.", show_default=False)] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Cloud region.",
+                                               show_default=False)] = None,
+    size: Annotated[str | None, typer.Option("--size", help="Cloud instance type (default "
+                                             "m6i.2xlarge).", show_default=False)] = None,
+    admin_cidr: Annotated[str | None, typer.Option(
+        "--admin-cidr", help="Cloud: the only addresses SSH is open to.",
+        show_default=False)] = None,
+    subnet: Annotated[str | None, typer.Option("--subnet", help="Cloud subnet id.",
+                                               show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Cloud: do not ask before "
+                                      "creating billed resources.")] = False,
     preload: Annotated[
         bool,
         typer.Option(
@@ -86,10 +133,29 @@ def up(
     ] = False,
     as_json: Json = False,
 ) -> None:
-    """Create a lab (or start an existing one) and write its inventory."""
+    """Create a lab (or start an existing one) and write its inventory; with --students, a
+    workshop: deployed instances with content and a credentials sheet."""
     from dspace_deploy.lab.labs import create_lab, stack_preload
 
     chosen = [value.value for value in os_names or [LabOs.debian13]]
+    if students is not None:
+        from dspace_deploy.cli import workshop_cmds
+
+        workshop_cmds.up_workshop(
+            name=name, students=students, per_host=per_host, content=content.value,
+            lang=lang.value, os_name=chosen[0], cloud=cloud, region=region, size=size,
+            admin_cidr=admin_cidr, subnet=subnet, domain=domain, artifacts=artifacts,
+            yes=yes, preload=preload, as_json=as_json)
+        return
+    given = {"--per-host": per_host, "--domain": domain, "--artifacts": artifacts,
+             "--cloud": cloud, "--region": region, "--size": size, "--admin-cidr": admin_cidr,
+             "--subnet": subnet}
+    stray = [flag for flag, value in given.items() if value is not None]
+    if stray:
+        from dspace_deploy.errors import InputError
+
+        raise InputError(_("{flags} belong to a workshop (--students N).").format(
+            flags=", ".join(stray)), hint=_("Add --students N, or leave them out."))
     lab = create_lab(
         name=name, hosts=hosts, oses=chosen, connection=connection.value, progress=_progress,
         preload=stack_preload(chosen) if preload else None,
@@ -180,7 +246,16 @@ def down(
             hint=_("E.g. `{command}`.").format(command="dspace-deploy lab down demo"),
         )
     names = [lab.name for lab in list_labs()] if all_labs else [name or ""]
-    removed = {lab_name: destroy_lab(lab_name) for lab_name in names}
+    from dspace_deploy.lab.workshop import is_workshop
+
+    removed: dict[str, list[str]] = {}
+    for lab_name in names:
+        if is_workshop(lab_name):  # its cloud resources too
+            from dspace_deploy.cli.workshop_cmds import down_workshop
+
+            removed[lab_name] = down_workshop(lab_name)["containers"]
+        else:
+            removed[lab_name] = destroy_lab(lab_name)
     if as_json:
         _print_json(
             {

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -372,3 +373,55 @@ def test_ui_writes_into_dist_browser_at_every_start(
                         (browser / "index.html").read_text())
     assert mapping, "index.html has no hashed file mapping"
     assert set(json.loads(mapping.group(1))) == {"assets/config.json", "dspace-theme.css"}
+
+
+# ------------------------------------------------------------------ password login with CSRF
+
+
+def _login(base: str, user: str, password: str, token: str | None,
+           cookie: str | None) -> tuple[int, Any]:
+    """Status and headers (case-insensitive, as HTTP's) of a login POST."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if token is not None:
+        headers["X-XSRF-TOKEN"] = token
+    if cookie is not None:
+        headers["Cookie"] = f"DSPACE-XSRF-COOKIE={cookie}"
+    body = urllib.parse.urlencode({"user": user, "password": password}).encode()
+    request = urllib.request.Request(base + "/api/authn/login", data=body, headers=headers,
+                                     method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers
+
+
+@needs_tools
+def test_password_login_needs_the_csrf_token_then_the_password(backend: Backend) -> None:
+    """As DSpace (RestContract authentication.md, csrf-tokens.md; DSpaceCsrfTokenRepository,
+    StatelessLoginFilter @dspace-9.3): a POST without the token is 403 and hands out one; the
+    token in X-XSRF-TOKEN must equal the DSPACE-XSRF-COOKIE; a wrong password is 401; the
+    right one gives the JWT in `Authorization: Bearer`."""
+    import urllib.request
+
+    run([str(backend.dspace / "bin" / "dspace"), "create-administrator", "-e",
+         "trainer@example.test", "-f", "Ana", "-l", "Trainer", "-p", "kq7m-x3pd-9trw", "-c", "en"])
+    status, headers = _login(backend.base, "trainer@example.test", "kq7m-x3pd-9trw", None, None)
+    assert status == 403 and headers.get("DSPACE-XSRF-TOKEN"), (status, headers)
+    with urllib.request.urlopen(backend.base + "/api/authn/status", timeout=10) as response:
+        token = response.headers["DSPACE-XSRF-TOKEN"]
+        cookie = re.search(r"DSPACE-XSRF-COOKIE=([^;]+)", response.headers["Set-Cookie"])
+    assert token and cookie and cookie.group(1) == token
+    assert "HttpOnly" in response.headers["Set-Cookie"]
+    status, _ = _login(backend.base, "trainer@example.test", "kq7m-x3pd-9trw", "forged", token)
+    assert status == 403
+    status, headers = _login(backend.base, "trainer@example.test", "wrong-password", token,
+                             token)
+    assert status == 401 and headers.get("Authorization") is None
+    status, headers = _login(backend.base, "TRAINER@example.test", "kq7m-x3pd-9trw", token,
+                             token)
+    assert status == 200 and headers["Authorization"].startswith("Bearer "), headers

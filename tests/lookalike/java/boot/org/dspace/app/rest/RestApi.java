@@ -150,12 +150,21 @@ public final class RestApi {
 
     /** Answers `path` (below the context path) when it is one of these endpoints; false otherwise. */
     public boolean handle(HttpExchange ex, String path) throws IOException {
+        if (path.equals("/api/authn/login")) {
+            try {
+                login(ex);
+            } catch (SQLException e) {
+                error(ex, 500, "Internal Server Error", e.getMessage());
+            }
+            return true;
+        }
         if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
             return false;
         }
         Map<String, List<String>> q = query(ex.getRequestURI().getRawQuery());
         try {
             if (path.equals("/api/authn/status")) {
+                csrfToken(ex);
                 authnStatus(ex);
             } else if (path.equals("/api/core/sites")) {
                 page(ex, "sites", q, sites());
@@ -190,6 +199,96 @@ public final class RestApi {
     }
 
     // ---------------------------------------------------------------------------- endpoints
+
+    // --------------------------------------------------------------- CSRF and password login
+
+    static final String CSRF_COOKIE = "DSPACE-XSRF-COOKIE";
+    static final String CSRF_RESPONSE_HEADER = "DSPACE-XSRF-TOKEN";
+    static final String CSRF_REQUEST_HEADER = "X-XSRF-TOKEN";
+
+    /**
+     * DSpaceCsrfTokenRepository (dspace-server-webapp, security/DSpaceCsrfTokenRepository.java@dspace-9.3):
+     * the token lives in the server-side cookie DSPACE-XSRF-COOKIE (HttpOnly) and is sent to the client in
+     * the DSPACE-XSRF-TOKEN header when it is made; mutating requests must send it back in X-XSRF-TOKEN.
+     * A request without the cookie gets a new token.
+     */
+    private String csrfToken(HttpExchange ex) {
+        String have = cookie(ex, CSRF_COOKIE);
+        return have != null ? have : newCsrfToken(ex);
+    }
+
+    private String newCsrfToken(HttpExchange ex) {
+        String token = java.util.UUID.randomUUID().toString();
+        ex.getResponseHeaders().add("Set-Cookie", CSRF_COOKIE + "=" + token + "; Path="
+            + (contextPath.isEmpty() ? "/" : contextPath) + "; HttpOnly; SameSite=Lax");
+        ex.getResponseHeaders().set(CSRF_RESPONSE_HEADER, token);
+        return token;
+    }
+
+    private static String cookie(HttpExchange ex, String name) {
+        for (String header : ex.getRequestHeaders().getOrDefault("Cookie", List.of())) {
+            for (String part : header.split(";")) {
+                String[] kv = part.trim().split("=", 2);
+                if (kv.length == 2 && kv[0].equals(name) && !kv[1].isEmpty()) {
+                    return kv[1];
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * POST /api/authn/login (StatelessLoginFilter@dspace-9.3: parameters `user` and `password`, form or
+     * query): the CSRF check first (Spring Security's CsrfFilter: 403 and a fresh token when the
+     * X-XSRF-TOKEN header does not match the cookie), then the password of an e-person who can log in
+     * (PasswordAuthentication: salted SHA-512, as the look-alike's create-administrator stores it).
+     * Success: 200 and the JWT in `Authorization: Bearer`; failure: 401 "Authentication failed!".
+     */
+    private void login(HttpExchange ex) throws IOException, SQLException {
+        if (!ex.getRequestMethod().equals("POST")) {
+            error(ex, 405, "Method Not Allowed", "Request method '" + ex.getRequestMethod()
+                + "' is not supported");
+            return;
+        }
+        String expected = cookie(ex, CSRF_COOKIE);
+        String sent = ex.getRequestHeaders().getFirst(CSRF_REQUEST_HEADER);
+        if (expected == null || sent == null || !expected.equals(sent)) {
+            newCsrfToken(ex);
+            error(ex, 403, "Forbidden", "Access is denied. Invalid CSRF token.");
+            return;
+        }
+        Map<String, List<String>> params = query(ex.getRequestURI().getRawQuery());
+        String type = ex.getRequestHeaders().getFirst("Content-Type");
+        if (type != null && type.startsWith("application/x-www-form-urlencoded")) {
+            query(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8))
+                .forEach((k, v) -> params.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
+        }
+        String user = first(params, "user", null);
+        String password = first(params, "password", null);
+        if (user == null || password == null || !passwordMatches(user, password)) {
+            error(ex, 401, "Unauthorized", "Authentication failed!");
+            return;
+        }
+        String token = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+            ("{\"alg\":\"HS256\"}").getBytes(StandardCharsets.UTF_8)) + "."
+            + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                ("{\"eid\":\"" + user.toLowerCase(java.util.Locale.ROOT) + "\"}")
+                    .getBytes(StandardCharsets.UTF_8))
+            + "." + java.util.UUID.randomUUID().toString().replace("-", "");
+        ex.getResponseHeaders().set("Authorization", "Bearer " + token);
+        send(ex, 200, "application/json;charset=UTF-8", "");
+    }
+
+    private boolean passwordMatches(String user, String password) throws SQLException {
+        try (Connection conn = Db.connect(config);
+             PreparedStatement ps = conn.prepareStatement("SELECT password, salt FROM eperson "
+                 + "WHERE lower(email) = lower(?) AND can_log_in AND password IS NOT NULL")) {
+            ps.setString(1, user);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && Db.checkPassword(password, rs.getString(1), rs.getString(2));
+            }
+        }
+    }
 
     /** AuthenticationRestController.status and AuthenticationStatusRest, anonymous. */
     private void authnStatus(HttpExchange ex) throws IOException {
