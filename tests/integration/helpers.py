@@ -90,3 +90,15 @@ def with_instances(lab: Any, instances: dict[str, list[dict[str, Any]]]) -> Any:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return lab
+
+
+def unchunk(body: bytes) -> bytes:
+    """An HTTP/1.1 body sent with `Transfer-Encoding: chunked`, joined."""
+    out = b""
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, body = out + rest[:size], rest[size + 2:]
+    return out

@@ -32,7 +32,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.helpers import EXE, assert_no_secret_in_files, cli, vault_secrets
+from tests.integration.helpers import (
+    EXE,
+    assert_no_secret_in_files,
+    cli,
+    unchunk,
+    vault_secrets,
+)
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
@@ -212,19 +218,9 @@ def _https(host: Any, hostname: str, path: str) -> tuple[int, bytes, dict[str, A
     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
     status = int(head.split()[1])
     if b"transfer-encoding: chunked" in head.lower():
-        body = _unchunk(body)
+        body = unchunk(body)
     return status, body, {"der": der}
 
-
-def _unchunk(body: bytes) -> bytes:
-    out = b""
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, body = out + rest[:size], rest[size + 2:]
-    return out
 
 
 def _expected_version(artifacts: dict[str, Any], line: str, flavor: str) -> str:

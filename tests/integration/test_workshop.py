@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import preload_packages
-from tests.integration.helpers import EXE, assert_no_secret_in_files, cli
+from tests.integration.helpers import EXE, assert_no_secret_in_files, cli, unchunk
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
@@ -130,19 +130,9 @@ def _request(address: str, hostname: str, method: str, path: str,
         key = key.strip().lower()
         parsed[key] = f"{parsed[key]}; {value.strip()}" if key in parsed else value.strip()
     if "chunked" in parsed.get("transfer-encoding", ""):
-        payload = _unchunk(payload)
+        payload = unchunk(payload)
     return int(status_line.split()[1]), parsed, payload
 
-
-def _unchunk(body: bytes) -> bytes:
-    out = b""
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, body = out + rest[:size], rest[size + 2:]
-    return out
 
 
 def _login(address: str, hostname: str, user: str, password: str) -> tuple[int, dict[str, str]]:
