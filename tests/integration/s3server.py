@@ -7,8 +7,8 @@ mocked. With INITIAL_NO_AUTH_ACTION_COUNT the server accepts only the first few 
 unsigned (the setup below: an IAM user, its access key, its policy) and checks every later
 request's signature and permissions, so wrong credentials fail as they do on a real store.
 
-It listens on podman's bridge gateway (the address lab hosts reach the controller at), on a
-free port, never on a public interface.
+It listens on the controller's address on the lab hosts' network (the lab network's gateway,
+else podman's default bridge), on a free port, never on a public interface.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ def _free_port(address: str) -> int:
 
 
 def start(address: str | None = None, log: Path | None = None) -> S3Server:
-    """Start the server (the lab hosts must run, so that the bridge exists) and make an IAM
-    user whose key may use S3."""
+    """Start the server on `address` (the lab network's gateway; default: podman's default
+    bridge, which exists only while a container uses it) and make an IAM user whose key may
+    use S3."""
     import boto3
 
     address = address or bridge_gateway()

@@ -71,7 +71,10 @@ def lab(lab_factory: Any, state_home: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def s3(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    server = s3server.start(log=tmp_path_factory.mktemp("s3") / "moto.log")
+    # The controller's address on the lab's own network (labs of format 2), which its hosts
+    # reach; podman's default bridge may not even exist when no container uses it.
+    gateway = lab.network.gateway if lab.network else None
+    server = s3server.start(address=gateway, log=tmp_path_factory.mktemp("s3") / "moto.log")
     server.create_bucket(BUCKET)
     yield server
     server.stop()
