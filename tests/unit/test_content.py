@@ -107,3 +107,13 @@ def test_collections_follow_structure_builder_document_order(tmp_path: Path) -> 
         "<name>in B</name></collection></community></community></imported_structure>"
     )
     assert program.mapped_collections(mapped) == {"in B": "1/3"}
+
+
+def test_sample_users_passwords_are_never_taken_for_an_option() -> None:
+    """`dspace user --add ... -p VALUE`: a VALUE starting with "-" is parsed as an option and
+    the command fails ("Missing argument for option: p"); token_urlsafe did so 1 time in 64."""
+    program = _program()
+    passwords = {program.unknown_password() for _ in range(2000)}
+    assert len(passwords) == 2000
+    assert not [value for value in passwords if value.startswith("-")]
+    assert min(len(value) for value in passwords) >= 32
