@@ -101,6 +101,10 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--artifacts", type=Path, help="look-alike bundles of that lab")
     parser.add_argument("--no-converge", dest="converge", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep the lab")
+    parser.add_argument("--clone", action="store_true",
+                        help="converge the first host only and start the others as its "
+                             "clones (tests/integration/clones.py), then one untimed `up` "
+                             "on all: N converged hosts for the price of one on two cores")
     parser.add_argument("--warm-up", action="store_true",
                         help="one untimed `up` on every host first (the lab was converged "
                              "with other code)")
@@ -123,11 +127,13 @@ def lab_state(directory: Path | None) -> Iterator[None]:
 @contextmanager
 def converged_lab(hosts: int, os_name: str, connection: str, name: str = "",
                   artifacts: Path | None = None, converge: bool = True,
-                  keep: bool = False) -> Iterator[Lab]:
+                  keep: bool = False, clone: bool = False) -> Iterator[Lab]:
     """A lab of `hosts` hosts, each with one full-stack instance from the look-alike bundles,
     converged once by `up` (timed, printed); removed on exit unless `keep`. An existing lab
     of the same `name` and shape is reused (with its `artifacts`, and `converge=False` when
-    it is converged already)."""
+    it is converged already). `clone`: only the first host is converged, the others are
+    started from a commit of it and converged by a second `up` (which repairs what is tied
+    to a host's name or address: clones.py)."""
     lab = open_lab(name or f"bench{os.getpid() % 10000}", hosts, os_name, connection)
     built = artifacts is None
     try:
@@ -140,27 +146,50 @@ def converged_lab(hosts: int, os_name: str, connection: str, name: str = "",
             build_release(line, artifacts / f"{line}-dspace")
         converged = site_of(lab, artifacts)
         print(f"lab {lab.name}: {hosts} host(s), artifacts {artifacts}", flush=True)
+        if converge and clone and len(lab.hosts) > 1:
+            _converge(converged, lab.hosts[0].name)
+            _clone_first_host(lab, os_name, connection)
+            converged = site_of(lab, artifacts)
         if converge:
-            from dspace_deploy import runner
-
-            start = time.perf_counter()
-            first = runner.run(runner.Job("up", "site.yml", converged.site,
-                                          extravars=converged.extravars))
-            failed = sorted(h for h, stats in first.summary.hosts.items() if not stats.healthy)
-            print(f"converge {len(lab.hosts)} host(s): {time.perf_counter() - start:.1f} s "
-                  f"(ok={first.summary.ok}, changed={first.summary.changed}, "
-                  f"failed hosts={failed or 'none'})", flush=True)
-            if not first.summary.ok:
-                raise SystemExit(f"the converging run failed (artifacts: "
-                                 f"{first.artifact_dir}); run again to finish it")
+            _converge(converged)
         yield converged
     finally:
         if not keep:
             from dspace_deploy.lab.labs import destroy_lab
 
             destroy_lab(lab.name)
+            from tests.integration.clones import remove_clone_image
+
+            remove_clone_image(lab.name)  # if clone made one
             if built and artifacts is not None:
                 shutil.rmtree(artifacts, ignore_errors=True)
+
+
+def _converge(lab: Lab, limit: str | None = None) -> None:
+    """One `up` (timed, printed); a failed one ends the benchmark."""
+    from dspace_deploy import runner
+
+    start = time.perf_counter()
+    first = runner.run(runner.Job("up", "site.yml", lab.site, extravars=lab.extravars,
+                                  limit=limit))
+    failed = sorted(h for h, stats in first.summary.hosts.items() if not stats.healthy)
+    print(f"converge {len(first.summary.hosts)} host(s): {time.perf_counter() - start:.1f} s "
+          f"(ok={first.summary.ok}, changed={first.summary.changed}, "
+          f"failed hosts={failed or 'none'})", flush=True)
+    if not first.summary.ok:
+        raise SystemExit(f"the converging run failed (artifacts: "
+                         f"{first.artifact_dir}); run again to finish it")
+
+
+def _clone_first_host(lab: Any, os_name: str, connection: str) -> None:
+    from dspace_deploy.lab.labs import create_lab
+    from tests.integration.clones import clone_template
+
+    def make(name: str, **shape: Any) -> Any:
+        return create_lab(name, **shape)
+
+    clone_template(make, lab, lab.name, lab.hosts[0], hosts=len(lab.hosts), oses=[os_name],
+                   connection=connection)
 
 
 def open_lab(name: str, hosts: int, os_name: str, connection: str) -> Any:

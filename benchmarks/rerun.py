@@ -57,7 +57,8 @@ def main() -> None:
     with ExitStack() as stack:
         stack.enter_context(lab_state(args.state))
         lab = stack.enter_context(converged_lab(max(counts), args.os, args.connection, args.lab,
-                                                args.artifacts, args.converge, args.keep))
+                                                args.artifacts, args.converge, args.keep,
+                                                args.clone))
         floor = one_task_playbook(Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="dspace-bench-"))))
 
