@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -35,6 +36,19 @@ class _RootGroup(typer.core.TyperGroup):
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         ctx.meta["dspace_deploy.argv"] = list(args)
         return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        """The help texts in the message language. The root's help is printed while its
+        arguments are parsed, before the callback reads --lang: take it from the command
+        line here."""
+        from dspace_deploy import i18n
+        from dspace_deploy.cli import help_text
+
+        lang = help_text.lang_argument(ctx.meta.get("dspace_deploy.argv", []))
+        if lang is not None and i18n.normalize(lang):
+            i18n.use(lang)
+        help_text.translate(self)
+        super().format_help(ctx, formatter)
 
 
 app = typer.Typer(
@@ -71,6 +85,9 @@ def _root(
 ) -> None:
     """Deploy and operate DSpace and DSpace-CRIS repositories with Ansible."""
     choose_language(lang, ctx.meta.get("dspace_deploy.argv", []))
+    from dspace_deploy.cli import help_text
+
+    help_text.translate(ctx.command)  # before any verb's --help is printed
 
 
 def choose_language(lang: str | None, args: list[str]) -> str:

@@ -18,7 +18,7 @@ from dspace_deploy.i18n import _
 def register(app: typer.Typer) -> None:
     collection = typer.Typer(
         name="collection",
-        help=_("The Ansible collection dspace.deploy (roles, playbooks, plugins), for AWX."),
+        help="The Ansible collection dspace.deploy (roles, playbooks, plugins), for AWX.",
         no_args_is_help=True,
         rich_markup_mode=None,  # plain help keeps `--help` fast
     )
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 def build(
     out: Annotated[
-        Path, typer.Option("--out", help=_("Directory the tarball is written to."))
+        Path, typer.Option("--out", help="Directory the tarball is written to.")
     ] = Path("."),
     json_output: options.Json = False,
 ) -> None:

@@ -433,6 +433,52 @@ def test_user_add_list_and_duplicates(site: Instance) -> None:
     assert p.returncode == 1 and "Unknown operation." in p.stderr
 
 
+def _password_matches(site: Instance, email: str, password: str) -> bool:
+    """The look-alike's EPerson digest (Db.hashPassword): SHA-512 of salt + password, 1024
+    rounds."""
+    row = sql(site, f"SELECT password || ' ' || salt FROM eperson WHERE email = '{email}'")
+    digest, salt = row.split()
+    value = hashlib.sha512(bytes.fromhex(salt) + password.encode()).digest()
+    for _ in range(1023):
+        value = hashlib.sha512(value).digest()
+    return value.hex() == digest
+
+
+def test_user_options_are_parsed_as_commons_cli_does(site: Instance) -> None:
+    """EPersonCLITool parses with commons-cli 1.11.0's DefaultParser (docs/lookalike.md, "Content
+    tools"): a value that starts with "-" is an option's argument unless it looks like an option
+    (its first letter a short option of the verb, a long option or a prefix of one); a negative
+    number always is one. main parses the verbs alone and stops at the first other token."""
+    add = ("user", "--add", "-g", "Eve", "-s", "Hyphen")
+    p = site.dspace_cmd(*add, "-m", "hyphen1@example.org", "--password", "-xyz123")
+    assert p.returncode == 0 and p.stdout.startswith("Created EPerson "), p.stdout + p.stderr
+    assert _password_matches(site, "hyphen1@example.org", "-xyz123")
+    p = site.dspace_cmd(*add, "-m", "hyphen2@example.org", "-p", "-20.5")
+    assert p.returncode == 0 and _password_matches(site, "hyphen2@example.org", "-20.5"), p.stderr
+    # -a is --add's own option, --email a long one, -e a prefix of one: options, not values
+    for value, error in (("-abc123", "Missing argument for option: p"),
+                         ("--email", "Missing argument for option: p"),
+                         ("-e", "Unrecognized option: -e")):
+        p = site.dspace_cmd(*add, "-m", "hyphen3@example.org", "-p", value)
+        assert p.returncode == 1 and error in p.stderr, (value, p.stdout + p.stderr)
+    # -m and -n are an OptionGroup: the second one given is the one refused
+    p = site.dspace_cmd(*add, "-n", "net3", "-m", "hyphen3@example.org", "-p", "x")
+    assert p.returncode == 1 and ("The option 'm' was specified but an option from this group has "
+                                  "already been selected: 'n'") in p.stderr, p.stderr
+    assert count(site, "eperson", "netid = 'net3' OR email = 'hyphen3@example.org'") == 0
+    # the verbs are a group too; the exception escapes main and the launcher exits 1
+    p = site.dspace_cmd("user", "--add", "--delete", "-m", "hyphen3@example.org")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert ("Exception: The option 'd' was specified but an option from this group has already "
+            "been selected: 'a'") in p.stderr
+    # main stops at the first token that is not a verb or -h: no verb, "Unknown operation."
+    p = site.dspace_cmd("user", "-m", "hyphen1@example.org", "--list")
+    assert p.returncode == 1 and "Unknown operation." in p.stderr, p.stdout + p.stderr
+    # --list parses nothing more
+    p = site.dspace_cmd("user", "--list", "--no-such-option")
+    assert p.returncode == 0 and "hyphen1@example.org/null\tHyphen, Eve" in p.stdout, p.stderr
+
+
 def test_imported_items_reach_discovery_and_oai(site: Instance, tmp_path: Path) -> None:
     cols = build_structure(site, tmp_path)
     src = tmp_path / "saf"

@@ -114,6 +114,37 @@ def _clear(core_url: str) -> None:
     assert code == 200, answer
 
 
+@pytest.fixture
+def stats(instance: Instance) -> Any:
+    """The statistics core, empty before and after the test: each test that fills it starts from
+    nothing, whatever ran before it on this worker."""
+    url = f"{instance.solr}/statistics"
+    _clear(url)
+    yield url
+    _clear(url)
+
+
+@pytest.fixture(scope="module")
+def items(instance: Instance) -> Instance:
+    """The four items (three with handles) in the database that `oai import` and
+    `index-discovery` read, made once per module by whichever of their tests runs first on a
+    worker."""
+    sql = ("INSERT INTO dspaceobject VALUES ('00000000-0000-0000-0000-0000000000a1'), "
+           "('00000000-0000-0000-0000-0000000000a2'), ('00000000-0000-0000-0000-0000000000a3'), "
+           "('00000000-0000-0000-0000-0000000000a4');"
+           "INSERT INTO item (uuid, item_id, in_archive, withdrawn, last_modified) VALUES "
+           "('00000000-0000-0000-0000-0000000000a1', 1, true, false, now()), "
+           "('00000000-0000-0000-0000-0000000000a2', 2, false, true, now()), "
+           "('00000000-0000-0000-0000-0000000000a3', 3, true, false, now()), "
+           "('00000000-0000-0000-0000-0000000000a4', 4, false, false, now());"
+           "INSERT INTO handle (handle, resource_type_id, resource_id) VALUES "
+           "('123456789/1', 2, '00000000-0000-0000-0000-0000000000a1'), "
+           "('123456789/2', 2, '00000000-0000-0000-0000-0000000000a2'), "
+           "('123456789/4', 2, '00000000-0000-0000-0000-0000000000a4');")
+    instance.pg.sql("solrtools", sql)
+    return instance
+
+
 def _stats(month: str, n: int, prefix: str) -> list[dict[str, Any]]:
     return [{"uid": f"{prefix}-{i}", "type": 2, "time": f"{month}-{1 + i % 28:02d}T10:00:00Z",
              "ip": "10.0.0.1"} for i in range(n)]
@@ -121,8 +152,9 @@ def _stats(month: str, n: int, prefix: str) -> list[dict[str, Any]]:
 
 # --- the Solr look-alike -------------------------------------------------------------------------
 
-def test_required_fields_are_enforced_as_in_the_real_schemas(instance: Instance) -> None:
-    stats, authority = f"{instance.solr}/statistics", f"{instance.solr}/authority"
+def test_required_fields_are_enforced_as_in_the_real_schemas(instance: Instance,
+                                                             stats: str) -> None:
+    authority = f"{instance.solr}/authority"
     code, answer = _post(f"{stats}/update?commit=true", [{"uid": "r1", "type": 2}])
     assert code == 400 and answer["error"]["msg"] == "[doc=r1] missing required field: time"
     code, answer = _post(f"{authority}/update?commit=true", [{"value": "x"}])
@@ -134,32 +166,26 @@ def test_required_fields_are_enforced_as_in_the_real_schemas(instance: Instance)
     month = urllib.parse.quote("time:[2023-01-01T00:00:00Z TO 2023-01-01T00:00:00Z+1MONTH]")
     (doc,) = _get(f"{stats}/select?wt=json&q={month}")["response"]["docs"]
     assert len(doc["uid"]) == 36 and doc["statistics_type"] == "view"
-    _post(f"{stats}/update?commit=true", {"delete": {"query": "*:*"}})
 
 
-def test_stats_and_monthly_range_facets_use_date_math(instance: Instance) -> None:
-    stats = f"{instance.solr}/statistics"
+def test_stats_and_monthly_range_facets_use_date_math(stats: str) -> None:
     _post(f"{stats}/update?commit=true", _stats("2024-05", 3, "m5") + _stats("2024-07", 2, "m7"))
-    try:
-        answer = _get(f"{stats}/select?wt=json&q=*:*&rows=0&stats=true&stats.field=time")
-        assert answer["stats"]["stats_fields"]["time"]["min"] == "2024-05-01T10:00:00Z"
-        start = urllib.parse.quote("2024-05-01T10:00:00Z/MONTH")
-        answer = _get(f"{stats}/select?wt=json&q=*:*&rows=0&facet=true&facet.mincount=1"
-                      f"&facet.range=time&facet.range.start={start}"
-                      "&facet.range.end=NOW/MONTH%2B1MONTH&facet.range.gap=%2B1MONTH")
-        assert answer["facet_counts"]["facet_ranges"]["time"]["counts"] == [
-            "2024-05-01T00:00:00Z", 3, "2024-07-01T00:00:00Z", 2]
-        assert _count(stats, "-time:{2024-05-03T10:00:00Z TO *]") == 3  # 05-01..05-03
-    finally:
-        _post(f"{stats}/update?commit=true", {"delete": {"query": "*:*"}})
+    answer = _get(f"{stats}/select?wt=json&q=*:*&rows=0&stats=true&stats.field=time")
+    assert answer["stats"]["stats_fields"]["time"]["min"] == "2024-05-01T10:00:00Z"
+    start = urllib.parse.quote("2024-05-01T10:00:00Z/MONTH")
+    answer = _get(f"{stats}/select?wt=json&q=*:*&rows=0&facet=true&facet.mincount=1"
+                  f"&facet.range=time&facet.range.start={start}"
+                  "&facet.range.end=NOW/MONTH%2B1MONTH&facet.range.gap=%2B1MONTH")
+    assert answer["facet_counts"]["facet_ranges"]["time"]["counts"] == [
+        "2024-05-01T00:00:00Z", 3, "2024-07-01T00:00:00Z", 2]
+    assert _count(stats, "-time:{2024-05-03T10:00:00Z TO *]") == 3  # 05-01..05-03
 
 
-def test_answers_the_queries_of_la_referencias_collector(instance: Instance) -> None:
+def test_answers_the_queries_of_la_referencias_collector(stats: str) -> None:
     """dspace-stats-collector 0.7.8 (solrinput.py) asks, through pysolr, GET <core>/select/?...
     with a required time range whose bounds are quoted and carry date math, a grouped OR and
     `sort=time asc` (it continues from the last document's time). Real Solr answers it; so
     must the look-alike (docs/lookalike.md, "Solr")."""
-    stats = f"{instance.solr}/statistics"
     # as DSpace records hits (SolrLoggerServiceImpl: id, type, owningItem, isBot, time in ms)
     docs = [
         {"id": "i-2", "type": 2, "isBot": False, "ip": "192.0.2.7", "owningItem": "o",
@@ -182,25 +208,20 @@ def test_answers_the_queries_of_la_referencias_collector(instance: Instance) -> 
             "fl": "id,ip,owningItem,referrer,time,type,userAgent", "rows": 500})
         return list(_get(f"{stats}/select/?{query}")["response"]["docs"])
 
-    try:
-        status, body = http(f"{stats}/admin/ping?wt=json", timeout=30)
-        assert status == 200 and json.loads(body)["status"] == "OK"
-        found = collector_select("2024-05-02T00:00:00.000000Z")
-        assert [d["id"] for d in found] == ["b-1", "i-2"]  # views of items and bitstreams, by time
-        assert set(found[1]) == {"id", "ip", "owningItem", "referrer", "time", "type",
-                                 "userAgent"}  # fl
-        assert collector_select(found[-1]["time"]) == []  # the lower bound is exclusive
-        assert [d["id"] for d in collector_select("2024-05-08T12:00:00.000000Z")] == ["next-week"]
-    finally:
-        _clear(stats)
+    status, body = http(f"{stats}/admin/ping?wt=json", timeout=30)
+    assert status == 200 and json.loads(body)["status"] == "OK"
+    found = collector_select("2024-05-02T00:00:00.000000Z")
+    assert [d["id"] for d in found] == ["b-1", "i-2"]  # views of items and bitstreams, by time
+    assert set(found[1]) == {"id", "ip", "owningItem", "referrer", "time", "type",
+                             "userAgent"}  # fl
+    assert collector_select(found[-1]["time"]) == []  # the lower bound is exclusive
+    assert [d["id"] for d in collector_select("2024-05-08T12:00:00.000000Z")] == ["next-week"]
 
 
 # --- solr-export-statistics / solr-import-statistics ---------------------------------------------
 
-def test_export_writes_monthly_batches_and_import_restores_them(instance: Instance,
+def test_export_writes_monthly_batches_and_import_restores_them(instance: Instance, stats: str,
                                                                 tmp_path: Path) -> None:
-    stats = f"{instance.solr}/statistics"
-    _clear(stats)
     docs = _stats("2024-05", 3, "a") + _stats("2024-06", 2, "b") + _stats("2024-07", 10_001, "c")
     _post(f"{stats}/update?commit=true", docs)
     out = tmp_path / "export"
@@ -226,9 +247,7 @@ def test_export_writes_monthly_batches_and_import_restores_them(instance: Instan
 
 
 def test_export_and_import_against_an_unreachable_solr_exit_0_with_nothing_done(
-        instance: Instance, tmp_path: Path) -> None:
-    stats = f"{instance.solr}/statistics"
-    _clear(stats)
+        instance: Instance, stats: str, tmp_path: Path) -> None:
     _post(f"{stats}/update?commit=true", _stats("2024-05", 4, "u"))
     out = tmp_path / "export"
     out.mkdir()
@@ -244,10 +263,9 @@ def test_export_and_import_against_an_unreachable_solr_exit_0_with_nothing_done(
                             **closed)
     assert p.returncode == 0
     assert "Problem encountered while trying to import index statistics." in p.stderr
-    _post(f"{stats}/update?commit=true", {"delete": {"query": "*:*"}})
 
 
-def test_an_error_answer_from_solr_escapes_the_tool_with_exit_1(instance: Instance,
+def test_an_error_answer_from_solr_escapes_the_tool_with_exit_1(instance: Instance, stats: str,
                                                                 tmp_path: Path) -> None:
     out = tmp_path / "export"
     out.mkdir()
@@ -256,7 +274,6 @@ def test_an_error_answer_from_solr_escapes_the_tool_with_exit_1(instance: Instan
     assert p.returncode == 1 and "Exception: Error from server at" in p.stderr, p.stderr
     # an import whose rows the schema refuses: the core is cleared, then the import stops
     (out / "statistics_export_2024-05.csv").write_text("uid,type\nx1,2\n")
-    stats = f"{instance.solr}/statistics"
     _post(f"{stats}/update?commit=true", _stats("2024-05", 2, "keep"))
     p = instance.dspace_cmd("solr-import-statistics", "-i", "statistics", "-d", str(out), "-c")
     assert p.returncode == 1 and "missing required field: time" in p.stderr, p.stderr
@@ -277,25 +294,8 @@ def test_other_indexes_go_to_a_fixed_localhost_url(instance: Instance, tmp_path:
 
 # --- oai import, index-discovery ---------------------------------------------------------------
 
-def _items(instance: Instance) -> None:
-    sql = ("INSERT INTO dspaceobject VALUES ('00000000-0000-0000-0000-0000000000a1'), "
-           "('00000000-0000-0000-0000-0000000000a2'), ('00000000-0000-0000-0000-0000000000a3'), "
-           "('00000000-0000-0000-0000-0000000000a4');"
-           "INSERT INTO item (uuid, item_id, in_archive, withdrawn, last_modified) VALUES "
-           "('00000000-0000-0000-0000-0000000000a1', 1, true, false, now()), "
-           "('00000000-0000-0000-0000-0000000000a2', 2, false, true, now()), "
-           "('00000000-0000-0000-0000-0000000000a3', 3, true, false, now()), "
-           "('00000000-0000-0000-0000-0000000000a4', 4, false, false, now());"
-           "INSERT INTO handle (handle, resource_type_id, resource_id) VALUES "
-           "('123456789/1', 2, '00000000-0000-0000-0000-0000000000a1'), "
-           "('123456789/2', 2, '00000000-0000-0000-0000-0000000000a2'), "
-           "('123456789/4', 2, '00000000-0000-0000-0000-0000000000a4');")
-    instance.pg.sql("solrtools", sql)
-
-
 def test_oai_import_indexes_archived_and_withdrawn_items_and_exits_0_when_solr_is_down(
-        instance: Instance) -> None:
-    _items(instance)
+        instance: Instance, items: Instance) -> None:
     oai = f"{instance.solr}/oai"
     p = instance.dspace_cmd("oai", "import", "-c", oai__P__solr__P__url=f"{instance.closed}/oai")
     assert p.returncode == 0
@@ -313,7 +313,8 @@ def test_oai_import_indexes_archived_and_withdrawn_items_and_exits_0_when_solr_i
     assert "Incremental import. Searching for documents modified after:" in p.stdout
 
 
-def test_index_discovery_logs_solr_failures_and_completes(instance: Instance) -> None:
+def test_index_discovery_logs_solr_failures_and_completes(instance: Instance,
+                                                          items: Instance) -> None:
     search = f"{instance.solr}/search"
     closed = {"discovery__P__search__P__server": f"{instance.closed}/search"}
     p = instance.dspace_cmd("index-discovery", "-b", **closed)

@@ -110,8 +110,9 @@ def test_collections_follow_structure_builder_document_order(tmp_path: Path) -> 
 
 
 def test_sample_users_passwords_are_never_taken_for_an_option() -> None:
-    """`dspace user --add ... -p VALUE`: a VALUE starting with "-" is parsed as an option and
-    the command fails ("Missing argument for option: p"); token_urlsafe did so 1 time in 64."""
+    """`dspace user --add ... -p VALUE`: a VALUE starting with "-" that looks like an option
+    (e.g. "-a...", -a being --add's) is parsed as one and the command fails ("Missing argument
+    for option: p"); token_urlsafe started with "-" 1 time in 64."""
     program = _program()
     passwords = {program.unknown_password() for _ in range(2000)}
     assert len(passwords) == 2000

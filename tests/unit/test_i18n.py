@@ -209,6 +209,48 @@ def test_an_unknown_language_is_bad_input() -> None:
     assert "Traceback" not in result.stderr
 
 
+def _words(text: str) -> str:
+    return " ".join(text.split())  # click wraps the help texts
+
+
+def test_help_texts_follow_the_language() -> None:
+    """Commands' and options' help (the fleet rollout's among them) are translated as the
+    help is printed: for the locale, and for --lang, which the root reads before a verb's
+    --help. Typer's own words ("Options:", "Show this message and exit.") stay English."""
+    result = _cli("upgrade", "--help", LANG="es_ES.UTF-8")
+    assert result.returncode == 0, result.stderr
+    page = _words(result.stdout)
+    assert "Actualiza las instancias a la versión que indica el inventario" in page
+    assert "--waves <str> Actualiza los hosts en olas, p. ej. 1,5,20%" in page
+    assert "--resume Continúa el último despliegue sin terminar del sitio" in page
+    assert "-i, --inventory <path> Directorio del inventario del sitio" in page  # shared option
+    assert "Upgrade the hosts in waves" not in page and "Options:" in page
+    page = _words(_cli("--lang", "pt", "upgrade", "--help", LANG="es_ES.UTF-8").stdout)
+    assert "--max-fail <str> Hosts com falha tolerados" in page
+    page = _words(_cli("upgrade", "--help").stdout)  # no locale: English, as written
+    assert "--waves <str> Upgrade the hosts in waves, e.g. 1,5,20%" in page
+
+
+def test_the_root_help_reads_lang_from_the_command_line() -> None:
+    """`--help` of the root is printed while the root's options are parsed, before its
+    callback; the verbs listed there show their translated first sentence."""
+    page = _words(_cli("--lang", "es", "--help", LANG="pt_BR.UTF-8").stdout)
+    assert "Despliega y opera repositorios DSpace y DSpace-CRIS con Ansible." in page
+    assert "upgrade Actualiza las instancias" in page
+    page = _words(_cli("--help", LANG="pt_BR.UTF-8").stdout)
+    assert "--version Imprime a versão." in page
+
+
+def test_every_help_text_is_in_the_catalogues() -> None:
+    """The completeness check covers the help texts, which no `_()` marks: the catalogue
+    tool takes them from the built command tree."""
+    texts = dict(_tool().help_texts())
+    assert texts["Upgrade the hosts in waves, e.g. 1,5,20% (Ansible's serial list: the last "
+                 "size repeats; a percentage is of the rollout's hosts, at least 1)."] == (
+        "dspace_deploy/cli/upgrade_cmds.py")
+    assert "Show this message and exit." not in texts  # typer's own
+
+
 def test_status_table_in_portuguese() -> None:
     from dspace_deploy.status import HostStatus, StatusReport, print_report
 

@@ -26,15 +26,19 @@ public final class EPersonCLITool {
     private EPersonCLITool() {
     }
 
+    /** The options cmdAdd, cmdDelete and cmdModify parse the command line with again: the verb, the
+     *  identity group (-m or -n) and the verb's own options, nothing else
+     *  (DSpace/DSpace@dspace-9.3 dspace-api/.../eperson/EPersonCLITool.java:142-167,233-248,312-338). */
     private static Opts verbOptions(String verb) {
-        Opts o = new Opts()
-            .add("a", "add", false, "create a new EPerson")
-            .add("d", "delete", false, "delete an existing EPerson")
-            .add("L", "list", false, "list EPersons")
-            .add("M", "modify", false, "modify an EPerson")
-            .add("h", "help", false, "explain options")
-            .add("m", "email", true, "the user's email address, empty for none")
-            .add("n", "netid", true, "network ID associated with the person, empty for none");
+        Opts o = new Opts();
+        switch (verb) {
+            case "add" -> o.add("a", "add", false, "create a new EPerson");
+            case "delete" -> o.add("d", "delete", false, "delete an existing EPerson");
+            default -> o.add("M", "modify", false, "modify an EPerson");
+        }
+        o.add("m", "email", true, "the user's email address, empty for none")
+            .add("n", "netid", true, "network ID associated with the person, empty for none")
+            .group("m", "n");
         if ("add".equals(verb) || "modify".equals(verb)) {
             o.add("g", "givenname", true, "the person's actual first or personal name")
                 .add("s", "surname", true, "the person's actual last or family name")
@@ -51,53 +55,56 @@ public final class EPersonCLITool {
                 .add("I", "newNetid", true, "new network ID")
                 .add("w", "newPassword", false, "prompt for new password");
         }
-        return o;
+        return o.add("h", "help", false, "explain --" + verb + " options");
+    }
+
+    /** main's globalOptions: the verbs, one of a group, and -h; parsed with stopAtNonOption, so the
+     *  first token that is none of them ends the parse (EPersonCLITool.java:90-124). */
+    private static Opts globalOptions() {
+        return new Opts().add("a", "add", false, "create a new EPerson")
+            .add("d", "delete", false, "delete an existing EPerson")
+            .add("L", "list", false, "list EPersons")
+            .add("M", "modify", false, "modify an EPerson")
+            .group("a", "d", "L", "M")
+            .add("h", "help", false, "explain options");
     }
 
     public static void main(String[] argv) throws Exception {
-        String verb = null;
-        for (String a : argv) {
-            switch (a) {
-                case "-a", "--add" -> verb = verb == null ? "add" : verb;
-                case "-d", "--delete" -> verb = verb == null ? "delete" : verb;
-                case "-L", "--list" -> verb = verb == null ? "list" : verb;
-                case "-M", "--modify" -> verb = verb == null ? "modify" : verb;
-                default -> { }
-            }
-        }
+        // a ParseException (two verbs) escapes main: the launcher prints it and exits 1
+        Opts command = globalOptions().parse(argv, true);
+        String verb = command.has("a") ? "add" : command.has("d") ? "delete" : command.has("M") ? "modify"
+            : command.has("L") ? "list" : null;
         Config.get();
         int status;
         try (Connection conn = Db.context()) {
             conn.setAutoCommit(false);
             if (verb == null) {
-                boolean help = java.util.Arrays.asList(argv).contains("-h")
-                    || java.util.Arrays.asList(argv).contains("--help");
-                if (!help) {
+                if (!command.has("h")) {
                     System.err.println("Unknown operation.");
                 }
-                System.out.print(new Opts().add("a", "add", false, "create a new EPerson")
-                    .add("d", "delete", false, "delete an existing EPerson").add("L", "list", false, "list EPersons")
-                    .add("M", "modify", false, "modify an EPerson").add("h", "help", false, "explain options")
-                    .help("user [options]"));
-                status = help ? 0 : 1;
+                System.out.print(globalOptions().help("user [options]"));
+                status = command.has("h") ? 0 : 1;
+            } else if ("list".equals(verb)) {
+                status = list(conn); // cmdList parses nothing more
             } else {
                 Opts o = verbOptions(verb);
+                boolean parsed = false;
                 try {
                     o.parse(argv);
+                    parsed = true;
                 } catch (Opts.ParseException e) {
                     System.err.println(e.getMessage());
-                    System.exit(1);
-                    return;
                 }
-                if (o.has("h")) {
+                if (!parsed) {
+                    status = 1;
+                } else if (o.has("h")) {
                     System.out.print(o.help("user --" + verb + " [options]"));
                     status = 0;
                 } else {
                     status = switch (verb) {
                         case "add" -> add(conn, o);
                         case "delete" -> delete(conn, o);
-                        case "modify" -> modify(conn, o);
-                        default -> list(conn);
+                        default -> modify(conn, o);
                     };
                 }
             }
@@ -114,11 +121,6 @@ public final class EPersonCLITool {
     }
 
     private static int add(Connection conn, Opts o) throws SQLException {
-        if (o.has("m") && o.has("n")) {
-            System.err.println("The option 'n' was specified but an option from this group has already been "
-                + "selected: 'm'");
-            return 1;
-        }
         if (!o.has("m") && !o.has("n")) {
             System.err.println("You must provide an email address or a netid to identify the new user.");
             return 1;
