@@ -10,20 +10,21 @@ Four Debian 13 hosts, in inventory order:
            dspace-api/src/main/resources/org/dspace/storage/rdbms/sqlmigration/postgres/
            V7.6_2026.03.25__entity_types_caching.sql), so its migration fails there as
            PostgreSQL refuses the CREATE INDEX
-  pair     two instances (repo, other) 9.2 -> 9.3
+  last     repo 9.2 -> 9.3, left for the resumed rollout
   down     its container stopped before anything: unreachable
 
 The rollout's bundles are resolved once on the controller, so a failure on one host has to
 come from that host (the fail_migration bundle of test_upgrade_failures.py would fail every
 host of a rollout). `--waves 1 --max-fail 0 --canary canary`: the canary goes first and is
 upgraded; `failing` fails its migration and rolls back (nothing lost, byte for byte); max-fail
-is exceeded, so `pair` is not started; `down` is reported unreachable and blocks nothing.
-`--resume` launches `pair`, and the controller is SIGKILLed while pair's first instance is in
-phase ui (past its health gate); `--resume` again finishes it, never upgrading twice. The
-journal counts the release bundles prepared: once each, for the whole rollout.
+is exceeded, so `last` is not started; `down` is reported unreachable and blocks nothing.
+`--resume` launches `last`, and the controller is SIGKILLed while its instance is in phase
+ui (past its health gate); `--resume` again finishes it, never upgrading twice. The journal
+counts the release bundles prepared: once each, for the whole rollout.
 
-The full scenario of the issue (six hosts, waves 1,2,50%) is test_upgrade_fleet_matrix.py
-(marker upgrade_matrix).
+One instance per host keeps this module CI-sized (one converged host cloned into the others,
+clones.py). The full scenario of the issue (six hosts, two instances on one, waves 1,2,50%)
+is test_upgrade_fleet_matrix.py (marker upgrade_matrix, ./scripts/test --all).
 """
 
 from __future__ import annotations
@@ -51,13 +52,10 @@ from tests.integration.test_upgrade import (
 )
 from tests.integration.test_upgrade_failures import kill_when_record_shows
 
-# Behind ./scripts/test --all (marker upgrade_matrix) for CI's time: four hosts converged,
-# then a whole rollout, 32 min here (load average 6-11, passed 2/2); with it CI would end
-# near its 70-minute limit. The fleet's decisions are unit-tested in CI (test_fleet.py).
-pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
+pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
 # role -> its instances, in inventory order
-LAYOUT = {"canary": ["repo"], "failing": ["repo"], "pair": ["repo", "other"], "down": ["repo"]}
+LAYOUT = {"canary": ["repo"], "failing": ["repo"], "last": ["repo"], "down": ["repo"]}
 HAND_MADE_INDEX = "CREATE INDEX entity_type_label_upper_idx ON entity_type (UPPER(label))"
 
 
@@ -98,8 +96,9 @@ def converge_and_seed(lab: Any, artifacts: Path, layout: dict[str, list[str]], m
 
     Only the first host (the template, instance `repo`) is converged; the others are its
     clones (clones.py), which `up` then repairs (names, certificates, the handle server's
-    address) and completes (pair's second instance), and `verify` proves. The template is
-    repaired too: restarted after the commit, it may have a new address."""
+    address) and completes (a host's further instances, in the six-host layout), and
+    `verify` proves. The template, stopped for the commit and started again (with its fixed
+    lab address), is in that `up` and `verify` too."""
     started = time.monotonic()
     roles = hosts(lab, layout)
     template = lab.hosts[0]
@@ -167,14 +166,14 @@ def test_canary_first_then_the_failure_stops_the_rollout(
     report = json.dumps(document, indent=1) + stderr[-3000:]
     assert code == 1, report
     entries = document["hosts"]
-    assert document["waves"] == [[h["canary"].name], [h["failing"].name], [h["pair"].name]]
+    assert document["waves"] == [[h["canary"].name], [h["failing"].name], [h["last"].name]]
     assert entries[h["canary"].name]["outcome"] == "upgraded", report
     assert entries[h["canary"].name]["finished"] <= entries[h["failing"].name]["started"]
     failed = entries[h["failing"].name]
     assert failed["outcome"] == "rolled_back" and failed["failed_phase"] == "migrate", report
     assert "entity_type_label_upper_idx" in failed["error"], failed["error"]
     assert failed["instances"][0]["snapshot"].get("id"), failed
-    assert entries[h["pair"].name]["outcome"] == "not_started"
+    assert entries[h["last"].name]["outcome"] == "not_started"
     assert entries[h["down"].name]["outcome"] == "unreachable"
     assert document["totals"]["rolled_back"] == 1
     assert document["stop_reason"] == "max_fail_exceeded"
@@ -184,33 +183,33 @@ def test_canary_first_then_the_failure_stops_the_rollout(
     state = _state(h["failing"], "repo")
     expected = before[("failing", "repo")]
     assert state == expected, _diff(h["failing"], "repo", state, expected)  # nothing lost
-    assert _version(h["pair"], "repo") == "DSpace 9.2"  # not started: untouched
-    assert _exec(h["pair"], f"test -e {RECORDS}/repo.json", check=False).returncode != 0
+    assert _version(h["last"], "repo") == "DSpace 9.2"  # not started: untouched
+    assert _exec(h["last"], f"test -e {RECORDS}/repo.json", check=False).returncode != 0
 
 
 def test_resume_after_the_controller_was_killed_finishes_the_rest(
         lab: Any, before: dict[tuple[str, str], Any], state_home: Path) -> None:
     h = hosts(lab)
-    died_in = _kill_resume_in_phase(lab, h["pair"], "ui")
+    died_in = _kill_resume_in_phase(lab, h["last"], "ui")
     journal = _journal(state_home)
-    assert journal["hosts"][h["pair"].name]["outcome"] == "running", journal
-    assert _record(h["pair"], "repo")["status"] == "running", died_in
+    assert journal["hosts"][h["last"].name]["outcome"] == "running", journal
+    assert _record(h["last"], "repo")["status"] == "running", died_in
     code, document, stderr = _rollout(lab, "--resume")
     report = json.dumps(document, indent=1) + stderr[-3000:]
     assert code == 1, report  # failing rolled back, down unreachable: not on the target
     outcomes = {name: entry["outcome"] for name, entry in document["hosts"].items()}
     assert outcomes == {h["canary"].name: "upgraded", h["failing"].name: "rolled_back",
-                        h["pair"].name: "upgraded", h["down"].name: "unreachable"}, report
+                        h["last"].name: "upgraded", h["down"].name: "unreachable"}, report
     assert document["status"] == "finished" and document["resume_command"] is None
     # built or fetched once for the whole rollout, started and resumed twice
     assert document["release"]["prepared"] == {"9-dspace-9.2": 1, "9-dspace-9.3": 1}
     assert document["release"]["checked_on_resume"] == 2 and document["resumed"] == 2
-    for name in ("repo", "other"):
-        assert _version(h["pair"], name) == "DSpace 9.3"
+    for name in LAYOUT["last"]:
+        assert _version(h["last"], name) == "DSpace 9.3"
         history = [json.loads(line) for line in _exec(
-            h["pair"], f"cat {RECORDS}/{name}.history.jsonl").stdout.splitlines()]
+            h["last"], f"cat {RECORDS}/{name}.history.jsonl").stdout.splitlines()]
         assert [r["status"] for r in history] == ["done"], history  # upgraded once
-    for role, name in (("canary", "repo"), ("pair", "repo"), ("pair", "other")):
+    for role, name in [("canary", "repo")] + [("last", name) for name in LAYOUT["last"]]:
         state = _state(h[role], name)
         for key in ("items", "bitstreams", "handle_keys", "database"):
             assert state[key] == before[(role, name)][key], (role, name, key)
@@ -218,8 +217,8 @@ def test_resume_after_the_controller_was_killed_finishes_the_rest(
     assert state == before[("failing", "repo")]
 
 
-def _kill_resume_in_phase(lab: Any, pair: Any, phase: str) -> str:
-    """`upgrade --resume`, SIGKILLed when `pair`'s repo record shows `phase`."""
+def _kill_resume_in_phase(lab: Any, host: Any, phase: str) -> str:
+    """`upgrade --resume`, SIGKILLed when `host`'s repo record shows `phase`."""
     kill_when_record_shows([EXE, "upgrade", "-i", str(lab.inventory), "--resume", "--yes",
-                            "--json"], pair.container, phase)
-    return str(_record(pair, "repo")["phase"])
+                            "--json"], host.container, phase)
+    return str(_record(host, "repo")["phase"])
