@@ -564,3 +564,52 @@ def test_groups_are_made_and_filled_through_rest_as_in_dspace_9_3(backend: Backe
     forged.bearer = client.bearer[:-2] + ("AA" if not client.bearer.endswith("AA") else "BB")
     assert forged.call("GET", search + "trainers")[0] == 401
 
+
+def _program() -> Any:
+    import importlib.machinery
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[2]
+    os.environ["DSPACE_BACKUP_PROGRAM"] = str(repo / "roles/dspace_backup/files/dspace-backup")
+    loader = importlib.machinery.SourceFileLoader(
+        "dspace_content_program", str(repo / "roles/dspace_content/files/dspace-content"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@needs_tools
+def test_dspace_content_seeds_groups_through_this_rest_api(
+        backend: Backend, tmp_path: Path) -> None:
+    """The seed program's REST client (roles/dspace_content/files/dspace-content) against the
+    backend: groups made once with their members, read back; a second run makes nothing; a
+    wrong password and a member without an account are errors that never show the password."""
+    program = _program()
+    admin, password = _accounts(backend)
+    table = tmp_path / "groups.csv"
+    table.write_text("name,description,members\n"
+                     "Seed Readers,Who reads,member-a@example.test\n"
+                     "Seed Writers,,MEMBER-A@example.test member-b@example.test\n")
+    rows = program.read_groups(table)
+    rest = program.Rest(backend.base)
+    rest.login(admin, password)
+    assert program.seed_groups(rest, rows) == ["Seed Readers", "Seed Writers"]
+    again = program.Rest(backend.base)
+    again.login(admin, password)
+    assert program.seed_groups(again, rows) == []
+    writers = program.find_group(again, "Seed Writers")
+    assert program.member_emails(again, writers) == {"member-a@example.test",
+                                                     "member-b@example.test"}
+    assert "dc.description" not in writers["metadata"]
+    readers = program.find_group(again, "Seed Readers")
+    assert readers["metadata"]["dc.description"][0]["value"] == "Who reads"
+    with pytest.raises(program.Error) as refused:
+        program.Rest(backend.base).login(admin, "not-" + password)
+    assert "refused the login of groups-admin@example.test (401" in refused.value.what
+    assert password not in refused.value.what + refused.value.fix
+    table.write_text("name,description,members\nSeed Ghosts,,ghost@example.test\n")
+    with pytest.raises(program.Error) as ghost:
+        program.seed_groups(again, program.read_groups(table))
+    assert "ghost@example.test, who has no account" in ghost.value.what
