@@ -1,12 +1,13 @@
 """Sample content on one lab host (look-alike DSpace 9.3, preloaded image), roles/dspace_content:
   ct-1  Debian 13  repo  content: sample-en
 - `up` seeds it with DSpace's tools: 3 communities, 4 collections, 24 items, 58 bitstreams and the
-  sample users, visible in REST (discover/search/objects) and OAI-PMH (ListIdentifiers);
+  sample users, visible in REST (discover/search/objects) and OAI-PMH (ListIdentifiers), and the
+  set's 3 groups with their 5 memberships (made through the REST API as the administrator);
 - `playbooks/content.yml` content_action=golden takes the snapshot (a second one changes
   nothing; reset refuses nothing here, golden refuses nothing: the refusals are unit-tested);
-- after changes (items deleted and added with `dspace import`, a password changed) a reset
-  brings back exactly the golden state: counts, item handles, a bitstream's checksum, the
-  password hash, REST and OAI;
+- after changes (items deleted and added with `dspace import`, a password changed, a group's
+  members removed) a reset brings back exactly the golden state: counts, item handles, a
+  bitstream's checksum, the password hash, the groups and their members, REST and OAI;
 - a reset SIGKILLed half-way (while it restores the database) and run again ends golden;
 - a second `up` reports changed=0 and seeds nothing again.
 """
@@ -36,6 +37,8 @@ DB = f"dspace_{NAME}"
 # The shipped sample-en set (roles/dspace_content/files/sample/README.md): 2 top communities and
 # one sub-community, 4 collections, 24 items, 24 PDFs + 6 CSVs + 4 notes + 24 licences.
 EXPECTED = {"communities": 3, "collections": 4, "items": 24, "bitstreams": 58}
+# Its groups.csv: group -> members (the permanent Anonymous and Administrator groups left out).
+GROUPS = {"Library Staff": 1, "Researchers": 1, "Workshop Participants": 3}
 STATE = f"/var/lib/dspace-deploy/dspace_content/{NAME}"
 
 
@@ -84,6 +87,12 @@ def _state(lab: Any) -> dict[str, Any]:
     )
     md5 = _sh(lab, f"md5sum {path}").stdout.split()[0]
     password = _sql(lab, "SELECT password FROM eperson WHERE email = 'librarian@example.org'")
+    groups = _sql(
+        lab,
+        "SELECT string_agg(g.name || '=' || (SELECT count(*) FROM epersongroup2eperson m "
+        "WHERE m.eperson_group_id = g.uuid), ',' ORDER BY g.name) FROM epersongroup g "
+        "WHERE NOT g.permanent",
+    )
     rest = json.loads(
         _sh(
             lab,
@@ -102,6 +111,7 @@ def _state(lab: Any) -> dict[str, Any]:
         "handles": handles,
         "bitstream": (first[1], md5),
         "password": password,
+        "groups": dict(pair.split("=") for pair in groups.split(",")) if groups else {},
         "rest_items": rest["_embedded"]["searchResult"]["page"]["totalElements"],
         "oai_records": int(listed.group(1)) if listed else oai.count("<header"),
     }
@@ -181,6 +191,20 @@ def test_up_seeds_the_sample_set_once(lab: Any, site: Any) -> None:
         == "4"
     )
     assert _sql(lab, "SELECT count(*) FROM eperson WHERE email LIKE '%@example.org'") == "3"
+    # the groups, made through the REST API, with their members (read back from the database)
+    assert state["groups"] == {name: str(n) for name, n in GROUPS.items()}, state
+    assert sorted(seeded["groups_added"]) == sorted(GROUPS) and seeded["groups"] == GROUPS
+    assert (
+        _sql(
+            lab,
+            "SELECT string_agg(e.email, ' ' ORDER BY e.email) FROM epersongroup2eperson m "
+            "JOIN eperson e ON e.uuid = m.eperson_id "
+            "JOIN epersongroup g ON g.uuid = m.eperson_group_id "
+            "WHERE g.name = 'Workshop Participants'",
+        )
+        == "librarian@example.org researcher@example.org student@example.org"
+    )
+    assert seeded["counts"]["groups"] == 2 + len(GROUPS)  # and Anonymous, Administrator
 
 
 def test_golden_reset_and_a_killed_reset(lab: Any, site: Any) -> None:
@@ -206,9 +230,16 @@ def test_golden_reset_and_a_killed_reset(lab: Any, site: Any) -> None:
         f"-e {admin} >/dev/null",
     )
     _sql(lab, "UPDATE eperson SET password = 'changed' WHERE email = 'librarian@example.org'")
+    _sql(
+        lab,
+        "DELETE FROM epersongroup2eperson WHERE eperson_group_id = "
+        "(SELECT uuid FROM epersongroup WHERE name = 'Workshop Participants')",
+    )
     changed = _state(lab)
     assert changed["counts"]["items"] == 24 - 6 + 6 and changed["handles"] != golden["handles"]
     assert changed["password"] == "changed"
+    assert changed["groups"]["Workshop Participants"] == "0"
+    assert golden["groups"] == {name: str(n) for name, n in GROUPS.items()}
     result, reset_s = _content(site, "reset")
     assert result.rc == 0, result.summary.failures
     after = _state(lab)

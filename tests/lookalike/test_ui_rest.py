@@ -425,3 +425,191 @@ def test_password_login_needs_the_csrf_token_then_the_password(backend: Backend)
     status, headers = _login(backend.base, "TRAINER@example.test", "kq7m-x3pd-9trw", token,
                              token)
     assert status == 200 and headers["Authorization"].startswith("Bearer "), headers
+    # the login resets the CSRF token (JWTTokenRestAuthenticationServiceImpl.addTokenToResponse):
+    # an emptied cookie, then the new token in the cookie and in DSPACE-XSRF-TOKEN
+    renewed = headers["DSPACE-XSRF-TOKEN"]
+    assert renewed and renewed != token
+    cookies = headers.get_all("Set-Cookie")
+    assert cookies[0].startswith("DSPACE-XSRF-COOKIE=;")
+    assert f"DSPACE-XSRF-COOKIE={renewed};" in cookies[1]
+
+
+# ------------------------------------------------------------- groups through the REST API
+
+
+class _Client:
+    """A REST client as the Angular UI is one: the CSRF token of the last answer that brought
+    one, the bearer token after the login."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.csrf: str | None = None
+        self.bearer: str | None = None
+
+    def call(self, method: str, path: str, body: bytes | None = None, ctype: str | None = None,
+             csrf: bool = True) -> tuple[int, Any]:
+        import urllib.error
+        import urllib.request
+
+        headers = {}
+        if csrf and self.csrf:
+            headers.update({"X-XSRF-TOKEN": self.csrf, "Cookie": f"DSPACE-XSRF-COOKIE={self.csrf}"})
+        if self.bearer:
+            headers["Authorization"] = self.bearer
+        if ctype:
+            headers["Content-Type"] = ctype
+        request = urllib.request.Request(self.base + path, data=body, method=method,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, answer, raw = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, answer, raw = error.code, error.headers, error.read()
+        self.csrf = answer.get("DSPACE-XSRF-TOKEN") or self.csrf
+        if (answer.get("Authorization") or "").startswith("Bearer "):
+            self.bearer = answer["Authorization"]
+        return status, json.loads(raw) if raw else None
+
+    def login(self, user: str, password: str) -> int:
+        import urllib.parse
+
+        self.call("GET", "/api/authn/status")
+        form = urllib.parse.urlencode({"user": user, "password": password}).encode()
+        return self.call("POST", "/api/authn/login", form, "application/x-www-form-urlencoded")[0]
+
+    def post_json(self, path: str, data: Any) -> tuple[int, Any]:
+        return self.call("POST", path, json.dumps(data).encode(), "application/json")
+
+
+def _accounts(backend: Backend) -> tuple[str, str]:
+    """An administrator and a user who can log in (password for both), and two without one."""
+    dspace = str(backend.dspace / "bin" / "dspace")
+    password = "w4tr-9xkq-m2pd"
+    if "groups-admin@example.test" not in run([dspace, "user", "--list"]).stdout:
+        run([dspace, "create-administrator", "-e", "groups-admin@example.test", "-f", "Gil",
+             "-l", "Admin", "-p", password, "-c", "en"])
+        for email in ("plain@example.test", "member-a@example.test", "member-b@example.test"):
+            run([dspace, "user", "--add", "-m", email, "-g", "A", "-s", "B", "-p", password])
+    return "groups-admin@example.test", password
+
+
+@needs_tools
+def test_groups_are_made_and_filled_through_rest_as_in_dspace_9_3(backend: Backend) -> None:
+    """GroupRestRepository and GroupRestController @dspace-9.3: the CSRF check first (403), then
+    who asks (401 anonymous, 403 no administrator), 201 for a new group with its description,
+    500 for a name taken again (a unique index, nothing checks before the commit), 422 without a
+    name; byMetadata finds names containing the query (LIKE); members are added by their links
+    as text/uri-list (204; a link to nobody is 422 and adds no one)."""
+    admin, password = _accounts(backend)
+    anonymous, plain, client = _Client(backend.base), _Client(backend.base), _Client(backend.base)
+    assert plain.login("plain@example.test", password) == 200
+    assert client.login(admin, password) == 200
+    trainers = {"name": "Workshop Trainers",
+                "metadata": {"dc.description": [{"value": "People who teach the workshop"}]}}
+    assert client.call("POST", "/api/eperson/groups", json.dumps(trainers).encode(),
+                       "application/json", csrf=False)[0] == 403
+    anonymous.call("GET", "/api/authn/status")
+    assert anonymous.post_json("/api/eperson/groups", trainers)[0] == 401
+    assert plain.post_json("/api/eperson/groups", trainers)[0] == 403
+    assert client.call("POST", "/api/eperson/groups", b"name=x", "text/plain")[0] == 415
+    status, group = client.post_json("/api/eperson/groups", trainers)
+    assert status == 201, group
+    assert group["name"] == "Workshop Trainers" and group["permanent"] is False
+    assert group["type"] == "group" and group["handle"] is None
+    assert group["metadata"]["dc.description"][0]["value"] == "People who teach the workshop"
+    assert group["_links"]["self"]["href"] == f"{backend.base}/api/eperson/groups/{group['id']}"
+    assert set(group["_links"]) == {"epersons", "object", "self", "subgroups"}
+    assert client.post_json("/api/eperson/groups", {"name": "Workshop Trainers"})[0] == 500
+    status, error = client.post_json("/api/eperson/groups", {"name": "  "})
+    assert status == 422 and error["message"] == "Cannot create group, no group name is provided"
+    assert client.call("POST", "/api/eperson/groups", b"", "application/json")[0] == 422
+    # byMetadata: case-insensitive "contains"; LIKE wildcards stay wildcards
+    search = "/api/eperson/groups/search/byMetadata?query="
+    status, found = client.call("GET", search + "trainers")
+    assert status == 200
+    assert [g["name"] for g in found["_embedded"]["groups"]] == ["Workshop Trainers"]
+    # with Administrator and Anonymous
+    assert client.call("GET", search + "%25")[1]["page"]["totalElements"] == 3
+    assert anonymous.call("GET", search + "trainers")[0] == 401
+    assert plain.call("GET", search + "trainers")[0] == 403
+    assert client.call("GET", "/api/eperson/groups/search/byMetadata")[0] == 400
+    status, again = client.call("GET", f"/api/eperson/groups/{group['id']}")
+    assert status == 200 and again["name"] == "Workshop Trainers"
+    assert client.call("GET", "/api/eperson/groups/00000000-0000-4000-8000-000000000000")[0] == 404
+    # members: the e-person's self link (any link ending in its UUID), as text/uri-list
+    by_email = "/api/eperson/epersons/search/byEmail?email="
+    status, member = client.call("GET", by_email + "member-a@example.test")
+    assert status == 200 and member["email"] == "member-a@example.test"
+    assert member["type"] == "eperson"
+    assert client.call("GET", by_email + "nobody@example.test")[0] == 204
+    assert anonymous.call("GET", by_email + "member-a@example.test")[0] == 204  # may not read it
+    members = f"/api/eperson/groups/{group['id']}/epersons"
+    link = member["_links"]["self"]["href"].encode()
+    assert client.call("POST", members, link, "application/json")[0] == 415
+    assert plain.call("POST", members, link, "text/uri-list")[0] == 403
+    assert client.call("POST", "/api/eperson/groups/00000000-0000-4000-8000-000000000000/epersons",
+                       link, "text/uri-list")[0] == 404
+    nobody = f"{backend.base}/api/eperson/epersons/00000000-0000-4000-8000-000000000000".encode()
+    assert client.call("POST", members, link + b"\n" + nobody, "text/uri-list")[0] == 422
+    status, page = client.call("GET", members)
+    assert status == 200 and page["_embedded"]["epersons"] == []
+    assert page["page"]["totalElements"] == 0
+    for _ in range(2):  # a member added twice is one member
+        assert client.call("POST", members, link, "text/uri-list")[0] == 204
+    status, page = client.call("GET", members)
+    assert [e["email"] for e in page["_embedded"]["epersons"]] == ["member-a@example.test"]
+    assert page["page"]["totalElements"] == 1
+    # a token this backend did not sign is no login
+    forged = _Client(backend.base)
+    forged.bearer = client.bearer[:-2] + ("AA" if not client.bearer.endswith("AA") else "BB")
+    assert forged.call("GET", search + "trainers")[0] == 401
+
+
+def _program() -> Any:
+    import importlib.machinery
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[2]
+    os.environ["DSPACE_BACKUP_PROGRAM"] = str(repo / "roles/dspace_backup/files/dspace-backup")
+    loader = importlib.machinery.SourceFileLoader(
+        "dspace_content_program", str(repo / "roles/dspace_content/files/dspace-content"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@needs_tools
+def test_dspace_content_seeds_groups_through_this_rest_api(
+        backend: Backend, tmp_path: Path) -> None:
+    """The seed program's REST client (roles/dspace_content/files/dspace-content) against the
+    backend: groups made once with their members, read back; a second run makes nothing; a
+    wrong password and a member without an account are errors that never show the password."""
+    program = _program()
+    admin, password = _accounts(backend)
+    table = tmp_path / "groups.csv"
+    table.write_text("name,description,members\n"
+                     "Seed Readers,Who reads,member-a@example.test\n"
+                     "Seed Writers,,MEMBER-A@example.test member-b@example.test\n")
+    rows = program.read_groups(table)
+    rest = program.Rest(backend.base)
+    rest.login(admin, password)
+    assert program.seed_groups(rest, rows) == ["Seed Readers", "Seed Writers"]
+    again = program.Rest(backend.base)
+    again.login(admin, password)
+    assert program.seed_groups(again, rows) == []
+    writers = program.find_group(again, "Seed Writers")
+    assert program.member_emails(again, writers) == {"member-a@example.test",
+                                                     "member-b@example.test"}
+    assert "dc.description" not in writers["metadata"]
+    readers = program.find_group(again, "Seed Readers")
+    assert readers["metadata"]["dc.description"][0]["value"] == "Who reads"
+    with pytest.raises(program.Error) as refused:
+        program.Rest(backend.base).login(admin, "not-" + password)
+    assert "refused the login of groups-admin@example.test (401" in refused.value.what
+    assert password not in refused.value.what + refused.value.fix
+    table.write_text("name,description,members\nSeed Ghosts,,ghost@example.test\n")
+    with pytest.raises(program.Error) as ghost:
+        program.seed_groups(again, program.read_groups(table))
+    assert "ghost@example.test, who has no account" in ghost.value.what

@@ -146,11 +146,14 @@ public final class Content {
         }
     }
 
+    /** The metadata values (v) with their fields (f) and schemas (s), for a SELECT. */
+    public static final String METADATA_FROM = "FROM metadatavalue v "
+        + "JOIN metadatafieldregistry f ON f.metadata_field_id = v.metadata_field_id "
+        + "JOIN metadataschemaregistry s ON s.metadata_schema_id = f.metadata_schema_id ";
+
     public static String first(Connection conn, UUID obj, String schema, String element, String qualifier)
         throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT v.text_value FROM metadatavalue v "
-            + "JOIN metadatafieldregistry f ON f.metadata_field_id = v.metadata_field_id "
-            + "JOIN metadataschemaregistry s ON s.metadata_schema_id = f.metadata_schema_id "
+        try (PreparedStatement ps = conn.prepareStatement("SELECT v.text_value " + METADATA_FROM
             + "WHERE v.dspace_object_id = ? AND s.short_id = ? AND f.element = ? "
             + "AND f.qualifier IS NOT DISTINCT FROM ? ORDER BY v.place LIMIT 1")) {
             ps.setObject(1, obj);

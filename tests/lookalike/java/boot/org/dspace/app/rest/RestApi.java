@@ -116,10 +116,12 @@ public final class RestApi {
 
     private final Config config;
     private final String contextPath;
+    private final GroupsApi groups;
 
     public RestApi(Config config, String contextPath) {
         this.config = config;
         this.contextPath = contextPath;
+        this.groups = new GroupsApi(config, this);
     }
 
     // ----------------------------------------------------------------------------------- root
@@ -157,6 +159,18 @@ public final class RestApi {
                 error(ex, 500, "Internal Server Error", e.getMessage());
             }
             return true;
+        }
+        if (path.startsWith("/api/eperson/")) {
+            try {
+                if (groups.handle(ex, path)) {
+                    return true;
+                }
+            } catch (SQLException e) {
+                // DSpaceApiExceptionControllerAdvice.handleGenericException (a unique name taken
+                // again is Hibernate's ConstraintViolationException there: no status of its own)
+                error(ex, 500, "Internal Server Error", "An exception has occurred");
+                return true;
+            }
         }
         if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
             return false;
@@ -217,7 +231,7 @@ public final class RestApi {
         return have != null ? have : newCsrfToken(ex);
     }
 
-    private String newCsrfToken(HttpExchange ex) {
+    String newCsrfToken(HttpExchange ex) {
         String token = java.util.UUID.randomUUID().toString();
         ex.getResponseHeaders().add("Set-Cookie", CSRF_COOKIE + "=" + token + "; Path="
             + (contextPath.isEmpty() ? "/" : contextPath) + "; HttpOnly; SameSite=Lax");
@@ -225,7 +239,7 @@ public final class RestApi {
         return token;
     }
 
-    private static String cookie(HttpExchange ex, String name) {
+    static String cookie(HttpExchange ex, String name) {
         for (String header : ex.getRequestHeaders().getOrDefault("Cookie", List.of())) {
             for (String part : header.split(";")) {
                 String[] kv = part.trim().split("=", 2);
@@ -250,11 +264,7 @@ public final class RestApi {
                 + "' is not supported");
             return;
         }
-        String expected = cookie(ex, CSRF_COOKIE);
-        String sent = ex.getRequestHeaders().getFirst(CSRF_REQUEST_HEADER);
-        if (expected == null || sent == null || !expected.equals(sent)) {
-            newCsrfToken(ex);
-            error(ex, 403, "Forbidden", "Access is denied. Invalid CSRF token.");
+        if (!csrfChecked(ex)) {
             return;
         }
         Map<String, List<String>> params = query(ex.getRequestURI().getRawQuery());
@@ -265,27 +275,71 @@ public final class RestApi {
         }
         String user = first(params, "user", null);
         String password = first(params, "password", null);
-        if (user == null || password == null || !passwordMatches(user, password)) {
+        String eperson = user == null || password == null ? null : passwordUser(user, password);
+        if (eperson == null) {
             error(ex, 401, "Unauthorized", "Authentication failed!");
             return;
         }
-        String token = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-            ("{\"alg\":\"HS256\"}").getBytes(StandardCharsets.UTF_8)) + "."
-            + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-                ("{\"eid\":\"" + user.toLowerCase(java.util.Locale.ROOT) + "\"}")
-                    .getBytes(StandardCharsets.UTF_8))
-            + "." + java.util.UUID.randomUUID().toString().replace("-", "");
-        ex.getResponseHeaders().set("Authorization", "Bearer " + token);
+        // JWTTokenRestAuthenticationServiceImpl.addTokenToResponse@dspace-9.3: a login by header
+        // resets the CSRF token (DSpaceCsrfAuthenticationStrategy.resetCSRFToken: an emptied
+        // cookie, then the new one, also in DSPACE-XSRF-TOKEN); the client must use the new one.
+        ex.getResponseHeaders().add("Set-Cookie", CSRF_COOKIE + "=; Max-Age=0; Path="
+            + (contextPath.isEmpty() ? "/" : contextPath) + "; HttpOnly; SameSite=Lax");
+        newCsrfToken(ex);
+        ex.getResponseHeaders().set("Authorization", "Bearer " + Jwt.issue(config, eperson));
         send(ex, 200, "application/json;charset=UTF-8", "");
     }
 
-    private boolean passwordMatches(String user, String password) throws SQLException {
+    /** The e-person (UUID) whose password this is, or null (PasswordAuthentication). */
+    private String passwordUser(String user, String password) throws SQLException {
         try (Connection conn = Db.connect(config);
-             PreparedStatement ps = conn.prepareStatement("SELECT password, salt FROM eperson "
+             PreparedStatement ps = conn.prepareStatement("SELECT password, salt, uuid FROM eperson "
                  + "WHERE lower(email) = lower(?) AND can_log_in AND password IS NOT NULL")) {
             ps.setString(1, user);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && Db.checkPassword(password, rs.getString(1), rs.getString(2));
+                return rs.next() && Db.checkPassword(password, rs.getString(1), rs.getString(2))
+                    ? rs.getString(3) : null;
+            }
+        }
+    }
+
+    /**
+     * Spring Security's CsrfFilter, which runs before authentication for every request that is
+     * not GET, HEAD, TRACE or OPTIONS: the X-XSRF-TOKEN header must equal the DSPACE-XSRF-COOKIE,
+     * else 403 "Invalid CSRF token" (DSpaceApiExceptionControllerAdvice.csrfTokenException) with
+     * a fresh token. True when the request may go on.
+     */
+    boolean csrfChecked(HttpExchange ex) throws IOException {
+        String expected = cookie(ex, CSRF_COOKIE);
+        String sent = ex.getRequestHeaders().getFirst(CSRF_REQUEST_HEADER);
+        if (expected == null || sent == null || !expected.equals(sent)) {
+            newCsrfToken(ex);
+            error(ex, 403, "Forbidden", "Access is denied. Invalid CSRF token.");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * The e-person of the request's `Authorization: Bearer` token (StatelessAuthenticationFilter:
+     * a token that does not verify, has expired or names no e-person who can log in leaves the
+     * request anonymous), or null.
+     */
+    java.util.UUID currentUser(HttpExchange ex) throws SQLException {
+        String header = ex.getRequestHeaders().getFirst("Authorization");
+        if (header == null || !header.startsWith("Bearer ")) {
+            return null;
+        }
+        String eid = Jwt.eperson(config, header.substring("Bearer ".length()).trim());
+        if (eid == null) {
+            return null;
+        }
+        try (Connection conn = Db.connect(config);
+             PreparedStatement ps = conn.prepareStatement(
+                 "SELECT uuid FROM eperson WHERE uuid = ?::uuid AND can_log_in")) {
+            ps.setString(1, eid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? (java.util.UUID) rs.getObject(1) : null;
             }
         }
     }
@@ -562,15 +616,8 @@ public final class RestApi {
         m.put("sort", sorting);
         m.put("configuration", first(q, "configuration", "default"));
         m.put("type", "discover");
-        Map<String, Object> searchResult = new LinkedHashMap<>();
-        searchResult.put("_embedded", Map.of("objects", entries));
-        searchResult.put("_links", embeddedPageLinks(searchBase, sort, number, size, total));
-        Map<String, Object> page = new LinkedHashMap<>();
-        page.put("number", number);
-        page.put("size", size);
-        page.put("totalPages", (total + size - 1) / size);
-        page.put("totalElements", total);
-        searchResult.put("page", page);
+        Map<String, Object> searchResult = embeddedPage("objects", entries, searchBase, sort, number, size,
+            total);
         Map<String, Object> embedded = new LinkedHashMap<>();
         embedded.put("searchResult", searchResult);
         embedded.put("facets", List.of());
@@ -579,8 +626,23 @@ public final class RestApi {
         send(ex, 200, HAL, Json.write(m));
     }
 
+    /** EmbeddedPage: `_embedded.<rel>` (also when empty), the header's links and `page`. */
+    static Map<String, Object> embeddedPage(String rel, List<?> content, String base, String sort, int number,
+                                            int size, int total) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("_embedded", Map.of(rel, content));
+        m.put("_links", embeddedPageLinks(base, sort, number, size, total));
+        Map<String, Object> page = new LinkedHashMap<>();
+        page.put("number", number);
+        page.put("size", size);
+        page.put("totalPages", (total + size - 1) / size);
+        page.put("totalElements", total);
+        m.put("page", page);
+        return m;
+    }
+
     /** EmbeddedPageHeader.getLinks: self (with page only past the first), first/last/prev/next. */
-    private static Map<String, Object> embeddedPageLinks(String base, String sort, int number, int size, int total) {
+    static Map<String, Object> embeddedPageLinks(String base, String sort, int number, int size, int total) {
         int pages = (total + size - 1) / size;
         Map<String, Object> links = new TreeMap<>();
         java.util.function.IntFunction<Map<String, Object>> at = n -> {
@@ -756,7 +818,7 @@ public final class RestApi {
 
     // ------------------------------------------------------------------------------ helpers
 
-    private static Map<String, Object> dso(String uuid, String name, String handle, Map<String, Object> metadata) {
+    static Map<String, Object> dso(String uuid, String name, String handle, Map<String, Object> metadata) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", uuid);
         m.put("uuid", uuid);
@@ -766,7 +828,7 @@ public final class RestApi {
         return m;
     }
 
-    private static Map<String, Object> metadataValue(String value) {
+    static Map<String, Object> metadataValue(String value) {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("value", value);
         v.put("language", null);
@@ -782,7 +844,7 @@ public final class RestApi {
      * request's parameters except `embed` (getEncodedParameterStringFromRequestParams),
      * first/prev/next/last only when there is more than one page, and `page`.
      */
-    private void page(HttpExchange ex, String rel, Map<String, List<String>> q, List<Map<String, Object>> all)
+    void page(HttpExchange ex, String rel, Map<String, List<String>> q, List<Map<String, Object>> all)
         throws IOException {
         int size = Math.max(1, intParam(q, "size", 20));
         int number = Math.max(0, intParam(q, "page", 0));
@@ -854,7 +916,7 @@ public final class RestApi {
         return (List<Object>) Json.parse(Json.write(content).replace("{base}", base));
     }
 
-    private static Map<String, Object> link(String href) {
+    static Map<String, Object> link(String href) {
         Map<String, Object> l = new LinkedHashMap<>();
         l.put("href", href);
         if (href.contains("{?") || href.contains("/{")) {
@@ -867,7 +929,7 @@ public final class RestApi {
      * The server URL as the request saw it (Spring builds resource links from the request,
      * honouring X-Forwarded-* with server.forward-headers-strategy=FRAMEWORK).
      */
-    private String requestBase(HttpExchange ex) {
+    String requestBase(HttpExchange ex) {
         String proto = ex.getRequestHeaders().getFirst("X-Forwarded-Proto");
         String host = ex.getRequestHeaders().getFirst("X-Forwarded-Host");
         if (host == null) {
@@ -876,7 +938,7 @@ public final class RestApi {
         return (proto == null ? "http" : proto) + "://" + host + contextPath;
     }
 
-    private static Map<String, List<String>> query(String raw) {
+    static Map<String, List<String>> query(String raw) {
         Map<String, List<String>> m = new LinkedHashMap<>();
         if (raw == null || raw.isEmpty()) {
             return m;
@@ -893,12 +955,12 @@ public final class RestApi {
         return m;
     }
 
-    private static String first(Map<String, List<String>> q, String key, String def) {
+    static String first(Map<String, List<String>> q, String key, String def) {
         List<String> v = q.get(key);
         return v == null || v.isEmpty() ? def : v.get(0);
     }
 
-    private static int intParam(Map<String, List<String>> q, String key, int def) {
+    static int intParam(Map<String, List<String>> q, String key, int def) {
         try {
             return Integer.parseInt(first(q, key, String.valueOf(def)));
         } catch (NumberFormatException e) {
@@ -917,7 +979,7 @@ public final class RestApi {
         send(ex, code, "application/json;charset=UTF-8", Json.write(m));
     }
 
-    private static void send(HttpExchange ex, int code, String type, String body) throws IOException {
+    static void send(HttpExchange ex, int code, String type, String body) throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", type);
         boolean head = ex.getRequestMethod().equals("HEAD");
