@@ -3,10 +3,11 @@ until the next task started, the hosts it reached, ok/changed/skipped), the play
 the totals a converged re-run is judged by: task starts, and module executions on the
 hosts (round trips). Prints, never asserts.
 
-Usage: .venv/bin/python benchmarks/profile_run.py ARTIFACT_DIR [--top 15]
+Usage: .venv/bin/python benchmarks/profile_run.py ARTIFACT_DIR [--top 15] [--role ROLE]
 ARTIFACT_DIR is a run's artifact directory (the one holding job_events/), e.g.
 $XDG_STATE_HOME/dspace-deploy/<site>/runs/artifacts/<run>; benchmarks/labbench.py counts the
-same round trips for each timed run.
+same round trips for each timed run. --role ROLE counts the tasks of that role only (e.g.
+dspace_tasks: its task starts, its calls to the hosts, the seconds of its tasks).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Task:
     action: str
     play: str
     started: datetime
+    role: str = ""
     seconds: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
     host_calls: int = 0
@@ -80,7 +82,7 @@ def tasks_of(events: Iterable[dict[str, Any]]) -> tuple[list[Task], float]:
         elif kind == "playbook_on_task_start":
             tasks.append(Task(str(data.get("task", "")),
                               str(data.get("resolved_action") or data.get("task_action") or ""),
-                              play, moment))
+                              play, moment, str(data.get("role") or "")))
         elif tasks and str(kind).startswith("runner_on_") and kind != "runner_on_start":
             outcome = str(kind).removeprefix("runner_on_")
             current = tasks[-1]
@@ -118,8 +120,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifacts", type=Path)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--role", help="only the tasks of this role (e.g. dspace_tasks)")
     args = parser.parse_args()
     tasks, total = tasks_of(load_events(args.artifacts))
+    if args.role:
+        tasks = [t for t in tasks if t.role == args.role]
+        total = sum(t.seconds for t in tasks)
     print(report(tasks, total, args.top))
 
 

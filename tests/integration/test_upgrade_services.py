@@ -10,6 +10,10 @@ playbook tests/integration/playbooks/actions.yml), through the project's runner:
   service running, it waits until it ends; a second pause changes nothing and keeps the
   record; resume gives back exactly what was on (a timer disabled by hand stays so); a second
   resume changes nothing.
+- dspace_tasks deploy (its units in one dspace.deploy.systemd_unit_set call): during a pause
+  it gives the task timers back, files untouched, the backup timer left to resume; a second
+  deploy changes nothing; a changed schedule re-arms that timer only, a disabled task's units
+  go, and both come back.
 - dspace_backup `snapshot`: a complete snapshot tagged pre-upgrade whose id the fact names,
   kept by the retention when the nightly backup of the same day runs; with DSpace's Solr
   export failing (it exits 0), the action fails and names the incomplete snapshot.
@@ -47,6 +51,7 @@ class Outcome:
     facts: dict[str, Any]
     attempts: dict[str, int]  # task name -> attempts of an `until` loop
     seconds: float
+    results: dict[str, dict[str, Any]]  # task name -> its (last) result
 
     @property
     def failure(self) -> str:
@@ -106,10 +111,13 @@ def _action(site: Any, plan: dict[str, Any], role: str, name: str,
     changed: list[str] = []
     facts: dict[str, Any] = {}
     attempts: dict[str, int] = {}
+    results: dict[str, dict[str, Any]] = {}
 
     def observe(event: dict[str, Any]) -> None:
         data = event.get("event_data") or {}
         res = data.get("res") or {}
+        if event.get("event") in ("runner_on_ok", "runner_on_failed"):
+            results[str(data.get("task", ""))] = res
         if res.get("attempts"):
             attempts[str(data.get("task", ""))] = int(res["attempts"])
         if event.get("event") == "runner_on_ok":
@@ -124,7 +132,7 @@ def _action(site: Any, plan: dict[str, Any], role: str, name: str,
                          **params})
     started = time.monotonic()
     result = run(job, observe)
-    outcome = Outcome(result, changed, facts, attempts, time.monotonic() - started)
+    outcome = Outcome(result, changed, facts, attempts, time.monotonic() - started, results)
     print(f"{role} {name}: {outcome.seconds:.1f} s, {result.summary.changed} changed")
     return outcome
 
@@ -212,6 +220,65 @@ def test_pause_stops_every_timer_waits_for_tasks_and_resume_gives_back_what_was_
     again = _action(site, plan, "dspace_tasks", "resume")
     assert again.result.summary.ok and again.result.summary.changed == 0, again.changed
     _sh(lab, f"systemctl enable --now dspace-{NAME}-cleanup.timer")
+
+
+# The one task of tasks/deploy.yml that converges the units (dspace.deploy.systemd_unit_set).
+UNITS_TASK = "Install, enable and start the units of each task; remove those no longer wanted"
+
+
+def _deploy(site: Any, plan: dict[str, Any], **params: Any) -> dict[str, Any]:
+    """The role's deploy steps run in full (no stamp skips them); the units task's result."""
+    done = _action(site, plan, "dspace_tasks", "main", dspace_converge_full=True, **params)
+    assert done.result.summary.ok, done.failure
+    result = done.results[UNITS_TASK]
+    result["_changed_tasks"] = done.changed
+    return result
+
+
+def test_deploy_converges_the_units_in_one_call_also_during_a_pause(
+        site: Any, plan: dict[str, Any], lab: Any) -> None:
+    """The role's units in one module call on a real systemd: a deploy while the tasks are
+    paused gives their timers back (enabled and started, files untouched), as the per-task
+    loops did (`up` itself leaves an instance with an upgrade in progress alone); the
+    backup's timer, another role's, stays paused until resume. A second deploy changes
+    nothing. A changed schedule rewrites and re-arms that timer only; a disabled task's
+    timer is stopped and its units removed; both come back with the defaults."""
+    before = _timers(lab)
+    backup = f"dspace-{NAME}-backup.timer"
+    task_timers = sorted(u for u in before if u != backup)
+    assert len(task_timers) == 11 and set(before.values()) == {("enabled", "active")}, before
+    assert _action(site, plan, "dspace_tasks", "pause").result.summary.ok
+
+    given_back = _deploy(site, plan)
+    assert given_back["changed"] is True
+    assert sorted(given_back["started"]) == sorted(given_back["enabled"]) == task_timers
+    assert given_back["written"] == given_back["removed"] == given_back["rearmed"] == []
+    assert given_back["reloaded"] is False
+    assert _timers(lab) == {**before, backup: ("disabled", "inactive")}
+    again = _deploy(site, plan)
+    assert again["changed"] is False and again["_changed_tasks"] == [], again
+    assert _action(site, plan, "dspace_tasks", "resume").result.summary.ok
+    assert _timers(lab) == before
+
+    checker, media = f"dspace-{NAME}-checker.timer", f"dspace-{NAME}-filter-media"
+    changed = _deploy(site, plan, dspace_tasks_schedule_overrides={
+        "checker": "Sat *-*-* 23:00:00", "filter-media": ""})
+    assert changed["written"] == changed["rearmed"] == [checker]
+    assert changed["removed"] == [f"{media}.service", f"{media}.timer"]
+    assert changed["stopped"] == [f"{media}.timer"] and changed["reloaded"] is True
+    assert changed["started"] == changed["enabled"] == []
+    assert _sh(lab, f"systemctl show -p NextElapseUSecRealtime --value {checker}"
+               ).stdout.startswith("Sat "), "the checker timer was not re-armed"
+    assert _sh(lab, f"ls /etc/systemd/system/{media}.*", check=False).returncode != 0
+    assert _timers(lab) == {u: s for u, s in before.items() if u != f"{media}.timer"}
+
+    back = _deploy(site, plan)
+    assert back["written"] == sorted([checker, f"{media}.service", f"{media}.timer"])
+    assert back["rearmed"] == [checker] and back["started"] == [f"{media}.timer"]
+    assert back["removed"] == [] and back["reloaded"] is True
+    assert _timers(lab) == before
+    assert _sh(lab, f"systemctl show -p NextElapseUSecRealtime --value {checker}"
+               ).stdout.startswith("Sun ")
 
 
 # --- dspace_backup snapshot --------------------------------------------------------------------

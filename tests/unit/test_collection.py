@@ -85,7 +85,8 @@ def test_every_playbook_and_what_it_reads_goes_in(members: set[str]) -> None:
 
 
 def test_plugins_runtime_and_docs_go_in(members: set[str], built: collection.Built) -> None:
-    assert {"plugins/modules/converged_state.py", "plugins/filter/content_hash.py",
+    assert {"plugins/modules/converged_state.py", "plugins/modules/systemd_unit_set.py",
+            "plugins/filter/content_hash.py",
             "meta/runtime.yml", "README.md", "docs/variables.md", "docs/collection.md",
             "MANIFEST.json", "FILES.json"} <= members
     with tarfile.open(built.tarball) as archive:

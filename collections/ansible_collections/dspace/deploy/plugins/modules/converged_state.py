@@ -17,13 +17,13 @@ description:
   - Units are checked live on every probe (one C(systemctl show) call for all of them).
   - The stamp stores hashes only (the inputs with a random salt), as inputs may hold secrets,
     and the lists of paths and units it covers.
-  - C(state=survey) looks at every stamp of the host in one call (the start of a run): for
+  - C(state=survey) looks at every stamp of the host in one call (the start of a run); for
     each, the live state of its paths and units, and the salted hash of its inputs, which
     the controller compares with the role's inputs (filter C(dspace.deploy.stamp_verdict)),
     so that a converged role costs no further call to the host.
   - C(state=survey) also reads the small text files given as I(records) (the instances'
     version records, for C(up)) and reports the host's memory size as the fact
-    C(memtotal_mb) (as the C(hardware) subset of C(setup) computes it: the one hardware fact
+    C(memtotal_mb) (as the C(hardware) subset of C(setup) computes it, the one hardware fact
     the roles use), so that the start of a run costs one call to the host and a C(setup) of
     the minimal subset.
 version_added: "1.0.0"
@@ -81,7 +81,7 @@ options:
     default: /var/lib/dspace-deploy/stamps
   records:
     description:
-      - With I(state=survey), small text files to read along, as C({key: path}); returned
+      - With I(state=survey), small text files to read along, a mapping of key to path; returned
         as I(records). At most 64 KiB of each is read.
     type: dict
     default: {}
