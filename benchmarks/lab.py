@@ -63,8 +63,9 @@ def _bench(students: int, args: argparse.Namespace, artifacts: Path) -> dict[str
     out: dict[str, Any] = {}
     started = time.monotonic()
     try:
-        outcome = workshop.lab_up(name, students, per_host=args.per_host, content=args.content,
-                                  artifacts=str(artifacts), preload=preload,
+        request = workshop.WorkshopRequest(name, students, per_host=args.per_host,
+                                           content=args.content)
+        outcome = workshop.lab_up(request, artifacts=str(artifacts), preload=preload,
                                   progress=lambda m: print(f"  {m}", flush=True))
         addresses = {h.name: h.address for lab in list_labs() if lab.name == name
                      for h in lab.hosts}

@@ -58,9 +58,10 @@ def up_workshop(*, name: str, students: int, per_host: int | None, content: str,
                 hint=_("Add --yes."))
         return typer.confirm(_("Create these resources?"), default=False)
 
-    outcome = workshop.lab_up(name, students, per_host=per_host, content=content, lang=lang,
-                              os_name=os_name, cloud=cloud_options, domain=domain,
-                              artifacts=artifacts, confirm=confirm, progress=_progress,
+    request = workshop.WorkshopRequest(name=name, students=students, per_host=per_host,
+                                       content=content, lang=lang, os_name=os_name,
+                                       cloud=cloud_options, domain=domain)
+    outcome = workshop.lab_up(request, artifacts=artifacts, confirm=confirm, progress=_progress,
                               preload=stack_preload([os_name]) if preload else None)
     _finish(outcome, as_json, _("Workshop {name} is ready ({count} students).").format(
         name=name, count=len(outcome.students)))

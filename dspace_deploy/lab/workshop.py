@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dspace_deploy import resources
 from dspace_deploy.errors import (
@@ -106,6 +106,21 @@ class Student:
         return f"https://{self.hostname}/"
 
 
+@dataclass(frozen=True)
+class WorkshopRequest:
+    """What the trainer asks for (`lab up --name W --students N ...`), before it is checked
+    and planned (plan_workshop)."""
+
+    name: str
+    students: int
+    per_host: int | None = None  # None: as many as the host's memory holds
+    content: str = "sample"
+    lang: str = "en"
+    os_name: str = labs.DEFAULT_OS
+    cloud: CloudOptions | None = None
+    domain: str | None = None  # None: <name>.<labs.HOST_DOMAIN>
+
+
 @dataclass
 class WorkshopPlan:
     name: str
@@ -160,20 +175,25 @@ def fits_per_host(memory_mb: int) -> int:
     return max(0, min(MAX_PER_HOST, (memory_mb - HOST_BASE_MEMORY_MB) // INSTANCE_MEMORY_MB))
 
 
-def plan_workshop(
-    name: str,
-    students: int,
-    *,
-    per_host: int | None = None,
-    content: str = "sample",
-    lang: str = "en",
-    os_name: str = labs.DEFAULT_OS,
-    cloud: CloudOptions | None = None,
-    domain: str | None = None,
-    host_memory_mb: int,
-) -> WorkshopPlan:
+def plan_workshop(request: WorkshopRequest, *, host_memory_mb: int) -> WorkshopPlan:
     """The workshop's shape, or an InputError that says what is wrong and how to fix it."""
-    labs.validate_name(name)
+    _check_choices(request)
+    hosts, per_host = _spread(request.students, request.per_host, host_memory_mb)
+    if request.cloud is not None and not request.cloud.admin_cidr:
+        raise InputError(_("A cloud workshop needs --admin-cidr."),
+                         hint=_("Give the address range SSH is opened to, e.g. the "
+                                "trainer's own address: --admin-cidr 203.0.113.7/32."))
+    name = request.name
+    return WorkshopPlan(name=name, students=request.students, per_host=per_host, hosts=hosts,
+                        content=request.content, lang=request.lang, os=request.os_name,
+                        domain=request.domain or f"{name}.{labs.HOST_DOMAIN}",
+                        cloud=request.cloud, host_memory_mb=host_memory_mb)
+
+
+def _check_choices(request: WorkshopRequest) -> None:
+    """The name, the number of students, the content, its language and the OS."""
+    labs.validate_name(request.name)
+    students, content, lang = request.students, request.content, request.lang
     if not 1 <= students <= MAX_STUDENTS:
         raise InputError(
             _("A workshop has 1 to {most} students, not {students}.").format(
@@ -185,10 +205,14 @@ def plan_workshop(
     if lang not in LANGUAGES:
         raise InputError(_("No sample content in language {lang}.").format(lang=repr(lang)),
                          hint=_("Choose `en` or `es`."))
-    if os_name not in labs.LINE_FOR_OS:
-        raise InputError(_("Unknown lab OS: {names}.").format(names=os_name),
+    if request.os_name not in labs.LINE_FOR_OS:
+        raise InputError(_("Unknown lab OS: {names}.").format(names=request.os_name),
                          hint=_("Choose from: {names}.").format(
                              names=", ".join(labs.LINE_FOR_OS)))
+
+
+def _spread(students: int, per_host: int | None, host_memory_mb: int) -> tuple[int, int]:
+    """(hosts, instances per host) for `students` on hosts of `host_memory_mb` MiB."""
     fits = fits_per_host(host_memory_mb)
     if fits < 1:
         raise InputError(
@@ -213,15 +237,8 @@ def plan_workshop(
               "most {most}.").format(students=students, per_host=per_host, hosts=hosts,
                                      most=labs.MAX_HOSTS),
             hint=_("Put more students on each host (--per-host, larger hosts)."))
-    per_host = math.ceil(students / hosts)  # spread evenly: 20 at 12 -> 10 + 10, not 12 + 8
-    if cloud is not None and not cloud.admin_cidr:
-        raise InputError(_("A cloud workshop needs --admin-cidr."),
-                         hint=_("Give the address range SSH is opened to, e.g. the "
-                                "trainer's own address: --admin-cidr 203.0.113.7/32."))
-    return WorkshopPlan(name=name, students=students, per_host=per_host, hosts=hosts,
-                        content=content, lang=lang, os=os_name,
-                        domain=domain or f"{name}.{labs.HOST_DOMAIN}", cloud=cloud,
-                        host_memory_mb=host_memory_mb)
+    # spread evenly: 20 at 12 -> 10 + 10, not 12 + 8
+    return hosts, math.ceil(students / hosts)
 
 
 def host_memory(cloud: CloudOptions | None) -> int:
@@ -478,90 +495,123 @@ def _failed_hosts(result: RunResult) -> set[str]:
 
 
 def lab_up(
-    name: str,
-    students: int,
+    request: WorkshopRequest,
     *,
-    per_host: int | None = None,
-    content: str = "sample",
-    lang: str = "en",
-    os_name: str = labs.DEFAULT_OS,
-    cloud: CloudOptions | None = None,
-    domain: str | None = None,
     artifacts: str | None = None,
     confirm: Callable[[WorkshopPlan, Any], bool] | None = None,
     preload: Mapping[str, Sequence[str]] | None = None,
     progress: Progress | None = None,
     observer: Callable[[Any], None] | None = None,
 ) -> Outcome:
-    """Bring workshop `name` up (or converge it again). Raises InputError before touching
-    anything when the shape is wrong."""
+    """Bring up the workshop `request` asks for (or converge it again). Raises InputError
+    before touching anything when the shape is wrong."""
     say = progress or (lambda _message: None)
-    plan = plan_workshop(name, students, per_host=per_host, content=content, lang=lang,
-                         os_name=os_name, cloud=cloud, domain=domain,
-                         host_memory_mb=host_memory(cloud))
-    _require_content_support(plan)
-    record = check_no_clash(plan)
-    cloud_plan = None
-    if plan.cloud is not None:
-        cloud_plan = _cloud_plan(plan)
-    if confirm is not None and not confirm(plan, cloud_plan):
-        raise NotConfirmed(_("Nothing was done."))
-    timings: dict[str, float] = {}
+    plan, record, cloud_plan = _prepare(request, confirm)
     started = time.monotonic()
-    record = record or Record(plan=plan.as_dict())
-    hostnames: dict[str, str] | None
-    if cloud_plan is not None:
-        inventory, password_file, host_vars, extra, hostnames = _cloud_hosts(
-            plan, cloud_plan, record, say)
-    else:
-        inventory, password_file, host_vars, extra, hostnames = _podman_hosts(
-            plan, preload, say)
-    record.write(labs.lab_dir(plan.name))
-    timings["hosts"] = time.monotonic() - started
-    roster = write_inventory(plan, inventory, password_file, host_vars, extra, hostnames)
-    outcome = Outcome(name=plan.name, inventory=inventory, students=roster,
-                      seconds=timings)
-    site = _load(inventory, password_file)
-    extravars = _bundle_vars(site, artifacts)
-
+    hosts = _make_hosts(plan, record, cloud_plan, preload, say)
+    timings = {"hosts": time.monotonic() - started}
+    roster = write_inventory(plan, *hosts)
+    site = _load(hosts.inventory, hosts.password_file)
+    run = _Run(site=site, say=say, observer=observer, outcome=Outcome(
+        name=plan.name, inventory=hosts.inventory, students=roster, seconds=timings))
     say(ngettext("deploying {count} instance", "deploying {count} instances",
                  len(roster)).format(count=len(roster)))
-    mark = time.monotonic()
-    result = run_playbook("up", "site.yml", site, extravars=extravars, observer=observer)
-    timings["up"] = time.monotonic() - mark
-    outcome.runs["up"] = _summary(result)
-    failed = _failed_hosts(result)
-    ok = result.summary.ok and result.rc == 0
+    run.playbook("up", "up", "site.yml", _bundle_vars(site, artifacts))
+    if run.outcome.ok:
+        _take_golden(plan, record, run)
+    _write_sheet(plan, run)
+    timings["total"] = time.monotonic() - started
+    return run.outcome
 
+
+class _Hosts(NamedTuple):
+    """The hosts of a workshop, made, as write_inventory takes them."""
+
+    inventory: Path
+    password_file: Path
+    host_vars: dict[str, dict[str, Any]]
+    extra_vars: dict[str, Any] | None
+    hostnames: dict[str, str] | None  # host -> its students' domain (cloud VMs)
+
+
+@dataclass
+class _Run:
+    """The playbooks of one `lab up`: where they run, whom they tell, what they did."""
+
+    site: Site
+    say: Progress
+    observer: Callable[[Any], None] | None
+    outcome: Outcome
+    failed: set[str] = field(default_factory=set)  # hosts that failed ("*": all of them)
+
+    def playbook(self, phase: str, verb: str, playbook: str,
+                 extravars: dict[str, Any]) -> set[str]:
+        """Run `playbook`, note it under `phase`; the hosts it failed on."""
+        mark = time.monotonic()
+        result = run_playbook(verb, playbook, self.site, extravars=extravars,
+                              observer=self.observer)
+        self.outcome.seconds[phase] = time.monotonic() - mark
+        self.outcome.runs[phase] = _summary(result)
+        bad = _failed_hosts(result)
+        self.failed |= bad
+        self.outcome.ok = self.outcome.ok and result.summary.ok and result.rc == 0
+        return bad
+
+    def lost(self, student: Student, failed: set[str] | None = None) -> bool:
+        """Whether the student's host failed (in `failed`, by default in any run)."""
+        failed = self.failed if failed is None else failed
+        return student.host in failed or "*" in failed
+
+
+def _prepare(request: WorkshopRequest, confirm: Callable[[WorkshopPlan, Any], bool] | None,
+             ) -> tuple[WorkshopPlan, Record, Any]:
+    """The plan, the record (an earlier one on a rerun) and the cloud plan (None for podman
+    hosts), once everything is checked and the trainer agreed; nothing is touched yet."""
+    plan = plan_workshop(request, host_memory_mb=host_memory(request.cloud))
+    _require_content_support(plan)
+    record = check_no_clash(plan)
+    cloud_plan = _cloud_plan(plan) if plan.cloud is not None else None
+    if confirm is not None and not confirm(plan, cloud_plan):
+        raise NotConfirmed(_("Nothing was done."))
+    return plan, record or Record(plan=plan.as_dict()), cloud_plan
+
+
+def _make_hosts(plan: WorkshopPlan, record: Record, cloud_plan: Any,
+                preload: Mapping[str, Sequence[str]] | None, say: Progress) -> _Hosts:
+    if cloud_plan is not None:
+        hosts = _cloud_hosts(plan, cloud_plan, record, say)
+    else:
+        hosts = _podman_hosts(plan, preload, say)
+    record.write(labs.lab_dir(plan.name))
+    return hosts
+
+
+def _take_golden(plan: WorkshopPlan, record: Record, run: _Run) -> None:
+    """The golden snapshot of each student instance that has none yet (content sample)."""
+    roster = run.outcome.students
     todo = [s.name for s in roster
             if plan.content_set is not None and s.name not in record.golden
-            and s.host not in failed and "*" not in failed]
-    if ok and todo:
-        say(ngettext("taking the golden snapshot of {count} instance",
+            and not run.lost(s)]
+    if not todo:
+        return
+    run.say(ngettext("taking the golden snapshot of {count} instance",
                      "taking the golden snapshot of {count} instances",
                      len(todo)).format(count=len(todo)))
-        mark = time.monotonic()
-        golden = run_playbook("lab-golden", "content.yml", site, observer=observer,
-                              extravars={"content_action": "golden",
-                                         "content_instances": todo})
-        timings["golden"] = time.monotonic() - mark
-        outcome.runs["golden"] = _summary(golden)
-        bad = _failed_hosts(golden)
-        record.golden = sorted({*record.golden, *(
-            s.name for s in roster if s.name in todo and s.host not in bad and "*" not in bad)})
-        record.write(labs.lab_dir(plan.name))
-        failed |= bad
-        ok = ok and golden.summary.ok and golden.rc == 0
+    bad = run.playbook("golden", "lab-golden", "content.yml",
+                       {"content_action": "golden", "content_instances": todo})
+    record.golden = sorted({*record.golden, *(
+        s.name for s in roster if s.name in todo and not run.lost(s, bad))})
+    record.write(labs.lab_dir(plan.name))
 
+
+def _write_sheet(plan: WorkshopPlan, run: _Run) -> None:
     from dspace_deploy.lab import credentials
 
-    outcome.sheet = credentials.write_sheet(
-        labs.lab_dir(plan.name), plan.name, roster, student_passwords(site, [
-            s.name for s in roster]))
-    outcome.failed = [s.name for s in roster if s.host in failed or "*" in failed]
-    outcome.ok = ok
-    timings["total"] = time.monotonic() - started
-    return outcome
+    roster = run.outcome.students
+    run.outcome.sheet = credentials.write_sheet(
+        labs.lab_dir(plan.name), plan.name, roster,
+        student_passwords(run.site, [s.name for s in roster]))
+    run.outcome.failed = [s.name for s in roster if run.lost(s)]
 
 
 def _require_content_support(plan: WorkshopPlan) -> None:
@@ -592,15 +642,14 @@ def _bundle_vars(site: Site, artifacts: str | None) -> dict[str, Any]:
 
 
 def _podman_hosts(plan: WorkshopPlan, preload: Mapping[str, Sequence[str]] | None,
-                  say: Progress) -> tuple[Path, Path, dict[str, dict[str, Any]],
-                                          dict[str, Any] | None, dict[str, str] | None]:
+                  say: Progress) -> _Hosts:
     from dspace_deploy.lab import inventory as lab_inventory
 
     lab = labs.create_lab(name=plan.name, hosts=plan.hosts, oses=[plan.os],
                           connection="ssh", progress=say, preload=preload)
     host_vars = {host.name: labs.host_vars(lab, host) for host in lab.hosts}
-    return (lab.inventory, lab.vault_password_file, host_vars,
-            lab_inventory.group_vars(lab), None)
+    return _Hosts(lab.inventory, lab.vault_password_file, host_vars,
+                  lab_inventory.group_vars(lab), None)
 
 
 # --- cloud ---------------------------------------------------------------------------------
@@ -634,9 +683,8 @@ def cloud_key(directory: Path) -> Path:
     return key
 
 
-def _cloud_hosts(plan: WorkshopPlan, cloud_plan: Any, record: Record, say: Progress,
-                 ) -> tuple[Path, Path, dict[str, dict[str, Any]], dict[str, Any] | None,
-                            dict[str, str]]:
+def _cloud_hosts(plan: WorkshopPlan, cloud_plan: Any, record: Record,
+                 say: Progress) -> _Hosts:
     from dspace_deploy.cloud import aws
 
     directory = labs.lab_dir(plan.name)
@@ -673,7 +721,7 @@ def _cloud_hosts(plan: WorkshopPlan, cloud_plan: Any, record: Record, say: Progr
     record.cloud_hosts = [{"host": name, "instance_id": made[name].instance_id,
                            "address": made[name].public_address} for name in names]
     password_file = resources.vault_password_file(f"lab-{plan.name}")
-    return directory / "inventory", password_file, host_vars, None, hostnames
+    return _Hosts(directory / "inventory", password_file, host_vars, None, hostnames)
 
 
 # --- reset, credentials, down ---------------------------------------------------------------

@@ -45,7 +45,7 @@ def _content_supported() -> bool:
 
     try:
         workshop._require_content_support(
-            workshop.plan_workshop("probe", 1, host_memory_mb=8192))
+            workshop.plan_workshop(workshop.WorkshopRequest("probe", 1), host_memory_mb=8192))
     except DeployError:
         return False
     return True
@@ -73,8 +73,8 @@ def workshop_up(artifacts: Path, state_home: Path,
     name = f"t-ws-{secrets.token_hex(3)}"
     started = time.monotonic()
     try:
-        outcome = workshop.lab_up(name, STUDENTS, per_host=PER_HOST, content=CONTENT,
-                                  artifacts=str(artifacts), preload=preload_packages(),
+        request = workshop.WorkshopRequest(name, STUDENTS, per_host=PER_HOST, content=CONTENT)
+        outcome = workshop.lab_up(request, artifacts=str(artifacts), preload=preload_packages(),
                                   progress=lambda message: print(message, flush=True))
         seconds = time.monotonic() - started
         print(f"workshop lab up: {seconds:.0f} s {outcome.seconds}", flush=True)

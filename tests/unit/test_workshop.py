@@ -35,9 +35,14 @@ def _user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workshop, "_has_containers", lambda name: False)
 
 
-def plan(students: int = 3, **kwargs: Any) -> workshop.WorkshopPlan:
-    kwargs.setdefault("host_memory_mb", 24 * GIB)
-    return workshop.plan_workshop("ws", students, **kwargs)
+def plan(students: int = 3, *, host_memory_mb: int = 24 * GIB,
+         **kwargs: Any) -> workshop.WorkshopPlan:
+    return workshop.plan_workshop(workshop.WorkshopRequest("ws", students, **kwargs),
+                                  host_memory_mb=host_memory_mb)
+
+
+def lab_up(students: int = 3, per_host: int = 2) -> workshop.Outcome:
+    return workshop.lab_up(workshop.WorkshopRequest("ws", students, per_host=per_host))
 
 
 @dataclass
@@ -117,20 +122,18 @@ def test_instance_vars_carry_the_content_set_of_the_shared_interface() -> None:
     ({"students": 3, "lang": "fr"}, "language 'fr'"),
 ])
 def test_wrong_shapes_are_refused_with_a_fix(kwargs: dict[str, Any], message: str) -> None:
-    kwargs.setdefault("host_memory_mb", 24 * GIB)
-    students = kwargs.pop("students")
     with pytest.raises(InputError) as caught:
-        workshop.plan_workshop("ws", students, **kwargs)
+        plan(**kwargs)
     assert message in str(caught.value)
     assert caught.value.hint
 
 
 def test_bad_name_and_cloud_without_admin_cidr_are_refused() -> None:
     with pytest.raises(InputError, match="Invalid lab name"):
-        workshop.plan_workshop("Bad Name", 3, host_memory_mb=24 * GIB)
+        workshop.plan_workshop(workshop.WorkshopRequest("Bad Name", 3),
+                               host_memory_mb=24 * GIB)
     with pytest.raises(InputError, match="--admin-cidr"):
-        workshop.plan_workshop("ws", 3, host_memory_mb=16 * GIB,
-                               cloud=workshop.CloudOptions(region="sa-east-1"))
+        plan(3, host_memory_mb=16 * GIB, cloud=workshop.CloudOptions(region="sa-east-1"))
     with pytest.raises(InputError, match=r"memory of size 'x9\.huge'"):
         workshop.host_memory(workshop.CloudOptions(region="r", size="x9.huge"))
     assert workshop.host_memory(workshop.CloudOptions(region="r", size="t3.large")) == 8192
@@ -331,7 +334,7 @@ def fake_lab(monkeypatch: pytest.MonkeyPatch) -> Calls:
 
 
 def test_lab_up_deploys_takes_golden_once_and_writes_the_sheet(fake_lab: Calls) -> None:
-    outcome = workshop.lab_up("ws", 3, per_host=2)
+    outcome = lab_up()
     assert outcome.ok
     assert [(c["verb"], c["playbook"]) for c in fake_lab.runs] == [
         ("up", "site.yml"), ("lab-golden", "content.yml")]
@@ -343,18 +346,18 @@ def test_lab_up_deploys_takes_golden_once_and_writes_the_sheet(fake_lab: Calls) 
     # the runner got every student password to mask
     assert all(r["password"] in fake_lab.runs[0]["secrets"] for r in rows)
 
-    again = workshop.lab_up("ws", 3, per_host=2)
+    again = lab_up()
     assert again.ok and again.runs["up"]["changed"] == 0
     assert [c["verb"] for c in fake_lab.runs] == ["up", "lab-golden", "up"]  # no second golden
     assert list(csv.DictReader(io.StringIO(again.sheet["csv"].read_text()))) == rows
 
     with pytest.raises(InputError, match="another shape"):
-        workshop.lab_up("ws", 4, per_host=2)
+        lab_up(4)
     assert len(fake_lab.runs) == 3  # refused before anything ran
 
 
 def test_lab_reset_runs_content_reset_for_the_chosen_students_only(fake_lab: Calls) -> None:
-    workshop.lab_up("ws", 3, per_host=2)
+    lab_up()
     outcome = workshop.lab_reset("ws", ["s02"])
     assert outcome.ok and [s.name for s in outcome.students] == ["s02"]
     last = fake_lab.runs[-1]
@@ -379,7 +382,7 @@ def test_a_failed_host_marks_its_students_and_takes_no_golden_of_them(
         return result(list(site.hosts), failed=("ws-2",) if verb == "up" else ())
 
     monkeypatch.setattr(workshop, "run_playbook", run_playbook)
-    outcome = workshop.lab_up("ws", 3, per_host=2)
+    outcome = lab_up()
     assert not outcome.ok and outcome.failed == ["s03"]
     assert calls == ["up"]  # no golden after a failed up
     assert workshop.Record.read(labs.lab_dir("ws")).golden == []
@@ -510,7 +513,7 @@ def test_cloud_workshop_applies_and_down_retries_what_is_left(
 
 def test_lab_credentials_rewrites_the_sheet_where_asked(fake_lab: Calls, cli: Cli,
                                                         tmp_path: Path) -> None:
-    workshop.lab_up("ws", 3, per_host=2)
+    lab_up()
     first = (labs.lab_dir("ws") / credentials.CSV_NAME).read_text()
     done = cli.invoke(["lab", "credentials", "ws", "--out", str(tmp_path / "sheet")])
     assert done.exit_code == 0, done.output
