@@ -514,9 +514,10 @@ def lab_up(
     site = _load(hosts.inventory, hosts.password_file)
     run = _Run(site=site, say=say, observer=observer, outcome=Outcome(
         name=plan.name, inventory=hosts.inventory, students=roster, seconds=timings))
+    extravars = _bundle_vars(site, artifacts)
     say(ngettext("deploying {count} instance", "deploying {count} instances",
                  len(roster)).format(count=len(roster)))
-    run.playbook("up", "up", "site.yml", _bundle_vars(site, artifacts))
+    run.playbook("up", "up", "site.yml", extravars)
     if run.outcome.ok:
         _take_golden(plan, record, run)
     _write_sheet(plan, run)
