@@ -52,11 +52,12 @@ from tests.integration.test_upgrade import (
 )
 from tests.integration.test_upgrade_failures import kill_when_record_shows
 
-# Behind ./scripts/test --all (marker upgrade_matrix) for CI's time, still: CI took 62 of its
-# 70 minutes without it, and this module takes ~24 min of a worker (2026-12-05, in a whole
-# run of ./scripts/test: four hosts' converge, the clones' repair, three rollouts). The fleet's decisions are unit-tested in CI (test_fleet.py). The way into CI:
-# one module with test_upgrade.py, whose converged 9.2 host becomes the canary (its
-# patch-upgrade checks then run on it), so that CI pays one converge and one upgrade less.
+# Behind ./scripts/test --all (marker upgrade_matrix) for CI's time, still: CI took 62 of
+# its 70 minutes without it, and this module takes ~24 min of a worker (2026-12-05, in a
+# whole run of ./scripts/test: four hosts' converge, the clones' repair, three rollouts).
+# The fleet's decisions are unit-tested in CI (test_fleet.py). The way into CI: one module
+# with test_upgrade.py, whose converged 9.2 host becomes the canary (its patch-upgrade
+# checks then run on it), so that CI pays one converge and one upgrade less.
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
 
 # role -> its instances, in inventory order
