@@ -1,21 +1,37 @@
-"""Upgrades and rollbacks on a lab host (docs/upgrade.md), from look-alike bundles.
+"""Upgrades and rollbacks on a lab host (docs/upgrade.md), from look-alike bundles, and a
+fleet rollout (docs/operations.md, "Fleet rollouts") whose canary is that host.
 
-One Debian 13 host, converged once on DSpace 9.2 with two instances:
+Four Debian 13 hosts with two instances each, in inventory order:
 
-  repo   the instance upgraded: content goes in (items, bitstreams, statistics, authority,
-         Solr-only documents, handles; the seed of test_backup.py) and one backup runs
-  other  a second instance on the same host, which nothing here may touch
+  canary   converged on DSpace 9.2 alone at first; on it, the single-host upgrades:
+           repo   the instance upgraded: content goes in (items, bitstreams, statistics,
+                  authority, Solr-only documents, handles; the seed of test_backup.py) and
+                  one backup runs
+           other  a second instance, which nothing here may touch (9.2 throughout)
+  failing  a clone of the canary (below); its 9.3 migration fails on a hand-made index
+  last     a clone, left for the resumed rollout
+  down     a clone, stopped: unreachable
 
 In order (CI): the inventory names 9.3 for repo and `up` leaves repo alone, reports it and
 converges the rest; an upgrade from a bundle whose backend never becomes healthy fails its
-gate in phase start and rolls back automatically, compared byte for byte; the patch upgrade
-9.2 -> 9.3 (REST root reports 9.3, every bitstream checksum and Solr count unchanged, search
-and OAI rebuilt, verify passes, a second upgrade changes nothing); `rollback` by hand, which
-first says what it loses; and `other` untouched through all of it.
+gate in phase start and rolls back automatically, compared byte for byte. Then the canary,
+with its content, its backup and that rollback in its history, is cloned into the three
+other hosts (upgrade_lab.py, clones.py: one converge for four hosts), which `up` repairs and
+`verify` proves. The fleet rollout, `--waves 1 --max-fail 0 --canary canary`: the canary's
+repo goes first and is the patch upgrade 9.2 -> 9.3 (REST root reports 9.3, every bitstream
+checksum and Solr count unchanged, search and OAI rebuilt); `failing` fails its migration
+and rolls back (byte for byte); max-fail is exceeded, so `last` is not started; `down` is
+reported unreachable and blocks nothing. `--resume` launches `last` and the controller is
+SIGKILLed while its repo is in phase ui (past its health gate); `--resume` again finishes
+it, never upgrading twice; the journal counts the bundles prepared: once each for the whole
+rollout. On the canary then: verify passes, a second upgrade changes nothing, `rollback` by
+hand first says what it loses; and `other` untouched through all of it.
 
-The jump matrix (test_upgrade_matrix.py: 8.3->8.4, 8->9, 9->10, DSpace-CRIS) and the failure
+The jump matrix (test_upgrade_matrix.py: 8.3->8.4, 8->9, 9->10, DSpace-CRIS), the failure
 matrix (test_upgrade_failures.py: the controller killed in every phase, a migration that
-fails) carry the marker `upgrade_matrix`, which only `./scripts/test --all` runs.
+fails) and the six-host fleet (test_upgrade_fleet_matrix.py: waves 1,2,50%, two instances
+upgraded on one host) carry the marker `upgrade_matrix`, which only `./scripts/test --all`
+runs.
 """
 
 from __future__ import annotations
@@ -43,10 +59,19 @@ from tests.integration.test_backup import (
     _exec,
     _psql,
 )
+from tests.integration.upgrade_lab import (
+    HAND_MADE_INDEX,
+    RECORDS,
+    clone_and_repair,
+    hosts,
+    journal,
+    kill_resume_in_phase,
+    rollout,
+    set_versions,
+)
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike]
 
-RECORDS = "/var/lib/dspace-deploy/upgrade"
 DUMPS = "/root/state-dumps"  # data dumps of _state, on the lab host
 
 
@@ -104,25 +129,30 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 # --- the lab ----------------------------------------------------------------------------------
 
+# role -> its instances, in inventory order (upgrade_lab.py)
+FLEET = {"canary": ["repo", "other"], "failing": ["repo", "other"], "last": ["repo", "other"],
+         "down": ["repo", "other"]}
+
+
 @pytest.fixture(scope="module")
 def lab(lab_factory: Any, state_home: Path) -> Any:
-    return lab_factory("upg", hosts=1, oses=("debian13",), connection="ssh", preload=True)
+    return lab_factory("upg", hosts=len(FLEET), oses=("debian13",), connection="ssh",
+                       preload=True)
 
 
 def _set_versions(lab: Any, versions: dict[str, str]) -> None:
-    hosts_yml = lab.inventory / "hosts.yml"
-    data = yaml.safe_load(hosts_yml.read_text())
-    (host,) = data["all"]["children"]["dspace"]["hosts"].values()
-    host["dspace_instances"] = [
-        {"name": name, "hostname": f"{name}.{lab.hosts[0].name}.lab.test", "line": "9",
-         "version": version, "admin_email": f"admin@{name}.lab.test"}
-        for name, version in versions.items()]
-    hosts_yml.write_text(yaml.safe_dump(data, sort_keys=False))
+    """The instances of a one-host lab (test_upgrade_failures.py, test_upgrade_matrix.py)."""
+    set_versions(lab, {"host": list(versions)}, versions)
+
+
+def _canary(lab: Any) -> str:
+    """--limit for the single-host steps."""
+    return str(lab.hosts[0].name)
 
 
 @pytest.fixture(scope="module")
 def site(lab: Any) -> Path:
-    _set_versions(lab, {"repo": "9.2", "other": "9.2"})
+    set_versions(lab, FLEET, {"repo": "9.2", "other": "9.2"})
     # A gate that is not met fails within 90 s (the default is 300).
     (lab.inventory / "group_vars/all/upgrade_test.yml").write_text(
         yaml.safe_dump({"dspace_backend_start_timeout": 90}))
@@ -133,8 +163,10 @@ def site(lab: Any) -> Path:
 
 
 @pytest.fixture(scope="module")
-def converged(site: Path, artifacts: dict[str, Path]) -> dict[str, Any]:
-    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts["good"]))
+def converged(lab: Any, site: Path, artifacts: dict[str, Path]) -> dict[str, Any]:
+    """The canary alone: the other hosts become its clones later (fleet)."""
+    code, document, stderr = cli("up", "-i", str(site), "--limit", _canary(lab),
+                                 "--artifacts", str(artifacts["good"]))
     assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
     return document
 
@@ -162,9 +194,8 @@ def _seed_and_back_up(lab: Any, host: Any = None, limit: str | None = None) -> N
 def seeded(lab: Any, site: Path, converged: dict[str, Any]) -> dict[str, Any]:
     """Content in repo, one backup of each instance; what the comparisons need."""
     host = lab.hosts[0]
-    _seed_and_back_up(lab)
-    return {"repo": _state(host, "repo"), "other": _state(host, "other"),
-            "other_pids": _pids(host, "other")}
+    _seed_and_back_up(lab, limit=_canary(lab))
+    return {"repo": _state(host, "repo"), "other": _state(host, "other")}
 
 
 def _state(host: Any, instance: str) -> dict[str, Any]:
@@ -244,13 +275,37 @@ def _changed(artifact_dir: str) -> dict[str, int]:
     pytest.fail(f"no stats event in {artifact_dir}")
 
 
+@pytest.fixture(scope="module")
+def fleet(lab_factory: Any, lab: Any, site: Path, artifacts: dict[str, Path],
+          seeded: dict[str, Any]) -> dict[str, Any]:
+    """The canary, as the single-host steps left it (9.2, content, a backup, a rolled-back
+    upgrade), cloned into the other hosts and repaired; `failing` given the index its
+    migration trips on; then repo 9.3 in the inventory for every host. What the hosts must
+    keep, and the pids of the canary's `other` from then on (the canary was stopped for the
+    commit)."""
+    set_versions(lab, FLEET, {"repo": "9.2", "other": "9.2"})
+    clone_and_repair(lab, artifacts["good"], FLEET, lab_factory, "upg")
+    h = hosts(lab, FLEET)
+    _psql(h["failing"], "dspace_repo", HAND_MADE_INDEX)
+    set_versions(lab, FLEET, {"repo": "9.3", "other": "9.2"})
+    return {"repo": {role: _state(h[role], "repo") for role in ("failing", "last")},
+            "other_pids": _pids(h["canary"], "other")}
+
+
+@pytest.fixture(scope="module")
+def rollouts() -> dict[str, Any]:
+    """The fleet rollout's report, for the checks on its canary."""
+    return {}
+
+
 # --- the tests, in order -----------------------------------------------------------------------
 
 def test_up_leaves_an_instance_whose_version_changed_alone(
         lab: Any, site: Path, artifacts: dict[str, Path], seeded: dict[str, Any]) -> None:
     host = lab.hosts[0]
-    _set_versions(lab, {"repo": "9.3", "other": "9.2"})
-    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts["good"]))
+    set_versions(lab, FLEET, {"repo": "9.3", "other": "9.2"})
+    code, document, stderr = cli("up", "-i", str(site), "--limit", _canary(lab),
+                                 "--artifacts", str(artifacts["good"]))
     assert code == 0, json.dumps(document.get("failures"), indent=1) + stderr[-3000:]
     assert document["upgrade_pending"] == [
         {"host": host.name, "instance": "repo", "running": "9.2", "inventory": "9.3",
@@ -264,7 +319,8 @@ def test_up_leaves_an_instance_whose_version_changed_alone(
 def test_a_backend_that_never_becomes_healthy_is_rolled_back(
         lab: Any, site: Path, artifacts: dict[str, Path], seeded: dict[str, Any]) -> None:
     host = lab.hosts[0]
-    code, document, stderr = _upgrade(site, artifacts["broken"], "--instance", "repo")
+    code, document, stderr = _upgrade(site, artifacts["broken"], "--instance", "repo",
+                                      "--limit", _canary(lab))
     item = _only(document)
     assert code == 1, json.dumps(document, indent=1) + stderr[-3000:]
     assert item["status"] == "rolled_back" and item["failed_phase"] == "start", item
@@ -284,13 +340,42 @@ def test_a_backend_that_never_becomes_healthy_is_rolled_back(
     assert int(timers) > 0, "the timers were not resumed"
 
 
-def test_the_patch_upgrade(lab: Any, site: Path, artifacts: dict[str, Path],
-                           seeded: dict[str, Any]) -> None:
+def test_a_fleet_rollout_goes_canary_first_and_stops_at_max_fail(
+        lab: Any, artifacts: dict[str, Path], fleet: dict[str, Any],
+        rollouts: dict[str, Any]) -> None:
+    h = hosts(lab, FLEET)
+    code, document, stderr = rollout(lab, "--artifacts", str(artifacts["good"]), "--waves", "1",
+                                     "--max-fail", "0", "--canary", h["canary"].name)
+    rollouts["first"] = document
+    report = json.dumps(document, indent=1) + stderr[-3000:]
+    assert code == 1, report
+    entries = document["hosts"]
+    assert document["waves"] == [[h["canary"].name], [h["failing"].name], [h["last"].name]]
+    assert entries[h["canary"].name]["outcome"] == "upgraded", report
+    assert entries[h["canary"].name]["finished"] <= entries[h["failing"].name]["started"]
+    failed = entries[h["failing"].name]
+    assert failed["outcome"] == "rolled_back" and failed["failed_phase"] == "migrate", report
+    assert "entity_type_label_upper_idx" in failed["error"], failed["error"]
+    assert failed["instances"][0]["snapshot"].get("id"), failed
+    assert entries[h["last"].name]["outcome"] == "not_started"
+    assert entries[h["down"].name]["outcome"] == "unreachable"
+    assert document["totals"]["rolled_back"] == 1
+    assert document["stop_reason"] == "max_fail_exceeded"
+    assert document["resume_command"].endswith("--resume")
+    assert _version(h["failing"], "repo") == "DSpace 9.2"
+    state = _state(h["failing"], "repo")
+    expected = fleet["repo"]["failing"]
+    assert state == expected, _diff(h["failing"], "repo", state, expected)  # nothing lost
+    assert _version(h["last"], "repo") == "DSpace 9.2"  # not started: untouched
+    assert [r["status"] for r in _history(h["last"], "repo")] == ["rolled_back"]  # the canary's
+
+
+def test_the_canary_had_the_patch_upgrade(lab: Any, seeded: dict[str, Any],
+                                          rollouts: dict[str, Any]) -> None:
     host = lab.hosts[0]
-    code, document, stderr = _upgrade(site, artifacts["good"], "--instance", "repo")
-    item = _only(document)
-    assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
-    assert item["status"] == "done" and item["from"] == "9.2" and item["to"] == "9.3", item
+    (item,) = [i for i in rollouts["first"]["hosts"][host.name]["instances"]
+               if i["instance"] == "repo"]
+    assert item["outcome"] == "upgraded" and (item["from"], item["to"]) == ("9.2", "9.3"), item
     assert _version(host, "repo") == "DSpace 9.3"
     state = _state(host, "repo")
     for key in ("assetstore", "handle_keys", "items", "bitstreams", "statistics", "authority",
@@ -309,8 +394,34 @@ def test_the_patch_upgrade(lab: Any, site: Path, artifacts: dict[str, Path],
                  check=False).returncode == 0  # the old release kept beside
 
 
+def test_resume_after_the_controller_was_killed_finishes_the_rest(
+        lab: Any, seeded: dict[str, Any], fleet: dict[str, Any], state_home: Path) -> None:
+    h = hosts(lab, FLEET)
+    kill_resume_in_phase(lab, h["last"], "ui")
+    assert journal(state_home)["hosts"][h["last"].name]["outcome"] == "running"
+    assert _record(h["last"], "repo")["status"] == "running"
+    code, document, stderr = rollout(lab, "--resume")
+    report = json.dumps(document, indent=1) + stderr[-3000:]
+    assert code == 1, report  # failing rolled back, down unreachable: not on the target
+    outcomes = {name: entry["outcome"] for name, entry in document["hosts"].items()}
+    assert outcomes == {h["canary"].name: "upgraded", h["failing"].name: "rolled_back",
+                        h["last"].name: "upgraded", h["down"].name: "unreachable"}, report
+    assert document["status"] == "finished" and document["resume_command"] is None
+    # built or fetched once for the whole rollout, started and resumed twice
+    assert document["release"]["prepared"] == {"9-dspace-9.2": 1, "9-dspace-9.3": 1}
+    assert document["release"]["checked_on_resume"] == 2 and document["resumed"] == 2
+    assert _version(h["last"], "repo") == "DSpace 9.3"
+    assert [r["status"] for r in _history(h["last"], "repo")] == ["rolled_back", "done"]
+    state = _state(h["last"], "repo")
+    for key in ("items", "bitstreams", "handle_keys", "database"):
+        assert state[key] == fleet["repo"]["last"][key], key
+    assert _state(h["failing"], "repo") == fleet["repo"]["failing"]
+    for host in (h["failing"], h["last"]):
+        assert _version(host, "other") == "DSpace 9.2"
+
+
 def test_verify_passes_after_the_upgrade(lab: Any, site: Path) -> None:
-    code, document, stderr = cli("verify", "-i", str(site))
+    code, document, stderr = cli("verify", "-i", str(site), "--limit", _canary(lab))
     checks = document["hosts"][lab.hosts[0].name]["checks"]
     assert code == 0, json.dumps([c for c in checks if c["outcome"] != "passed"],
                                  indent=1) + stderr[-2000:]
@@ -318,12 +429,14 @@ def test_verify_passes_after_the_upgrade(lab: Any, site: Path) -> None:
 
 def test_a_second_upgrade_changes_nothing(lab: Any, site: Path,
                                           artifacts: dict[str, Path]) -> None:
-    code, document, stderr = _upgrade(site, artifacts["good"], "--instance", "repo")
+    code, document, stderr = _upgrade(site, artifacts["good"], "--instance", "repo",
+                                      "--limit", _canary(lab))
     assert code == 0, json.dumps(document, indent=1) + stderr[-2000:]
     assert _only(document)["outcome"] == "none"
     for run in document["artifacts"]:
         assert not any(_changed(run).values()), run
-    code, document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts["good"]))
+    code, document, stderr = cli("up", "-i", str(site), "--limit", _canary(lab),
+                                 "--artifacts", str(artifacts["good"]))
     assert code == 0, stderr[-2000:]
     assert document["upgrade_pending"] == []
 
@@ -336,7 +449,8 @@ def test_rollback_by_hand_says_what_it_loses(lab: Any, site: Path, artifacts: di
           "('00000000-0000-4000-8000-00000000feed'); INSERT INTO item (uuid, item_id) "
           "VALUES ('00000000-0000-4000-8000-00000000feed', 9999)")
     code, document, stderr = cli("rollback", "-i", str(site), "--instance", "repo",
-                                 "--artifacts", str(artifacts["good"]), "--yes")
+                                 "--limit", _canary(lab), "--artifacts",
+                                 str(artifacts["good"]), "--yes")
     assert code == 0, json.dumps(document, indent=1) + stderr[-3000:]
     planned = _only(document["plan"])
     assert planned["lost_since"]["items"] == 1, planned
@@ -349,10 +463,11 @@ def test_rollback_by_hand_says_what_it_loses(lab: Any, site: Path, artifacts: di
         "rolled_back", "done", "rolled_back"]
 
 
-def test_the_other_instance_was_never_touched(lab: Any, seeded: dict[str, Any]) -> None:
+def test_the_other_instance_was_never_touched(lab: Any, seeded: dict[str, Any],
+                                              fleet: dict[str, Any]) -> None:
     host = lab.hosts[0]
     assert _version(host, "other") == "DSpace 9.2"
     state = _state(host, "other")
     assert state == seeded["other"], _diff(host, "other", state, seeded["other"])
-    assert _pids(host, "other") == seeded["other_pids"]  # never restarted
+    assert _pids(host, "other") == fleet["other_pids"]  # never restarted since the clone
     assert _exec(host, f"test -e {RECORDS}/other.json", check=False).returncode != 0

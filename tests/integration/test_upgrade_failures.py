@@ -17,10 +17,7 @@ there leaves nothing to recover.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +26,6 @@ import yaml
 
 from tests.integration.helpers import EXE, cli
 from tests.integration.test_upgrade import (
-    RECORDS,
     _bundle,
     _diff,
     _record,
@@ -38,6 +34,7 @@ from tests.integration.test_upgrade import (
     _state,
     _version,
 )
+from tests.integration.upgrade_lab import kill_when_record_shows
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
 
@@ -91,32 +88,6 @@ def _upgrade(lab: Any, artifacts: Path) -> tuple[int, dict[str, Any], str]:
 def _only(document: dict[str, Any]) -> dict[str, Any]:
     (item,) = document["instances"]
     return dict(item)
-
-
-def kill_when_record_shows(command: list[str], container: str, phase: str) -> None:
-    """Run `command` (a dspace-deploy upgrade) and SIGKILL its whole process group as soon as
-    the record of instance repo in `container` shows `phase` running; then give what was in
-    flight on the host time to end there (the controller died, the host did not)."""
-    upgrade = subprocess.Popen(command, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 1800
-    seen = ""
-    try:
-        while time.monotonic() < deadline and upgrade.poll() is None:
-            probe = subprocess.run(["podman", "exec", container, "cat",
-                                    f"{RECORDS}/repo.json"], capture_output=True, text=True,
-                                   check=False).stdout
-            record = json.loads(probe) if probe.strip() else {}
-            if record.get("status") == "running" and record.get("phase") == phase:
-                seen = phase
-                break
-            time.sleep(0.2)
-    finally:
-        if upgrade.poll() is None:
-            os.killpg(upgrade.pid, signal.SIGKILL)
-        upgrade.wait()
-    assert seen == phase, f"{container} never showed phase {phase} (exit {upgrade.returncode})"
-    time.sleep(5)
 
 
 def _kill_in_phase(lab: Any, artifacts: Path, phase: str) -> str:

@@ -1,31 +1,44 @@
 """The issue's fleet scenario on six lab hosts (docs/operations.md, "Fleet rollouts"); marker
-`upgrade_matrix` (./scripts/test --all): the CI module test_upgrade_fleet.py proves the same
-mechanisms on four hosts.
+`upgrade_matrix` (./scripts/test --all): test_upgrade.py proves the same mechanisms on four
+hosts in CI.
 
 In inventory order: canary (repo), plain (repo), failing (repo, with content; its 9.3
-migration fails on a hand-made index, as in test_upgrade_fleet.py), pair (repo, other), late
-(repo), down (stopped: unreachable). `--canary canary --waves 1,2,50% --max-fail 0`: the waves
-are [canary], [plain], [failing, pair], [late] (50% of the four other hosts is two, the last
-size repeating); failing rolls back in wave 3, max-fail is exceeded, late is not started;
+migration fails on a hand-made index, upgrade_lab.py), pair (repo, other), late (repo), down
+(stopped: unreachable). `--canary canary --waves 1,2,50% --max-fail 0`: the waves are
+[canary], [plain], [failing, pair], [late] (50% of the four other hosts is two, the last size
+repeating); failing rolls back in wave 3, max-fail is exceeded, late is not started;
 `--resume` is killed while late is in phase ui; `--resume` again finishes it.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration import test_upgrade_fleet
-from tests.integration.test_upgrade import _diff, _state, _version
-from tests.integration.test_upgrade_fleet import (
-    _journal,
-    _kill_resume_in_phase,
-    _rollout,
-    converge_and_seed,
+from tests.integration.helpers import EXE
+from tests.integration.test_backup import _psql
+from tests.integration.test_upgrade import (
+    _bundle,
+    _diff,
+    _seed_and_back_up,
+    _state,
+    _version,
+)
+from tests.integration.upgrade_lab import (
+    HAND_MADE_INDEX,
+    clone_and_repair,
     hosts,
+    journal,
+    kill_resume_in_phase,
+    note,
+    rollout,
+    set_versions,
+    up,
 )
 
 pytestmark = [pytest.mark.lab, pytest.mark.lookalike, pytest.mark.upgrade_matrix]
@@ -34,7 +47,12 @@ LAYOUT = {"canary": ["repo"], "plain": ["repo"], "failing": ["repo"], "pair": ["
           "late": ["repo"], "down": ["repo"]}
 
 
-artifacts = test_upgrade_fleet.artifacts  # the same two bundles (a module fixture)
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    good = tmp_path_factory.mktemp("artifacts")
+    _bundle(good, "9", "9.2")
+    _bundle(good, "9", "9.3")
+    return good
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +63,32 @@ def lab(lab_factory: Any, state_home: Path) -> Any:
 @pytest.fixture(scope="module")
 def before(lab_factory: Any, lab: Any, artifacts: Path,
            state_home: Path) -> dict[tuple[str, str], Any]:
-    return converge_and_seed(lab, artifacts, LAYOUT, lab_factory, "fleetx")
+    """9.2 on every host but `down` (the template converged, the others its clones, `pair`'s
+    second instance converged by the repairing `up`); content and a backup on `failing` and
+    the index its 9.3 migration trips on; then 9.3 in the inventory. What every host must
+    keep, per (role, instance)."""
+    started = time.monotonic()
+    set_versions(lab, LAYOUT, {"repo": "9.2", "other": "9.2"})
+    subprocess.run([EXE, "secrets", "sync", "-i", str(lab.inventory)], check=True,
+                   capture_output=True)
+    up(lab, artifacts, lab.hosts[0].name)
+    note(f"template converged in {time.monotonic() - started:.0f} s")
+    clone_and_repair(lab, artifacts, LAYOUT, lab_factory, "fleetx")
+    roles = hosts(lab, LAYOUT)
+    running = ",".join(h.name for role, h in roles.items() if role != "down")
+    _seed_and_back_up(lab, roles["failing"], limit=running)
+    _psql(roles["failing"], "dspace_repo", HAND_MADE_INDEX)
+    set_versions(lab, LAYOUT, {"repo": "9.3", "other": "9.3"})
+    return {(role, name): _state(roles[role], name)
+            for role in LAYOUT if role != "down" for name in LAYOUT[role]}
 
 
 def test_the_fleet_scenario(lab: Any, artifacts: Path, before: dict[tuple[str, str], Any],
                             state_home: Path) -> None:
     h = hosts(lab, LAYOUT)
     name = {role: host.name for role, host in h.items()}
-    code, document, stderr = _rollout(lab, "--artifacts", str(artifacts), "--canary",
-                                      name["canary"], "--waves", "1,2,50%", "--max-fail", "0")
+    code, document, stderr = rollout(lab, "--artifacts", str(artifacts), "--canary",
+                                     name["canary"], "--waves", "1,2,50%", "--max-fail", "0")
     report = json.dumps(document, indent=1) + stderr[-3000:]
     assert code == 1, report
     assert document["waves"] == [[name["canary"]], [name["plain"]],
@@ -65,9 +100,9 @@ def test_the_fleet_scenario(lab: Any, artifacts: Path, before: dict[tuple[str, s
     assert document["stop_reason"] == "max_fail_exceeded"
     assert document["hosts"][name["failing"]]["failed_phase"] == "migrate"
 
-    _kill_resume_in_phase(lab, h["late"], "ui")
-    assert _journal(state_home)["hosts"][name["late"]]["outcome"] == "running"
-    code, document, stderr = _rollout(lab, "--resume")
+    kill_resume_in_phase(lab, h["late"], "ui")
+    assert journal(state_home)["hosts"][name["late"]]["outcome"] == "running"
+    code, document, stderr = rollout(lab, "--resume")
     report = json.dumps(document, indent=1) + stderr[-3000:]
     assert code == 1 and document["status"] == "finished", report
     assert document["hosts"][name["late"]]["outcome"] == "upgraded", report
