@@ -15,15 +15,20 @@ from dspace_deploy.site import Site
 
 
 @functools.cache
-def plan_module() -> ModuleType:
-    """playbooks/filter_plugins/dspace_plan.py: the one implementation of the instance plan."""
-    path = resources.playbooks_dir() / "filter_plugins" / "dspace_plan.py"
-    spec = importlib.util.spec_from_file_location("_dspace_deploy_plan_filter", path)
+def filter_module(name: str) -> ModuleType:
+    """playbooks/filter_plugins/<name>.py, loaded by path (the playbook's own code)."""
+    path = resources.playbooks_dir() / "filter_plugins" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_dspace_deploy_{name}_filter", path)
     if spec is None or spec.loader is None:
-        raise InputError(f"Cannot load the instance plan filter {path}.")
+        raise InputError(f"Cannot load the filter plugin {path}.")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def plan_module() -> ModuleType:
+    """playbooks/filter_plugins/dspace_plan.py: the one implementation of the instance plan."""
+    return filter_module("dspace_plan")
 
 
 def site_plans(site: Site) -> dict[str, list[dict[str, Any]]]:

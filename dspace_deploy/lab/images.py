@@ -244,29 +244,24 @@ def stack_packages(os_name: str, roles: Path | None = None) -> list[str]:
     """The Debian packages the roles install on a lab host of `os_name` for the DSpace line
     it suits (taken from the roles' vars where they keep them as lists): what a preloaded
     image holds. A package missing here is still installed by its role, as on a plain image,
-    so this list only decides speed, never what a host ends up with."""
+    so this list only decides speed, never what a host ends up with. The roles' share is
+    what `up` gives the base system role to install first (filter dspace_stack_packages) for
+    one instance from a bundle on the newest Java, with an ACME site and an SFTP target."""
     import yaml
+
+    from dspace_deploy import plans
 
     root = roles or resources.roles_dir()
 
     def role_value(role: str, name: str) -> Any:
         return yaml.safe_load((root / role / "vars" / "main.yml").read_text())[name]
 
-    def role_var(role: str, name: str) -> list[str]:
-        value = role_value(role, name)
-        return [value] if isinstance(value, str) else list(value)
-
     javas = role_value("dspace_backend", "dspace_backend_debian_openjdk")[DEBIAN_RELEASE[os_name]]
-    return sorted({
-        *role_var("common", "common_base_packages"), "chrony",
-        *role_var("postgresql", "postgresql_packages"),
-        *role_var("proxy", "proxy_packages"), *role_var("proxy", "proxy_acme_packages"),
-        "default-jre-headless", *role_var("solr", "solr_base_packages"),
-        *role_var("handle_server", "handle_server_packages"),
-        *role_var("dspace_ui", "dspace_ui_node_package"),
-        f"openjdk-{max(javas)}-jre-headless", "ant",  # dspace_backend: the newest Java, Ant
-        "restic", "rsync", "util-linux", "openssh-client",  # dspace_backup, dspace_tasks
-    })
+    plan = {"name": "lab", "java_major": max(javas), "tls_mode": "acme"}
+    stack = plans.filter_module("dspace_packages").stack_packages(
+        [plan], bundles={"lab": {"installer": "bundle"}}, backup_targets=[{"type": "sftp"}],
+        roles=root)
+    return sorted({*role_value("common", "common_base_packages"), "chrony", *stack})
 
 
 def preloaded_tag(base_tag: str, packages: Sequence[str]) -> str:

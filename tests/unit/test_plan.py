@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,18 +12,16 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 
 from dspace_deploy import lines, resources
 from dspace_deploy.errors import ValidationFailed
 from dspace_deploy.inventory import specs
 from dspace_deploy.inventory.validate import load_site
-from tests.unit.fixtures.helpers import FIXTURE_ROLES, build, instance, site
+from tests.unit.fixtures.helpers import FIXTURE_ROLES, ansible_debug, build, instance, site
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "playbooks" / "filter_plugins" / "dspace_plan.py"
 SITE = "group_vars/all/site.yml"
-BIN = Path(sys.executable).parent
 
 
 def _load_plugin() -> ModuleType:
@@ -254,34 +251,12 @@ def test_ansible_loads_the_filters_from_playbooks_filter_plugins(tmp_path: Path)
     """A real `ansible` run on localhost (connection local, nothing changed, no facts): the
     playbook directory's filter_plugins/ is where Ansible finds the filters."""
     instances = [inst("alpha", line=10), inst("beta", line="9", port_slot=5)]
-    extra = tmp_path / "vars.yml"
-    extra.write_text(yaml.safe_dump({"dspace_instances": instances}))
-    cfg = tmp_path / "ansible.cfg"
-    cfg.write_text("[defaults]\n")
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(cfg),
-        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_STDOUT_CALLBACK": "json",
-        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-        "ANSIBLE_GATHERING": "explicit",
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-    }
     msg = ("{{ {'plans': dspace_instances | dspace_instance_plan('svc'),"
            " 'java': dspace_instances | dspace_instance_plan | dspace_host_java_major,"
            " 'cores': dspace_instances | dspace_instance_plan | dspace_solr_cores | length,"
            " 'node': dspace_instances | dspace_instance_plan('svc', '13')"
            " | dspace_host_node_major} }}")
-    result = subprocess.run(
-        [str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
-         "--playbook-dir", str(REPO / "playbooks"), "-e", f"@{extra}",
-         "-m", "ansible.builtin.debug", "-a", f"msg={msg}"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    out = json.loads(result.stdout)
-    msg_out = out["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    msg_out = ansible_debug(tmp_path, {"dspace_instances": instances}, msg)
     alpha, beta = msg_out["plans"]
     assert alpha["line"] == "10" and "audit" in alpha["cores"]
     assert alpha["user"] == "svc" and beta["ports"]["backend"] == 8130
