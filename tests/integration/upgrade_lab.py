@@ -67,7 +67,8 @@ def clone_and_repair(lab: Any, artifacts: Path, layout: dict[str, list[str]], ma
     `down` is stopped (unreachable); `up` repairs the others and the template (stopped for
     the commit, started again on its fixed address), and `verify` proves them. The layout's
     instances beyond the template's are converged by that `up` too."""
-    assert all(layout[next(iter(layout))][0] in names for names in layout.values())
+    shared = layout[next(iter(layout))][0]  # the template's first instance: every clone has it
+    assert all(shared in names for names in layout.values()), layout
     clone_template(make, lab, name, lab.hosts[0], hosts=len(layout), oses=("debian13",),
                    connection="ssh", preload=True)
     roles = hosts(lab, layout)
