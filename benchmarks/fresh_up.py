@@ -60,8 +60,15 @@ class TaskProfile:
         self.tasks: dict[str, float] = defaultdict(float)
         self.roles: dict[str, float] = defaultdict(float)
         self.count = 0
+        self.calls: dict[str, int] = defaultdict(int)  # module calls: a task's loop items
+        self.results: dict[str, int] = defaultdict(int)  # task results (one per task and host)
 
     def __call__(self, event: dict[str, Any]) -> None:
+        if event.get("event") in ("runner_item_on_ok", "runner_item_on_failed",
+                                  "runner_item_on_skipped"):
+            data = event.get("event_data") or {}
+            self.calls[str(data.get("role") or "-")] += 1
+            return
         if event.get("event") not in ("runner_on_ok", "runner_on_failed", "runner_on_skipped",
                                       "runner_on_unreachable"):
             return
@@ -70,6 +77,7 @@ class TaskProfile:
         role = str(data.get("role") or "-")
         self.tasks[f"{role} : {data.get('task', '?')}"] += seconds
         self.roles[role] += seconds
+        self.results[role] += 1
         self.count += 1
 
     def print(self, top: int = 25) -> None:
@@ -77,7 +85,8 @@ class TaskProfile:
         print(f"task results: {self.count}, {total:.1f} s in tasks")
         print("by role:")
         for role, seconds in sorted(self.roles.items(), key=lambda item: -item[1]):
-            print(f"  {seconds:7.1f} s  {role}")
+            print(f"  {seconds:7.1f} s  {role} ({self.results[role]} task results, "
+                  f"{self.calls[role]} loop items)")
         print(f"slowest {top} tasks:")
         for task, seconds in sorted(self.tasks.items(), key=lambda item: -item[1])[:top]:
             print(f"  {seconds:7.1f} s  {task}")
