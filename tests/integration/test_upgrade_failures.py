@@ -9,15 +9,22 @@ failures, each chosen outside the roles:
   host record shows each phase from maintenance to finish; the command run again rolls back
   an upgrade interrupted before its health gate passed, and resumes one interrupted after it
   (reindex, ui, finish), which `rollback` then undoes by hand;
-- a migration that fails (a look-alike bundle whose newest migration fails, as Flyway does).
+- a migration that fails (a look-alike bundle whose newest migration fails, as Flyway does);
+- a backend that never becomes healthy (a bundle whose server-boot.jar has no main class):
+  the health gate fails in phase start and the upgrade rolls back.
 The precheck phase changes nothing and writes no record before it passes: a controller killed
 there leaves nothing to recover.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import shutil
 import subprocess
+import tarfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +32,7 @@ import pytest
 import yaml
 
 from tests.integration.helpers import EXE, cli
+from tests.integration.test_backup import _exec
 from tests.integration.test_upgrade import (
     _bundle,
     _diff,
@@ -51,12 +59,40 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     good = tmp_path_factory.mktemp("artifacts")
     failing = tmp_path_factory.mktemp("failing")
-    _bundle(good, "9", "9.2")
-    _bundle(good, "9", "9.3")
+    broken = tmp_path_factory.mktemp("broken")
+    old = _bundle(good, "9", "9.2")
+    new = _bundle(good, "9", "9.3")
     _bundle(failing, "9", "9.2")
     build_release("9", failing / "9-dspace-9.3", version="9.3", ui_version="9.3",
                   fail_migration=True)
-    return {"good": good, "failing": failing}
+    shutil.copytree(old, broken / old.name)
+    _unhealthy_copy(new, broken / new.name)
+    return {"good": good, "failing": failing, "broken": broken}
+
+
+def _unhealthy_copy(bundle: Path, out: Path) -> Path:
+    """The bundle with a backend that never becomes healthy: its server-boot.jar is a jar
+    without a main class (java exits at once, systemd restarts it, the actuator never
+    answers). A failure point chosen outside the roles."""
+    shutil.copytree(bundle, out)
+    installer = out / "backend" / "dspace-installer.tar.gz"
+    empty = io.BytesIO()
+    with zipfile.ZipFile(empty, "w") as jar:
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    data = io.BytesIO()
+    with tarfile.open(installer) as src, tarfile.open(fileobj=data, mode="w:gz") as dst:
+        for member in src.getmembers():
+            if member.name == "dspace-installer/webapps/server-boot.jar":
+                member.size = len(empty.getvalue())
+                dst.addfile(member, io.BytesIO(empty.getvalue()))
+            else:
+                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+    installer.write_bytes(data.getvalue())
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["backend/dspace-installer.tar.gz"] = {
+        "sha256": hashlib.sha256(data.getvalue()).hexdigest(), "size": len(data.getvalue())}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +170,25 @@ def test_a_migration_that_fails_is_rolled_back(lab: Any, artifacts: dict[str, Pa
     assert _version(host, "repo") == "DSpace 9.2"
     state = _state(host, "repo")
     assert state == before, _diff(host, "repo", state, before)
+
+
+def test_a_backend_that_never_becomes_healthy_is_rolled_back(
+        lab: Any, artifacts: dict[str, Path], before: dict[str, Any]) -> None:
+    host = lab.hosts[0]
+    code, document, stderr = _upgrade(lab, artifacts["broken"])
+    item = _only(document)
+    assert code == 1, json.dumps(document, indent=1) + stderr[-3000:]
+    assert item["status"] == "rolled_back" and item["failed_phase"] == "start", item
+    assert "did not pass its gate" in item["error"] and "DSpace 9.3 expected" in item["error"]
+    assert _version(host, "repo") == "DSpace 9.2"
+    state = _state(host, "repo")
+    assert state == before, _diff(host, "repo", state, before)  # byte for byte
+    record = _record(host, "repo")
+    assert record["status"] == "rolled_back" and record["error"]["phase"] == "start"
+    assert record["phases_done"][:6] == ["precheck", "pause_tasks", "snapshot", "maintenance",
+                                         "stop", "install"]
+    assert "migrate" in record["phases_done"]  # the database came back from its copy
+    assert record["snapshot"].get("id"), record
+    timers = _exec(host, "systemctl list-units --state=active --plain --no-legend "
+                   "'dspace-repo-*.timer' | wc -l").stdout.strip()
+    assert int(timers) > 0, "the timers were not resumed"
