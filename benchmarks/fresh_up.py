@@ -36,11 +36,13 @@ def main() -> None:
     parser.add_argument("--os", default="debian13")
     parser.add_argument("--preload", action="store_true",
                         help="hosts from the preloaded image (lab up --preload)")
+    parser.add_argument("--tasks", type=Path, metavar="FILE",
+                        help="also write every task result (role, task, seconds) as TSV")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dspace-bench-") as tmp:
         for kind in ("DATA", "STATE", "CONFIG"):
             os.environ[f"XDG_{kind}_HOME"] = f"{tmp}/{kind.lower()}"
-        _bench(args.os, Path(tmp), args.preload)
+        _bench(args.os, Path(tmp), args.preload, args.tasks)
 
 
 def _exec(container: str, script: str) -> str:
@@ -62,6 +64,7 @@ class TaskProfile:
         self.count = 0
         self.calls: dict[str, int] = defaultdict(int)  # module calls: a task's loop items
         self.results: dict[str, int] = defaultdict(int)  # task results (one per task and host)
+        self.rows: list[tuple[str, str, float]] = []  # every task result, in run order
 
     def __call__(self, event: dict[str, Any]) -> None:
         if event.get("event") in ("runner_item_on_ok", "runner_item_on_failed",
@@ -78,6 +81,7 @@ class TaskProfile:
         self.tasks[f"{role} : {data.get('task', '?')}"] += seconds
         self.roles[role] += seconds
         self.results[role] += 1
+        self.rows.append((role, str(data.get("task", "?")), seconds))
         self.count += 1
 
     def print(self, top: int = 25) -> None:
@@ -100,7 +104,7 @@ def _timed(what: str, job: Callable[[], object]) -> float:
     return seconds
 
 
-def _bench(os_name: str, tmp: Path, preload: bool) -> None:
+def _bench(os_name: str, tmp: Path, preload: bool, tasks: Path | None) -> None:
     from dspace_deploy import bundles, runner
     from dspace_deploy.inventory.validate import load_site
     from dspace_deploy.lab.labs import LINE_FOR_OS, create_lab, destroy_lab, stack_preload
@@ -126,6 +130,9 @@ def _bench(os_name: str, tmp: Path, preload: bool) -> None:
               f"{up_seconds:.1f} s "
               f"(ok={result.summary.ok}, changed={result.summary.changed})")
         profile.print()
+        if tasks:
+            tasks.write_text("".join(f"{role}\t{task}\t{seconds:.3f}\n"
+                                     for role, task, seconds in profile.rows))
         added = sorted(_packages(first.container) - before)
         print(f"floor on an identical fresh host ({len(added)} packages the run added):")
         install = _timed("apt-get update + install", lambda: _exec(
