@@ -66,6 +66,17 @@ DEPLOY = """---
     force: false
 """
 
+# toy_a's steps can change a file toy_b's stamp covers (-e toy_a_poke=true), as the steps of a
+# role may change what a later role's stamp covers.
+POKE = """
+- name: Change a file of the toy_b
+  ansible.builtin.copy:
+    content: "poked by toy_a\\n"
+    dest: "{tmp}/toy_b.managed"
+    mode: "0644"
+  when: toy_a_poke | default(false) | bool
+"""
+
 HANDLERS = """---
 - name: Write the handled file
   ansible.builtin.copy:
@@ -91,6 +102,9 @@ argument_specs:
         description: What the managed file holds.
         type: str
         choices: [one, two]
+      {role}_port:
+        description: A parameter of the steps only (not of the prechecks).
+        type: int
   precheck:
     short_description: The toy {role}'s prechecks
     options:
@@ -124,7 +138,8 @@ def _site(tmp_path: Path, with_survey: bool = True) -> Path:
         fill = {"role": role, "tmp": tmp_path}
         (base / "tasks" / "main.yml").write_text(MAIN.format(**fill))
         (base / "tasks" / "precheck.yml").write_text(PRECHECK.format(**fill))
-        (base / "tasks" / "deploy.yml").write_text(DEPLOY.format(**fill))
+        (base / "tasks" / "deploy.yml").write_text(
+            DEPLOY.format(**fill) + (POKE.format(**fill) if role == "toy_a" else ""))
         (base / "tasks" / "precheck_checks.yml").write_text(CHECKS.format(**fill))
         (base / "handlers" / "main.yml").write_text(HANDLERS.format(**fill))
         (base / "vars" / "main.yml").write_text(VARS.format(**fill))
@@ -187,8 +202,10 @@ def _changed(document: dict[str, Any]) -> int:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The runs of one site, in order: first, again (unchanged), edited (a managed file of
-    toy_a edited by hand), changed (toy_a's parameter and toy_b's code changed), full
-    (dspace_converge_full); and the site directory."""
+    toy_a edited by hand), poked (toy_a's steps change a file of toy_b), changed (toy_a's
+    parameter and toy_b's code changed), full (dspace_converge_full), invalid (a value the
+    prechecks' spec refuses), invalid_steps (one only the steps' spec refuses); and the site
+    directory."""
     site = _site(tmp_path_factory.mktemp("gate"))
     done: dict[str, Any] = {"site": site, "first": _up(site)}
     done["first_files"] = {name: (site / name).read_text()
@@ -198,11 +215,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (site / "toy_a.managed").write_text("edited by hand\n")
     done["edited"] = _up(site)
     done["repaired"] = (site / "toy_a.managed").read_text()
+    done["poked"] = _up(site, "-e", "toy_a_poke=true")
+    done["poked_files"] = {name: (site / name).read_text()
+                           for name in ("toy_b.managed", "toy_b.handled")}
     deploy = site / "roles" / "toy_b" / "tasks" / "deploy.yml"
     deploy.write_text(deploy.read_text() + "# a changed task file\n")
     done["changed"] = _up(site, "-e", "toy_a_value=two")
     done["full"] = _up(site, "-e", "toy_a_value=two", "-e", "dspace_converge_full=true")
     done["invalid"] = _up(site, "-e", "toy_a_value=three", succeeds=False)
+    done["invalid_steps"] = _up(site, "-e", "toy_a_value=two", "-e", "toy_a_port=http",
+                                succeeds=False)
     return done
 
 
@@ -219,6 +241,8 @@ def test_first_run_converges_in_the_callers_context(runs: dict[str, Any]) -> Non
                                    "toy_a.handled": "handled one\n"}
     assert runs["stamps"] == ["toy_a.json", "toy_b.json"]
     assert [r["msg"] for r in _results(runs["first"], "Deploy", "Say why")] == ["no stamp"] * 2
+    assert not _results(runs["first"], "Deploy", "Probe the converged state"), \
+        "the survey found no stamp, and toy_a's stamp surveyed again: no live probe"
 
 
 def _ran(document: dict[str, Any]) -> list[str]:
@@ -261,13 +285,29 @@ def test_without_a_survey_the_gate_probes_each_role(unsurveyed: dict[str, Any]) 
     assert all(p.get("censored") for p in probes)
 
 
-def test_a_role_that_converges_makes_the_later_ones_probe_again(runs: dict[str, Any]) -> None:
+def test_a_role_that_converges_surveys_again_for_the_later_ones(runs: dict[str, Any]) -> None:
+    """The stamp of a role that ran its steps surveys the host again in the same call; the
+    later roles decide from that survey (no live probe), converged or not."""
     edited = runs["edited"]
     assert edited["log"] == ["checks toy_a", _deployed(runs, "toy_a")]
     assert runs["repaired"] == "toy_a one\n"
-    assert _results(edited, "Deploy", "Say why")[0]["msg"].endswith("toy_a.managed changed")
-    probes = _results(edited, "Deploy", "Probe the converged state")
-    assert not probes[-1].get("skipped"), "toy_b probes again after toy_a ran (dirty)"
+    assert [r["msg"] for r in _results(edited, "Deploy", "Say why")] == [
+        f"{runs['site']}/toy_a.managed changed"]
+    assert not _results(edited, "Deploy", "Probe the converged state")
+    stamps = _results(edited, "Deploy", "Stamp the converged state")
+    assert len(stamps) == 1 and stamps[0].get("censored"), "the stamp and its survey: no_log"
+
+
+def test_a_later_role_sees_what_an_earlier_one_changed(runs: dict[str, Any]) -> None:
+    """toy_a's steps change a file toy_b's stamp covers: toy_b was converged at the start
+    of the run (its prechecks are skipped), but the survey of toy_a's stamp sees the change
+    and toy_b converges again."""
+    poked = runs["poked"]
+    assert poked["log"] == ["checks toy_a", _deployed(runs, "toy_a"), _deployed(runs, "toy_b")]
+    assert [r["msg"] for r in _results(poked, "Deploy", "Say why")] == [
+        "inputs changed", f"{runs['site']}/toy_b.managed changed"]
+    assert runs["poked_files"]["toy_b.managed"] == "toy_b one\n"
+    assert not _results(poked, "Deploy", "Probe the converged state")
 
 
 def test_changed_parameters_or_role_code_converge_again(runs: dict[str, Any]) -> None:
@@ -290,20 +330,24 @@ def test_full_run_runs_every_step_and_changes_nothing_else(runs: dict[str, Any])
 def test_parameters_are_validated_when_the_checks_or_steps_run(runs: dict[str, Any]) -> None:
     """The roles come in without Ansible's own validation (as in precheck.yml and site.yml);
     the gate validates a role's parameters against its argument spec when its prechecks run
-    (its `precheck` entry point) and when its steps run (`main`), and a value the spec
-    refuses stops the run at the prechecks, before any step. A converged role (the same
-    parameters and code as the run that validated them) costs no validation task."""
-    def validations(document: dict[str, Any]) -> list[str]:
-        return [r for r in _ran(document) if r.startswith("Validate the parameters")]
-
-    assert validations(runs["changed"]) == [
-        "Validate the parameters for the prechecks of the toy_a",
-        "Validate the parameters for the prechecks of the toy_b",
-        "Validate the parameters of the toy_a", "Validate the parameters of the toy_b"]
-    assert validations(runs["again"]) == []
+    (its `precheck` entry point) and when its steps run (`main`), on the controller in the
+    condition of the include that runs them: no task of its own. A value the spec refuses
+    fails that include, before any check or step (and before the stamp)."""
+    gate_tasks = [name for name in _ran(runs["changed"])
+                  if not name.startswith(("Log ", "Render ", "Write ", "Survey "))]
+    assert gate_tasks == ["Say why the deploy tasks run for the toy_a",
+                          "Stamp the converged state of the toy_a",
+                          "Say why the deploy tasks run for the toy_b",
+                          "Stamp the converged state of the toy_b"], gate_tasks
     invalid = runs["invalid"]
     assert invalid["log"] == [], "neither toy_a's checks nor any step may run"
-    failed = _results(invalid, "Prechecks", "Validate the parameters")
+    failed = _results(invalid, "Prechecks", "Run the prechecks of the toy_a")
     assert failed and failed[0].get("failed"), failed
     assert "toy_a_value" in str(failed[0].get("msg", "")) and "three" in str(failed[0]), failed
     assert not _results(invalid, "Deploy", "Log the deploy steps")
+    steps = runs["invalid_steps"]
+    assert steps["log"] == ["checks toy_a"], "the prechecks' spec has no toy_a_port"
+    failed = _results(steps, "Deploy", "Run the deploy tasks of the toy_a")
+    assert failed and failed[0].get("failed"), failed
+    assert "toy_a_port" in str(failed[0].get("msg", "")), failed
+    assert not _results(steps, "Deploy", "Stamp the converged state"), "no stamp after a failure"

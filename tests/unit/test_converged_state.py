@@ -387,6 +387,22 @@ def test_survey_covers_every_stamp_in_one_systemctl_call(managed: dict[str, Any]
     assert SECRET not in raw and "8080" not in raw, "only salted hashes leave the host"
 
 
+def test_stamp_then_survey_sees_the_host_after_the_steps(managed: dict[str, Any],
+                                                        systemctl: FakeSystemctl) -> None:
+    """state=stamp with survey (the gate within `up`): the same survey as state=survey,
+    taken after the stamp is written, so that it sees what the role's steps changed in
+    another stamp's paths; without survey no `stamps`."""
+    other = {**managed, "name": "other", "units_active": [], "units_enabled": []}
+    _stamp(other, systemctl)
+    assert "stamps" not in _stamp(managed, systemctl)
+    Path(managed["paths"][0]).write_text("changed by the steps of app\n")
+    stamped = cs.stamp(**managed, run=systemctl, then_survey=True)
+    assert stamped["stamps"] == cs.survey(managed["stamp_dir"], run=systemctl)["stamps"]
+    assert stamped["stamps"]["app"]["problem"] == "", "its own stamp, just written"
+    assert stamped["stamps"]["other"]["problem"] == f"{managed['paths'][0]} changed"
+    assert SECRET not in json.dumps(stamped), "only salted hashes leave the host"
+
+
 def test_survey_of_no_stamps_and_of_old_or_damaged_ones(managed: dict[str, Any],
                                                         systemctl: FakeSystemctl) -> None:
     surveyed = cs.survey(managed["stamp_dir"], run=systemctl)

@@ -85,6 +85,14 @@ options:
         as I(records). At most 64 KiB of each is read.
     type: dict
     default: {}
+  survey:
+    description:
+      - With I(state=stamp), after writing the stamp, also survey every stamp of I(stamp_dir)
+        as I(state=survey) does (without I(records) and the memory fact), in the same call:
+        the gate of the roles (C(dspace.deploy.action)) decides the later roles of a run from
+        this survey, taken after the role's steps.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -129,7 +137,7 @@ stamps:
       (what differs on the host now, e.g. C(/etc/x changed) or C(solr is inactive); empty
       when nothing does).
   type: dict
-  returned: state is survey
+  returned: state is survey, or state is stamp with survey
 ansible_facts:
   description: With I(state=survey), C(memtotal_mb) (MiB, from C(/proc/meminfo)) when readable.
   type: dict
@@ -403,8 +411,10 @@ def check(name: str, inputs: Any, paths: list[str], trees: list[str], units_acti
 
 def stamp(name: str, inputs: Any, paths: list[str], trees: list[str], units_active: list[str],
           units_enabled: list[str], stamp_dir: str, exclude: list[str] | None = None,
-          check_mode: bool = False, run: Runner = systemctl) -> dict[str, Any]:
-    """state=stamp: write the stamp unless the stored one already matches."""
+          check_mode: bool = False, run: Runner = systemctl,
+          then_survey: bool = False) -> dict[str, Any]:
+    """state=stamp: write the stamp unless the stored one already matches; with
+    `then_survey`, then survey every stamp of `stamp_dir` (its `stamps`) in the same call."""
     location = stamp_path(stamp_dir, name)
     stored = read_stamp(location)
     excluded = tuple(exclude or ())
@@ -422,6 +432,8 @@ def stamp(name: str, inputs: Any, paths: list[str], trees: list[str], units_acti
     result["converged"] = not problem
     if problem:
         result["warnings"] = [f"stamp {name} written, but {problem}: the next run converges again"]
+    if then_survey:
+        result["stamps"] = survey(stamp_dir, run=run)["stamps"]
     return result
 
 
@@ -550,6 +562,7 @@ def main() -> None:
             "units_enabled": {"type": "list", "elements": "str", "default": []},
             "stamp_dir": {"type": "path", "default": "/var/lib/dspace-deploy/stamps"},
             "records": {"type": "dict", "default": {}},
+            "survey": {"type": "bool", "default": False},
         },
         required_if=[("state", "check", ["name"]), ("state", "stamp", ["name"]),
                      ("state", "absent", ["name"])],
@@ -564,7 +577,7 @@ def main() -> None:
         if p["state"] == "check":
             result = check(**common)
         elif p["state"] == "stamp":
-            result = stamp(**common, check_mode=module.check_mode)
+            result = stamp(**common, check_mode=module.check_mode, then_survey=p["survey"])
         elif p["state"] == "survey":
             result = survey(p["stamp_dir"], records=p["records"])
         else:
