@@ -176,7 +176,7 @@ def test_changed_conf_reloads_only_that_core(converged: list[Outcome], site: Any
     outcome = _run(site, release, cores_source)
     assert outcome.result.summary.ok, json.dumps(outcome.result.summary.as_dict(), indent=1)
     assert outcome.changed == [
-        ("Copy each core's conf/ from its source", f"{PREFIX}search"),
+        ("Install each core's directory, core.properties and conf/", ""),
         ("Reload the cores whose configuration changed", f"{PREFIX}search"),
     ]
     assert outcome.result.summary.changed == 2
@@ -186,6 +186,37 @@ def test_changed_conf_reloads_only_that_core(converged: list[Outcome], site: Any
     assert not _status(lab).get("initFailures")
     again = _run(site, release, cores_source)
     assert again.result.summary.changed == 0, again.changed
+
+
+def test_new_core_restarts_solr_and_a_missing_source_fails_first(
+        converged: list[Outcome], site: Any, lab: Any, release: Any, cores_source: Path) -> None:
+    """A core whose conf_source lacks conf/solrconfig.xml fails the run naming it before any
+    core is touched; a new core (its core.properties written) restarts Solr, which loads it."""
+    extra = {"name": f"{PREFIX}extra", "conf_source": "/srv/solr-test/search"}
+    missing = {"name": f"{PREFIX}nowhere", "conf_source": "/srv/solr-test/nowhere"}
+    outcome = _run(site, release, cores_source,
+                   solr_cores=[*_cores(release), extra, missing])
+    summary = outcome.result.summary
+    assert not summary.ok
+    messages = [f.message for f in summary.failures]
+    assert len(messages) == 1, messages
+    assert (f"Core {PREFIX}nowhere: /srv/solr-test/nowhere/conf/solrconfig.xml does not exist"
+            in messages[0])
+    assert "conf_source must be a directory on the host that holds conf/" in messages[0]
+    assert _exec(lab, "test", "-e", f"/var/solr/data/{PREFIX}extra").returncode != 0
+    pid = _main_pid(lab)
+    added = _run(site, release, cores_source, solr_cores=[*_cores(release), extra])
+    assert added.result.summary.ok, json.dumps(added.result.summary.as_dict(), indent=1)
+    assert ("Install each core's directory, core.properties and conf/", "") in added.changed
+    assert ("Restart Solr", "") in added.changed
+    assert not any(task == "Reload the cores whose configuration changed"
+                   for task, _label in added.changed)
+    assert _main_pid(lab) != pid, "the new core did not restart Solr"
+    assert _status(lab)["status"][f"{PREFIX}extra"].get("name") == f"{PREFIX}extra"
+    again = _run(site, release, cores_source, solr_cores=[*_cores(release), extra])
+    assert again.result.summary.changed == 0, again.changed
+    # Back to the module's cores: the extra core is left alone (unlisted cores are).
+    _run(site, release, cores_source)
 
 
 def test_wrong_sha512_stops_before_unpacking(converged: list[Outcome], site: Any, lab: Any,

@@ -139,11 +139,11 @@ import os
 import pwd
 import stat
 import subprocess
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dspace.deploy.plugins.module_utils.files import write_atomic
 
 _ACTIVE = {"active", "reloading"}
 _ENABLED = {"enabled", "enabled-runtime", "alias"}
@@ -258,25 +258,6 @@ def unit_states(units: list[str], run: Runner) -> dict[str, dict[str, str]]:
     return dict(zip(units, blocks, strict=True))
 
 
-def write_unit(path: str, content: str, mode: int, uid: int, gid: int) -> None:
-    """Write `content` to a temporary file beside `path`, then rename it over `path`."""
-    handle, temp = tempfile.mkstemp(dir=os.path.dirname(path),
-                                    prefix=f".{os.path.basename(path)}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape",
-                       newline="") as out:
-            out.write(content)
-            out.flush()
-            os.fchown(out.fileno(), uid, gid)
-            os.fchmod(out.fileno(), mode)
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def converge(unit_dir: str, units: dict[str, str], marker: str, patterns: list[str],
              active: list[str] | None = None, owner: str = "root", group: str = "root",
              mode: str = "0644", check_mode: bool = False, diff: bool = False,
@@ -328,7 +309,7 @@ def converge(unit_dir: str, units: dict[str, str], marker: str, patterns: list[s
     for name in removed:
         os.unlink(os.path.join(unit_dir, name))
     for name in written:
-        write_unit(os.path.join(unit_dir, name), units[name], bits, uid, gid)
+        write_atomic(os.path.join(unit_dir, name), units[name], bits, uid, gid)
     if result["reloaded"]:
         run(["daemon-reload"])
     if enabled or started:
