@@ -26,8 +26,6 @@ MODULE = (REPO / "collections" / "ansible_collections" / "dspace" / "deploy" / "
 
 sc = load_file_module(MODULE, "solr_cores")
 
-pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="needs rsync")
-
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 NAMES = ["repo-search", "repo-oai", "repo-statistics"]
