@@ -88,7 +88,7 @@ options:
   survey:
     description:
       - With I(state=stamp), after writing the stamp, also survey every stamp of I(stamp_dir)
-        as I(state=survey) does (without I(records) and the memory fact), in the same call:
+        as I(state=survey) does (without I(records) and the memory fact), in the same call;
         the gate of the roles (C(dspace.deploy.action)) decides the later roles of a run from
         this survey, taken after the role's steps.
     type: bool
