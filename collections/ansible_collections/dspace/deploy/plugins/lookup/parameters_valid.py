@@ -63,5 +63,17 @@ class LookupModule(LookupBase):
         if checked.error_messages:
             raise AnsibleLookupError(
                 f"The parameters of {self.get_option('subject')} are invalid: "
-                + "; ".join(checked.error_messages))
+                + "; ".join(_masked(checked.error_messages, checked._no_log_values)))
         return [True]
+
+
+def _masked(messages: list[str], secrets: set[str]) -> list[str]:
+    """The validator's messages with the values of no_log options hidden: a message such as
+    "value of x must be one of: ..., got: VALUE" must not carry a password into the log."""
+    masked = []
+    for message in messages:
+        for secret in sorted(secrets, key=len, reverse=True):
+            if secret:
+                message = message.replace(secret, "********")
+        masked.append(message)
+    return masked
