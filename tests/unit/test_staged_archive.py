@@ -48,6 +48,16 @@ def params(src: Path, root: Path, **extra: Any) -> dict[str, Any]:
             "group": GROUP, "missing_msg": None, "layout_hint": None, **extra}
 
 
+SOLR = {"solr-9.8.1/bin/solr": "#!/bin/sh", "solr-9.8.1/server/solr/solr.xml": "<solr/>",
+        "NOTICE": "dropped"}
+
+
+def release(src: Path, root: Path, **extra: Any) -> dict[str, Any]:
+    """The parameters of a Solr-like release: a fixed name, one directory of the archive."""
+    return params(src, root, top=False, name="solr-9.8.1", subdir="solr-9.8.1",
+                  require="bin/solr", link=str(root / "solr"), **extra)
+
+
 def test_installs_the_top_directory_once_named_after_the_checksum(tmp_path: Path) -> None:
     archive = pack(tmp_path / "ui.tar.gz", UI)
     root = tmp_path / "srv" / "releases"
@@ -79,19 +89,28 @@ def test_check_mode_reports_the_install_and_changes_nothing(tmp_path: Path) -> N
     assert not root.exists()
 
 
-@pytest.mark.parametrize(("members", "holds"), [
-    ({"dspace-ui/dist/browser/index.html": "x"}, "dspace-ui at its top"),
-    ({"a/dist/server/main.js": "x", "b/dist/server/main.js": "x"}, "a, b at its top"),
-    ({"dist/server/main.js": "x"}, "dist at its top"),
+UI_LAYOUT = r"one top directory holding dist/server/main\.js"
+SOLR_LAYOUT = r"solr-9\.8\.1/bin/solr"
+
+
+@pytest.mark.parametrize(("members", "layout", "holds"), [
+    ({"dspace-ui/dist/browser/index.html": "x"}, UI_LAYOUT, "dspace-ui"),
+    ({"a/dist/server/main.js": "x", "b/dist/server/main.js": "x"}, UI_LAYOUT, "a, b"),
+    ({"dist/server/main.js": "x"}, UI_LAYOUT, "dist"),
+    # subdir: that very directory of the archive, holding `require`
+    ({"solr-9.8.0/bin/solr": "x"}, SOLR_LAYOUT, "solr-9.8.0"),
+    ({"solr-9.8.1/server/x": "x"}, SOLR_LAYOUT, "solr-9.8.1"),
+    ({"solr-9.8.1": "a file"}, SOLR_LAYOUT, "solr-9.8.1"),
 ])
 def test_an_archive_without_the_layout_is_refused_and_leaves_nothing(
-        tmp_path: Path, members: dict[str, str], holds: str) -> None:
-    archive = pack(tmp_path / "ui.tar.gz", members)
+        tmp_path: Path, members: dict[str, str], layout: str, holds: str) -> None:
+    archive = pack(tmp_path / "archive.tar.gz", members)
     root = tmp_path / "releases"
-    with pytest.raises(sa.Refused, match=rf"must hold one top directory holding "
-                                         rf"dist/server/main.js; it holds {holds}\. Nothing "
-                                         r"was installed\. Pack it right\."):
-        sa.run(params(archive, root, layout_hint="Pack it right."), check_mode=False)
+    given = (params(archive, root, layout_hint="Pack it right.") if layout == UI_LAYOUT
+             else release(archive, root, layout_hint="Pack it right."))
+    with pytest.raises(sa.Refused, match=rf"must hold {layout}; it holds {holds} at its top\. "
+                                         r"Nothing was installed\. Pack it right\."):
+        sa.run(given, check_mode=False)
     assert list(root.iterdir()) == []
 
 
@@ -170,16 +189,6 @@ def test_from_the_controller_through_ansible_playbook(tmp_path: Path) -> None:
     assert sorted(p.name for p in root.iterdir()) == [digest[:16]]
 
 
-SOLR = {"solr-9.8.1/bin/solr": "#!/bin/sh", "solr-9.8.1/server/solr/solr.xml": "<solr/>",
-        "NOTICE": "dropped"}
-
-
-def release(src: Path, root: Path, **extra: Any) -> dict[str, Any]:
-    """The parameters of a Solr-like release: a fixed name, one directory of the archive."""
-    return params(src, root, top=False, name="solr-9.8.1", subdir="solr-9.8.1",
-                  require="bin/solr", link=str(root / "solr"), **extra)
-
-
 def test_a_named_release_from_a_subdir_with_its_link(tmp_path: Path) -> None:
     archive = pack(tmp_path / "solr.tgz", SOLR)
     root = tmp_path / "opt"
@@ -234,21 +243,6 @@ def test_remove_src_removes_the_host_archive_once_installed(tmp_path: Path) -> N
     archive = pack(tmp_path / "solr.tgz", SOLR)
     sa.run(release(archive, tmp_path / "opt", remove_src=True), check_mode=False)
     assert not archive.exists()
-
-
-@pytest.mark.parametrize(("members", "holds"), [
-    ({"solr-9.8.0/bin/solr": "x"}, "solr-9.8.0"),
-    ({"solr-9.8.1/server/x": "x"}, "solr-9.8.1"),
-    ({"solr-9.8.1": "a file"}, "solr-9.8.1"),
-])
-def test_a_release_without_subdir_and_require_is_refused(
-        tmp_path: Path, members: dict[str, str], holds: str) -> None:
-    archive = pack(tmp_path / "solr.tgz", members)
-    root = tmp_path / "opt"
-    with pytest.raises(sa.Refused, match=rf"must hold solr-9\.8\.1/bin/solr; it holds {holds} "
-                                         r"at its top\. Nothing was installed\."):
-        sa.run(release(archive, root), check_mode=False)
-    assert sorted(p.name for p in root.iterdir()) == []
 
 
 @pytest.mark.parametrize(("extra", "message"), [
