@@ -48,6 +48,16 @@ def params(src: Path, root: Path, **extra: Any) -> dict[str, Any]:
             "group": GROUP, "missing_msg": None, "layout_hint": None, **extra}
 
 
+SOLR = {"solr-9.8.1/bin/solr": "#!/bin/sh", "solr-9.8.1/server/solr/solr.xml": "<solr/>",
+        "NOTICE": "dropped"}
+
+
+def release(src: Path, root: Path, **extra: Any) -> dict[str, Any]:
+    """The parameters of a Solr-like release: a fixed name, one directory of the archive."""
+    return params(src, root, top=False, name="solr-9.8.1", subdir="solr-9.8.1",
+                  require="bin/solr", link=str(root / "solr"), **extra)
+
+
 def test_installs_the_top_directory_once_named_after_the_checksum(tmp_path: Path) -> None:
     archive = pack(tmp_path / "ui.tar.gz", UI)
     root = tmp_path / "srv" / "releases"
@@ -79,19 +89,28 @@ def test_check_mode_reports_the_install_and_changes_nothing(tmp_path: Path) -> N
     assert not root.exists()
 
 
-@pytest.mark.parametrize(("members", "holds"), [
-    ({"dspace-ui/dist/browser/index.html": "x"}, "dspace-ui at its top"),
-    ({"a/dist/server/main.js": "x", "b/dist/server/main.js": "x"}, "a, b at its top"),
-    ({"dist/server/main.js": "x"}, "dist at its top"),
+UI_LAYOUT = r"one top directory holding dist/server/main\.js"
+SOLR_LAYOUT = r"solr-9\.8\.1/bin/solr"
+
+
+@pytest.mark.parametrize(("members", "layout", "holds"), [
+    ({"dspace-ui/dist/browser/index.html": "x"}, UI_LAYOUT, "dspace-ui"),
+    ({"a/dist/server/main.js": "x", "b/dist/server/main.js": "x"}, UI_LAYOUT, "a, b"),
+    ({"dist/server/main.js": "x"}, UI_LAYOUT, "dist"),
+    # subdir: that very directory of the archive, holding `require`
+    ({"solr-9.8.0/bin/solr": "x"}, SOLR_LAYOUT, "solr-9.8.0"),
+    ({"solr-9.8.1/server/x": "x"}, SOLR_LAYOUT, "solr-9.8.1"),
+    ({"solr-9.8.1": "a file"}, SOLR_LAYOUT, "solr-9.8.1"),
 ])
 def test_an_archive_without_the_layout_is_refused_and_leaves_nothing(
-        tmp_path: Path, members: dict[str, str], holds: str) -> None:
-    archive = pack(tmp_path / "ui.tar.gz", members)
+        tmp_path: Path, members: dict[str, str], layout: str, holds: str) -> None:
+    archive = pack(tmp_path / "archive.tar.gz", members)
     root = tmp_path / "releases"
-    with pytest.raises(sa.Refused, match=rf"must hold one top directory holding "
-                                         rf"dist/server/main.js; it holds {holds}\. Nothing "
-                                         r"was installed\. Pack it right\."):
-        sa.run(params(archive, root, layout_hint="Pack it right."), check_mode=False)
+    given = (params(archive, root, layout_hint="Pack it right.") if layout == UI_LAYOUT
+             else release(archive, root, layout_hint="Pack it right."))
+    with pytest.raises(sa.Refused, match=rf"must hold {layout}; it holds {holds} at its top\. "
+                                         r"Nothing was installed\. Pack it right\."):
+        sa.run(given, check_mode=False)
     assert list(root.iterdir()) == []
 
 
@@ -168,3 +187,104 @@ def test_from_the_controller_through_ansible_playbook(tmp_path: Path) -> None:
     refused = play(tmp_path, {**task, "src": str(bad)}, ok=False)
     assert refused["msg"].startswith(f"The archive {bad} must hold one top directory")
     assert sorted(p.name for p in root.iterdir()) == [digest[:16]]
+
+
+def test_a_named_release_from_a_subdir_with_its_link(tmp_path: Path) -> None:
+    archive = pack(tmp_path / "solr.tgz", SOLR)
+    root = tmp_path / "opt"
+    digest = hashlib.sha512(archive.read_bytes()).hexdigest()
+    done = sa.run(release(archive, root, sha512=digest.upper()), check_mode=False)
+    assert done["changed"] is True and done["path"] == str(root / "solr-9.8.1")
+    assert sorted(p.name for p in root.iterdir()) == ["solr", "solr-9.8.1"]
+    assert sorted(p.name for p in (root / "solr-9.8.1").iterdir()) == ["bin", "server"]
+    assert os.readlink(root / "solr") == str(root / "solr-9.8.1")
+    # Installed: neither the archive nor its checksum is looked at again.
+    archive.unlink()
+    assert sa.run(release(archive, root, sha512=""), check_mode=False) == {
+        "changed": False, "path": str(root / "solr-9.8.1")}
+    # The link pointed elsewhere (a rollback) is pointed back; check mode only reports it.
+    (root / "solr").unlink()
+    (root / "solr").symlink_to(root / "solr-8.11.4")
+    assert sa.run(release(archive, root), check_mode=True)["changed"] is True
+    assert os.readlink(root / "solr") == str(root / "solr-8.11.4")
+    assert sa.run(release(archive, root), check_mode=False)["changed"] is True
+    assert os.readlink(root / "solr") == str(root / "solr-9.8.1")
+    assert sa.run(release(archive, root, probe=True), check_mode=False) == {
+        "changed": False, "path": str(root / "solr-9.8.1"), "installed": True}
+
+
+def test_probe_reports_a_missing_release_and_touches_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "opt"
+    root.mkdir()
+    (root / "solr").symlink_to(root / "solr-8.11.4")
+    done = sa.run(release(tmp_path / "absent.tgz", root, probe=True), check_mode=False)
+    assert done == {"changed": False, "path": str(root / "solr-9.8.1"), "installed": False}
+    assert os.readlink(root / "solr") == str(root / "solr-8.11.4")
+
+
+def test_a_sha512_mismatch_unpacks_nothing_and_removes_a_host_archive(tmp_path: Path) -> None:
+    archive = pack(tmp_path / "solr.tgz", SOLR)
+    root = tmp_path / "opt"
+    real = hashlib.sha512(archive.read_bytes()).hexdigest()
+    with pytest.raises(sa.Refused) as refused:
+        sa.run(release(archive, root, sha512="0" * 128, sha512_origin="solr_sha512",
+                       describe="Solr archive X"), check_mode=False)
+    assert str(refused.value) == (
+        f"The Solr archive X does not match its checksum: expected SHA-512 {'0' * 128} "
+        f"(solr_sha512), got {real}. Nothing was unpacked. Fetch the archive again, or correct "
+        "the expected checksum.")
+    assert archive.exists() and not root.exists()
+    with pytest.raises(sa.Refused, match=r"expected SHA-512 \(none found\), got"):
+        sa.run(release(archive, root, sha512="", remove_src=True), check_mode=False)
+    assert not archive.exists() and not root.exists()
+
+
+def test_remove_src_removes_the_host_archive_once_installed(tmp_path: Path) -> None:
+    archive = pack(tmp_path / "solr.tgz", SOLR)
+    sa.run(release(archive, tmp_path / "opt", remove_src=True), check_mode=False)
+    assert not archive.exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"name": "a/b"}, "give a directory name without a slash"),
+    ({"subdir": "../x"}, "give a relative path inside the archive"),
+    ({"top": True}, "subdir and top exclude each other"),
+])
+def test_bad_names_are_refused(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
+    archive = pack(tmp_path / "solr.tgz", SOLR)
+    with pytest.raises(sa.Refused, match=message):
+        sa.run({**release(archive, tmp_path / "opt"), **extra}, check_mode=False)
+
+
+def test_a_directory_where_the_link_goes_is_refused(tmp_path: Path) -> None:
+    archive = pack(tmp_path / "solr.tgz", SOLR)
+    (tmp_path / "opt" / "solr").mkdir(parents=True)
+    with pytest.raises(sa.Refused, match="is a directory, not a symbolic link"):
+        sa.run(release(archive, tmp_path / "opt"), check_mode=False)
+
+
+def test_a_named_release_from_the_controller_through_ansible_playbook(tmp_path: Path) -> None:
+    """The controller refuses a bad SHA-512 before copying; an installed release needs no
+    archive; check mode copies nothing."""
+    archive = pack(tmp_path / "solr-9.8.1.tgz", SOLR)
+    root = tmp_path / "host" / "opt"
+    digest = hashlib.sha512(archive.read_bytes()).hexdigest()
+    task = {"src": str(archive), "root": str(root), "name": "solr-9.8.1",
+            "subdir": "solr-9.8.1", "require": "bin/solr", "owner": OWNER, "group": GROUP,
+            "link": str(root / "solr"), "sha512": digest, "describe": "Solr archive A"}
+    wrong = play(tmp_path, {**task, "sha512": "ab" * 64, "sha512_origin": "solr_sha512"},
+                 ok=False)
+    assert wrong["msg"].startswith(f"The Solr archive A does not match its checksum: expected "
+                                   f"SHA-512 {'ab' * 64} (solr_sha512), got {digest}.")
+    assert not root.exists(), "nothing reached the host"
+    assert play(tmp_path, task, "--check")["changed"] is True
+    assert not root.exists()
+    assert play(tmp_path, task)["changed"] is True
+    assert os.readlink(root / "solr") == str(root / "solr-9.8.1")
+    assert (root / "solr-9.8.1" / "bin" / "solr").is_file()
+    archive.unlink()
+    again = play(tmp_path, {**task, "missing_msg": "Give the archive."})
+    assert again["changed"] is False and again["path"] == str(root / "solr-9.8.1")
+    missing = play(tmp_path, {**task, "name": "solr-9.9.9", "missing_msg": "Give it."},
+                   ok=False)
+    assert missing["msg"] == "Give it."

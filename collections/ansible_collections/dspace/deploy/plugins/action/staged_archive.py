@@ -10,8 +10,12 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-# The module's own checksum, so that the controller and the host cannot disagree.
-from ansible_collections.dspace.deploy.plugins.modules.staged_archive import sha256
+# The module's own checksums and messages, so that the controller and the host cannot disagree.
+from ansible_collections.dspace.deploy.plugins.modules.staged_archive import (
+    digests,
+    sha512_matches,
+    sha512_refusal,
+)
 
 MODULE = "dspace.deploy.staged_archive"
 
@@ -37,30 +41,45 @@ class ActionModule(ActionBase):
 
     def _from_controller(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         src = os.path.expanduser(str(args.get("src") or ""))
+        for name in ("root", "require"):
+            if not args.get(name):
+                raise AnsibleActionFail(f"staged_archive needs {name}.")
+        if args.get("name") is not None:
+            # A fixed name: one look at the host (pointing `link` when installed) before the
+            # archive is even read; an installed directory needs neither it nor its checksum.
+            probe = self._execute_module(
+                module_name=MODULE, task_vars=task_vars,
+                module_args={**args, "remote_src": True, "probe": True})
+            if probe.get("failed") or probe.get("installed"):
+                probe.pop("installed", None)
+                return probe
         if not (os.path.isabs(src) and os.path.isfile(src)):
             raise AnsibleActionFail(args.get("missing_msg") or
                                     f"{src or 'src'} is not an absolute path of a file on the "
                                     "controller.")
-        for name in ("root", "require"):
-            if not args.get(name):
-                raise AnsibleActionFail(f"staged_archive needs {name}.")
         try:
             digits = int(args.get("digits", 64))
         except (TypeError, ValueError):
             raise AnsibleActionFail(f"digits is {args.get('digits')!r}; give 1 to 64.") from None
         if not 1 <= digits <= 64:
             raise AnsibleActionFail(f"digits is {digits}; give 1 to 64.")
-        checksum = sha256(src)
+        checksum, sha512 = digests(src, args.get("sha512") is not None)
         given = args.get("checksum")
         if given and given.lower() != checksum:
             raise AnsibleActionFail(f"{src} on the controller has SHA-256 {checksum}, not {given}.")
-        dest = os.path.join(str(args["root"]), checksum[:digits])
+        if not sha512_matches(args, sha512):
+            # Refused before anything is copied to the host.
+            raise AnsibleActionFail(sha512_refusal({**args, "src": src}, sha512))
+        if args.get("name") is not None:
+            dest = os.path.join(str(args["root"]), str(args["name"]))
+        else:
+            dest = os.path.join(str(args["root"]), checksum[:digits])
+            # One look at the host while the directory is installed (every run after the first).
+            found = self._execute_remote_stat(os.path.join(dest, str(args["require"])),
+                                              all_vars=task_vars, follow=False, checksum=False)
+            if found["exists"]:
+                return {"checksum": checksum, "path": dest, "changed": False}
         done = {"checksum": checksum, "path": dest}
-        # One look at the host while the directory is installed (every run after the first).
-        found = self._execute_remote_stat(os.path.join(dest, str(args["require"])),
-                                          all_vars=task_vars, follow=False, checksum=False)
-        if found["exists"]:
-            return {**done, "changed": False}
         if self._task.check_mode:
             return {**done, "changed": True}
         shell = self._connection._shell
@@ -71,7 +90,10 @@ class ActionModule(ActionBase):
         self._fixup_perms2((shell.tmpdir, copy))
         answer = self._execute_module(
             module_name=MODULE, task_vars=task_vars,
-            module_args={**args, "src": copy, "remote_src": True, "checksum": checksum})
+            # The SHA-256 check on the host proves the copy is the file checked here: no SHA-512
+            # there again.
+            module_args={**args, "src": copy, "remote_src": True, "checksum": checksum,
+                         "sha512": None})
         if answer.get("msg"):
             # The module names the file it was given: the temporary copy.
             answer["msg"] = str(answer["msg"]).replace(f"The copy of {copy}", f"The copy of {src}")
