@@ -65,8 +65,12 @@ class TaskProfile:
         self.calls: dict[str, int] = defaultdict(int)  # module calls: a task's loop items
         self.results: dict[str, int] = defaultdict(int)  # task results (one per task and host)
         self.rows: list[tuple[str, str, float]] = []  # every task result, in run order
+        self.host_calls = 0  # module runs on the host (benchmarks/task_cost.py: their cost)
 
     def __call__(self, event: dict[str, Any]) -> None:
+        from profile_run import is_host_call
+
+        self.host_calls += is_host_call(event)
         if event.get("event") in ("runner_item_on_ok", "runner_item_on_failed",
                                   "runner_item_on_skipped"):
             data = event.get("event_data") or {}
@@ -86,7 +90,8 @@ class TaskProfile:
 
     def print(self, top: int = 25) -> None:
         total = sum(self.tasks.values())
-        print(f"task results: {self.count}, {total:.1f} s in tasks")
+        print(f"task results: {self.count}, {total:.1f} s in tasks; "
+              f"module runs on the host: {self.host_calls}")
         print("by role:")
         for role, seconds in sorted(self.roles.items(), key=lambda item: -item[1]):
             print(f"  {seconds:7.1f} s  {role} ({self.results[role]} task results, "

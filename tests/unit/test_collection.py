@@ -86,7 +86,8 @@ def test_every_playbook_and_what_it_reads_goes_in(members: set[str]) -> None:
 
 def test_plugins_runtime_and_docs_go_in(members: set[str], built: collection.Built) -> None:
     assert {"plugins/modules/converged_state.py", "plugins/modules/systemd_unit_set.py",
-            "plugins/modules/solr_cores.py",
+            "plugins/modules/solr_cores.py", "plugins/modules/file_set.py",
+            "plugins/module_utils/files.py",
             "plugins/modules/staged_archive.py", "plugins/action/staged_archive.py",
             "plugins/filter/content_hash.py",
             "meta/runtime.yml", "README.md", "docs/variables.md", "docs/collection.md",

@@ -134,16 +134,19 @@ rearmed:
 """
 
 import fnmatch
-import grp
 import os
-import pwd
 import stat
 import subprocess
 from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dspace.deploy.plugins.module_utils.files import write_atomic
+from ansible_collections.dspace.deploy.plugins.module_utils.files import (
+    FileAttributeError,
+    file_mode,
+    owner_ids,
+    write_atomic,
+)
 
 _ACTIVE = {"active", "reloading"}
 _ENABLED = {"enabled", "enabled-runtime", "alias"}
@@ -191,25 +194,6 @@ def check_input(units: dict[str, str], marker: str, patterns: list[str],
     unknown = sorted(set(active) - set(units))
     if unknown:
         raise UnitSetError(f"active names {', '.join(unknown)}, which units does not hold")
-
-
-def owner_ids(owner: str, group: str) -> tuple[int, int]:
-    try:
-        uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
-        gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
-    except KeyError as problem:
-        raise UnitSetError(f"no such user or group: {problem}") from problem
-    return uid, gid
-
-
-def file_mode(mode: str) -> int:
-    try:
-        value = int(str(mode), 8)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 0o7777:
-        raise UnitSetError(f"mode {mode!r} is not an octal file mode such as 0644")
-    return value
 
 
 def current(path: str) -> tuple[os.stat_result | None, str | None]:
@@ -265,8 +249,11 @@ def converge(unit_dir: str, units: dict[str, str], marker: str, patterns: list[s
     """Write, prune, reload, enable and start, re-arm: the module's whole work."""
     wanted_active = [u for u in units if u.endswith(".timer")] if active is None else active
     check_input(units, marker, patterns, wanted_active)
-    uid, gid = owner_ids(owner, group)
-    bits = file_mode(mode)
+    try:
+        uid, gid = owner_ids(owner, group)
+        bits = file_mode(mode)
+    except FileAttributeError as problem:
+        raise UnitSetError(str(problem)) from problem
     if not os.path.isdir(unit_dir):
         raise UnitSetError(f"the unit directory {unit_dir} does not exist")
 
