@@ -72,6 +72,41 @@ def test_check_passes_on_fresh_hosts(lab: Any) -> None:
         assert stats["failed"] == 0 and stats["unreachable"] == 0 and stats["changed"] == 0
 
 
+def test_check_lists_every_problem_of_the_base_system(lab: Any, tmp_path: Path) -> None:
+    """The base system's precheck reads the host in one probe and names every problem it
+    finds, each once: too little memory and disk, a program on port 80, an SSH port the
+    firewall would close, a CA file missing on the controller. Nothing changes."""
+    inventory = _copy_inventory(lab, tmp_path)
+    site_file = inventory / "group_vars" / "all" / "site.yml"
+    data = yaml.safe_load(site_file.read_text())
+    data.update({"common_min_memory_mb": 10 ** 9, "common_min_disk_free_gb": 10 ** 7,
+                 "common_ssh_port": 2222,
+                 "common_extra_ca_certificates": [str(tmp_path / "missing-ca.pem")]})
+    site_file.write_text(yaml.safe_dump(data))
+    host = lab.hosts[0]
+    subprocess.run(["podman", "exec", host.container, "systemd-run", "--unit=squatter80",
+                    "python3", "-m", "http.server", "80"], check=True, capture_output=True)
+    try:
+        _host_sh(host, "for i in $(seq 50); do ss -Hltn 'sport = :80' | grep -q . && exit 0;"
+                       " sleep 0.1; done; exit 1")
+        code, document, _ = cli("check", "-i", str(inventory), "--limit", host.name)
+    finally:
+        subprocess.run(["podman", "exec", host.container, "systemctl", "stop", "squatter80"],
+                       check=False, capture_output=True)
+    assert code == 1, document
+    assert document["hosts"][host.name]["changed"] == 0
+    message = " ".join(f["message"] for f in document["failures"] if f["host"] == host.name)
+    assert f"common precheck found 5 problem(s) on {host.name}" in message, message
+    for expected in (
+            "MiB of memory, less than the 1000000000 MiB needed (common_min_memory_mb)",
+            "The filesystem mounted on / has",
+            "TCP port 80 is held by python3 (pid ",
+            "Ansible reaches the host over SSH on port 22, but the firewall would open only "
+            "TCP port(s) 2222 and cut the connection off",
+            f'common_extra_ca_certificates lists "{tmp_path}/missing-ca.pem", which is not'):
+        assert expected in message, message
+
+
 def test_first_up_changes_every_host(converged: list[dict[str, Any]], lab: Any) -> None:
     first = converged[0]
     assert set(first["hosts"]) == {h.name for h in lab.hosts}
