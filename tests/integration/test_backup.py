@@ -332,6 +332,69 @@ def test_up_again_changes_nothing_and_repairs_a_lost_sftp_key(
     assert _exec(lab.hosts[0], f"stat -c %a {key}").stdout.strip() == "600"
 
 
+def _unit(host: Any, unit: str) -> dict[str, str]:
+    """The unit's state as systemd shows it (property: value)."""
+    lines = _exec(host, f"systemctl show {unit}").stdout.splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def test_schedule_alert_and_target_changes_converge_the_units_and_secret_files(
+        first_backup: dict[str, Any], site: Path, lab: Any, artifacts: Path) -> None:
+    """The role follows its settings: an alert e-mail adds the failure mail service (named in
+    the backup service's OnFailure=); a new schedule rewrites the timer and re-arms it (its
+    next run from the new schedule) without starting the backup; no schedule stops, disables
+    and removes the timer; a target no longer configured loses its secret files; the record
+    of since when backups are scheduled is written once; back to the settings of the lab,
+    everything is as before."""
+    host, units = lab.hosts[0], "/etc/systemd/system/dspace-repo-backup"
+    timer, service, alert = f"{units}.timer", f"{units}.service", f"{units}-alert.service"
+    secrets = "/etc/dspace-deploy/backup/targets"
+    record = "/var/lib/dspace-deploy/dspace_backup/repo/scheduled-since"
+    settings = lab.inventory / "group_vars/all/backup.yml"
+    original = settings.read_text()
+    since = _exec(host, f"cat {record}").stdout
+    started_before = _unit(host, "dspace-repo-backup.service")["ExecMainStartTimestampMonotonic"]
+
+    def up(**changes: Any) -> None:
+        settings.write_text(yaml.safe_dump({**yaml.safe_load(original), **changes}))
+        code, _document, stderr = cli("up", "-i", str(site), "--artifacts", str(artifacts))
+        assert code == 0, stderr[-2000:]
+
+    try:
+        up(dspace_backup_schedule="Sat *-*-* 23:45:00",
+           dspace_backup_alert_email="ops@example.org")
+        assert "OnCalendar=Sat *-*-* 23:45:00" in _exec(host, f"cat {timer}").stdout
+        state = _unit(host, "dspace-repo-backup.timer")
+        assert (state["UnitFileState"], state["ActiveState"]) == ("enabled", "active")
+        next_run = state["NextElapseUSecRealtime"]
+        assert next_run.startswith("Sat ") and "23:45:00" in next_run, next_run
+        assert _unit(host, "dspace-repo-backup.service")[
+            "ExecMainStartTimestampMonotonic"] == started_before, "no backup started"
+        assert "dspace-repo-backup-alert" in _exec(host, f"cat {alert}").stdout
+        assert "OnFailure=dspace-repo-backup-alert.service" in _exec(host, f"cat {service}").stdout
+
+        targets = [t for t in yaml.safe_load(original)["dspace_backup_targets"]
+                   if t["name"] != "local"]
+        up(dspace_backup_schedule="", dspace_backup_targets=targets)
+        gone = _exec(host, f"ls {timer} {alert} {secrets}/local.password {secrets}/local.env",
+                     check=False)
+        assert gone.stdout == "" and gone.stderr.count("No such file") == 4, gone.stderr
+        state = _unit(host, "dspace-repo-backup.timer")
+        assert (state["LoadState"], state["ActiveState"]) == ("not-found", "inactive"), state
+        assert "OnFailure" not in _exec(host, f"cat {service}").stdout
+        kept = set(_exec(host, f"ls {secrets}").stdout.split())
+        assert kept == {"offsite.password", "offsite.env", "nearline.password", "nearline.env",
+                        "nearline.ssh_key"}, kept
+    finally:
+        settings.write_text(original)
+    up()
+    state = _unit(host, "dspace-repo-backup.timer")
+    assert (state["UnitFileState"], state["ActiveState"]) == ("enabled", "active")
+    assert "OnCalendar=*-*-* 02:30:00" in _exec(host, f"cat {timer}").stdout
+    assert _exec(host, f"stat -c %a {secrets}/local.password").stdout.strip() == "600"
+    assert _exec(host, f"cat {record}").stdout == since, "written once"
+
+
 def test_list_shows_the_snapshots_of_each_target(first_backup: dict[str, Any],
                                                  site: Path) -> None:
     code, document = _backup(site, "list", "--instance", "repo")

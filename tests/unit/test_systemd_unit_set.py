@@ -239,6 +239,38 @@ def test_units_no_longer_wanted_are_stopped_disabled_and_removed(
     assert again["changed"] is False
 
 
+def test_owned_files_without_the_marker_are_removed_like_stale_units(
+        unit_dir: Path, systemd: Systemd) -> None:
+    """Files an earlier version of the caller wrote without the marker line: the exact names
+    in `owned` are the caller's (a timer stopped and disabled, then removed); other unmarked
+    files matching the patterns are still never touched."""
+    converge(unit_dir, units({"checker": TASKS["checker"]}))
+    legacy = {"dspace-repo-cleanup.timer": "# Ansible managed\n[Timer]\nOnCalendar=daily\n",
+              "dspace-repo-cleanup.service": "# Ansible managed\n[Service]\nType=oneshot\n",
+              "dspace-repo-other.timer": "# someone else's\n[Timer]\nOnCalendar=daily\n"}
+    for name, content in legacy.items():
+        (unit_dir / name).write_text(content)
+    systemd.set("dspace-repo-cleanup.timer", "enabled", "active")
+    systemd.calls()
+    owned = ["dspace-repo-cleanup.timer", "dspace-repo-cleanup.service"]
+    would = converge(unit_dir, units({"checker": TASKS["checker"]}), owned=owned,
+                     check_mode=True)
+    assert would["removed"] == sorted(owned) and would["stopped"] == [owned[0]]
+    assert sorted(p.name for p in unit_dir.iterdir()) == sorted(
+        [*units({"checker": ""}), *legacy]), "check mode removes nothing"
+    systemd.calls()
+    result = converge(unit_dir, units({"checker": TASKS["checker"]}), owned=owned)
+    assert result["removed"] == sorted(owned) and result["stopped"] == [owned[0]]
+    assert systemd.calls()[1:] == [["disable", "--now", "--", owned[0]], ["daemon-reload"]]
+    assert sorted(p.name for p in unit_dir.iterdir()) == sorted(
+        [*units({"checker": ""}), "dspace-repo-other.timer"])
+    assert converge(unit_dir, units({"checker": TASKS["checker"]}), owned=owned)[
+        "changed"] is False
+    # A wanted unit named in owned is written as usual, never removed.
+    wanted = units(TASKS)
+    assert converge(unit_dir, wanted, owned=owned)["written"] == sorted(owned)
+
+
 def test_a_stale_timer_already_stopped_is_only_removed(unit_dir: Path, systemd: Systemd) -> None:
     converge(unit_dir, units(TASKS))
     systemd.set("dspace-repo-cleanup.timer", "disabled", "inactive")
@@ -313,6 +345,8 @@ def test_an_active_unit_given_explicitly_is_restarted_when_its_file_changes(
     ({"dspace-repo-x.timer": f"{MARKER}\n"}, {"active": ["dspace-repo-y.timer"]},
      "which units does not hold"),
     ({"dspace-repo-x.timer": f"{MARKER}\n"}, {"mode": "rw-r--r--"}, "is not an octal"),
+    ({"dspace-repo-x.timer": f"{MARKER}\n"}, {"owned": ["backup.timer"]},
+     "matches none of the patterns"),
     ({"dspace-repo-x.timer": f"{MARKER}\n"}, {"owner": "no-such-user-here"}, "no such user"),
 ])
 def test_bad_input_is_refused_before_anything_changes(

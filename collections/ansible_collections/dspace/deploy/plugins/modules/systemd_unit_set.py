@@ -16,7 +16,8 @@ description:
   - Finds the units no longer wanted, the regular files of I(unit_dir) whose name matches
     one of I(patterns) and whose content holds the I(marker) line, and that I(units) does not
     name; stops and disables those that are timers (a run of their service in progress is left
-    to finish), then removes their files. Files without the marker line are never touched.
+    to finish), then removes their files. Files without the marker line are never touched,
+    unless I(owned) names them.
   - Runs C(systemctl daemon-reload) once when a unit file was written or removed.
   - Enables and starts the units of I(active) that are not enabled or not active, asking
     systemd for the state of all of them (and of the timers it removes) in one
@@ -54,6 +55,15 @@ options:
     type: list
     elements: str
     required: true
+  owned:
+    description:
+      - Exact names of unit files in I(unit_dir) that are the caller's even without the
+        marker line (files an earlier version of the caller wrote before it had one). When
+        I(units) does not name them they are removed like the caller's other units no longer
+        wanted (a timer stopped and disabled first). Each must match one of I(patterns).
+    type: list
+    elements: str
+    default: []
   active:
     description:
       - Units of I(units) to keep enabled and active (started), and to restart when their
@@ -137,7 +147,7 @@ import fnmatch
 import os
 import stat
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -177,7 +187,7 @@ def has_line(text: str, line: str) -> bool:
 
 
 def check_input(units: dict[str, str], marker: str, patterns: list[str],
-                active: list[str]) -> None:
+                active: list[str], owned: Collection[str] = ()) -> None:
     """UnitSetError naming the first unit that a later call could not manage."""
     if not marker.strip() or "\n" in marker:
         raise UnitSetError("marker must be one non-empty line")
@@ -191,6 +201,10 @@ def check_input(units: dict[str, str], marker: str, patterns: list[str],
             raise UnitSetError(f"{name} matches none of the patterns {', '.join(patterns)}")
         if not isinstance(content, str) or not has_line(content, marker):
             raise UnitSetError(f"{name} does not hold the marker line {marker!r}")
+    for name in owned:
+        if os.sep in name or not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            raise UnitSetError(f"owned names {name!r}, which matches none of the patterns "
+                               f"{', '.join(patterns)}")
     unknown = sorted(set(active) - set(units))
     if unknown:
         raise UnitSetError(f"active names {', '.join(unknown)}, which units does not hold")
@@ -215,15 +229,15 @@ def differs(path: str, content: str, mode: int, uid: int, gid: int) -> bool:
 
 
 def stale_units(unit_dir: str, units: dict[str, str], marker: str,
-                patterns: list[str]) -> list[str]:
+                patterns: list[str], owned: Collection[str] = ()) -> list[str]:
     """The caller's unit files no longer wanted: names matching a pattern, regular files
-    holding the marker line, not in `units`."""
+    holding the marker line (or named in `owned`), not in `units`."""
     found = []
     for name in sorted(os.listdir(unit_dir)):
         if name in units or not any(fnmatch.fnmatchcase(name, p) for p in patterns):
             continue
         _info, text = current(os.path.join(unit_dir, name))
-        if text is not None and has_line(text, marker):
+        if text is not None and (name in owned or has_line(text, marker)):
             found.append(name)
     return found
 
@@ -245,10 +259,10 @@ def unit_states(units: list[str], run: Runner) -> dict[str, dict[str, str]]:
 def converge(unit_dir: str, units: dict[str, str], marker: str, patterns: list[str],
              active: list[str] | None = None, owner: str = "root", group: str = "root",
              mode: str = "0644", check_mode: bool = False, diff: bool = False,
-             run: Runner = systemctl) -> dict[str, Any]:
+             run: Runner = systemctl, owned: Collection[str] = ()) -> dict[str, Any]:
     """Write, prune, reload, enable and start, re-arm: the module's whole work."""
     wanted_active = [u for u in units if u.endswith(".timer")] if active is None else active
-    check_input(units, marker, patterns, wanted_active)
+    check_input(units, marker, patterns, wanted_active, owned)
     try:
         uid, gid = owner_ids(owner, group)
         bits = file_mode(mode)
@@ -259,7 +273,7 @@ def converge(unit_dir: str, units: dict[str, str], marker: str, patterns: list[s
 
     written = sorted(name for name, content in units.items()
                      if differs(os.path.join(unit_dir, name), content, bits, uid, gid))
-    removed = stale_units(unit_dir, units, marker, patterns)
+    removed = stale_units(unit_dir, units, marker, patterns, owned)
     stale_timers = [name for name in removed if name.endswith(".timer")]
     states = unit_states(list(dict.fromkeys(wanted_active + stale_timers)), run)
 
@@ -314,6 +328,7 @@ def main() -> None:
             "marker": {"type": "str", "required": True},
             "patterns": {"type": "list", "elements": "str", "required": True},
             "active": {"type": "list", "elements": "str"},
+            "owned": {"type": "list", "elements": "str", "default": []},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
             "mode": {"type": "str", "default": "0644"},
@@ -324,7 +339,8 @@ def main() -> None:
     try:
         result = converge(p["unit_dir"], {str(k): v for k, v in p["units"].items()},
                           p["marker"], p["patterns"], p["active"], p["owner"], p["group"],
-                          p["mode"], check_mode=module.check_mode, diff=module._diff)
+                          p["mode"], check_mode=module.check_mode, diff=module._diff,
+                          owned=p["owned"])
     except (OSError, UnitSetError) as problem:
         module.fail_json(msg=f"systemd_unit_set {p['unit_dir']}: {problem}")
     module.exit_json(**result)
