@@ -49,9 +49,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, st
             })
     play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
              "vars_files": [str(ROLE / "defaults" / "main.yml"), str(ROLE / "vars" / "main.yml")],
-             # _dspace_ui_group (vars/main.yml) is the name deploy.yml's getent found.
-             "vars": {"_dspace_ui_group_entry": {"ansible_facts": {"getent_group": {
-                 "dspace": ["x", "1000", ""]}}}, "_dspace_ui_full_sandbox": True},
+             # _dspace_ui_group (vars/main.yml) is the name deploy.yml's probe found.
+             "vars": {"_dspace_ui_host_probe": {"stdout_lines": ["group dspace"]},
+                      "_dspace_ui_full_sandbox": True},
              "tasks": tasks}]
     playbook = tmp / "render.yml"
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
